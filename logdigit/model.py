@@ -1,0 +1,161 @@
+"""Build, save and load the segmentation network; choose the device.
+
+A model is a folder (under ``models/`` for the shipped ones)::
+
+    models/NAME/
+        config.json          architecture and input convention (see DEFAULT_CONFIG)
+        model.safetensors    weights
+        MODEL_CARD.md        how it was trained and what it measured
+
+The network is a segmentation-models-pytorch model with ``in_channels=1`` and
+``classes=3`` (0 background, 1 solid-line curve, 2 dashed/dotted curve), built with
+``encoder_weights=None``: nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from .errors import ModelError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "logdigit-small"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+#: The architecture and input convention of a new model.
+DEFAULT_CONFIG: dict = {
+    "arch": "Unet",
+    "encoder_name": "tu-mobilenetv3_small_050",
+    "encoder_depth": 4,
+    "decoder_channels": [48, 32, 16, 8],
+    "in_channels": 1,
+    "classes": 3,
+    "class_names": ["background", "solid", "dashed"],
+    # input: x = 1 - pixels / 255 (ink -> 1, paper -> 0)
+    "input": "inverted-unit",
+    "tile": 512,
+    "overlap": 64,
+}
+
+
+def build_model(config: dict) -> torch.nn.Module:
+    """Build the network described by ``config`` with random weights (no download)."""
+    import segmentation_models_pytorch as smp
+
+    arch = config.get("arch", "Unet")
+    try:
+        cls = getattr(smp, arch)
+        kwargs = dict(
+            encoder_name=config["encoder_name"],
+            encoder_weights=None,
+            in_channels=int(config.get("in_channels", 1)),
+            classes=int(config.get("classes", 3)),
+        )
+        if "encoder_depth" in config:
+            kwargs["encoder_depth"] = int(config["encoder_depth"])
+        if "decoder_channels" in config:
+            kwargs["decoder_channels"] = list(config["decoder_channels"])
+        return cls(**kwargs)
+    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"cannot build model {arch}/{config.get('encoder_name')}: {exc}") from None
+
+
+def resolve_model_path(name_or_path: str | os.PathLike | None) -> Path:
+    """Find a model folder: an existing path, else a name under ``models/``.
+
+    ``$LOGDIGIT_MODELS`` (a folder) is searched before the bundled ``models/``.
+    """
+    name = str(name_or_path or DEFAULT_MODEL)
+    p = Path(name).expanduser()
+    if p.exists():
+        return p
+    roots = [Path(os.environ["LOGDIGIT_MODELS"])] if os.environ.get("LOGDIGIT_MODELS") else []
+    roots.append(MODELS_DIR)
+    for root in roots:
+        if (root / name).exists():
+            return root / name
+    raise ModelError(f"{name}: no such model folder (looked in {', '.join(map(str, roots))})")
+
+
+def save_model(model: torch.nn.Module, folder: Path, *, config: dict, card: str | None = None):
+    """Write ``config.json``, ``model.safetensors`` and (if given) ``MODEL_CARD.md``."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = folder / ".model.safetensors.part"
+    save_file(state, str(tmp), metadata={"format": "pt"})
+    os.replace(tmp, folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if card is not None:
+        (folder / "MODEL_CARD.md").write_text(card)
+
+
+def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device | str = "cpu"):
+    """Load a model folder for inference.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        In eval mode, on ``device``.
+    config : dict
+        The folder's ``config.json`` plus ``"path"``.
+
+    Raises
+    ------
+    ModelError
+        Missing folder or files, unreadable config, corrupt weights, or weights that do not
+        fit the architecture the config names.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = resolve_model_path(name_or_path)
+    cfg_path, w_path = folder / "config.json", folder / "model.safetensors"
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: is not a model folder")
+    for p in (cfg_path, w_path):
+        if not p.is_file():
+            raise ModelError(f"{folder}: model folder has no {p.name}")
+    try:
+        config = json.loads(cfg_path.read_text())
+        if not isinstance(config, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{cfg_path}: unreadable model config ({exc})") from None
+    model = build_model(config)
+    try:
+        state = load_file(str(w_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{w_path}: corrupt weights ({exc})") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelError(f"{folder}: weights do not fit the architecture in config.json "
+                         f"({first})") from None
+    config = dict(config, path=str(folder))
+    return model.to(device).eval(), config
+
+
+def choose_device(spec: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU; ``cuda`` without a GPU is an error."""
+    from .errors import UsageError
+
+    spec = (spec or "auto").lower()
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "cuda" or spec.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: no CUDA device is available on this machine")
+        return torch.device(spec)
+    raise UsageError(f"--device {spec}: expected auto, cpu or cuda")

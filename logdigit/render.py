@@ -1,0 +1,434 @@
+"""Render synthetic well-log scans with pixel-exact labels from real curves.
+
+A rendered page looks like a paper log: a depth track with depth numbers, one to three
+curve tracks with linear or logarithmic grids, depth lines, and in each track one solid and
+one dashed or dotted curve drawn from real LAS data. Every page comes with
+
+* ``labels``: (rows, cols) uint8 class mask, 0 background / 1 solid curve / 2 dashed curve,
+  drawn with the same geometry as the ink (one pixel fatter, to favour recall);
+* ``layout``: a layout dictionary in the sidecar schema of :mod:`logdigit.layout`;
+* ``truth``: every target curve's value on the layout's regular depth grid.
+
+The renderer is used by training (crops sampled from pages on the fly), by ``make demo``
+(the bundled example) and by evaluation-case generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+logger = logging.getLogger(__name__)
+
+TIERS = ("clean", "scanned", "hard")
+
+
+@dataclass(frozen=True)
+class BankCurve:
+    """One contiguous finite run of a real curve, on a regular depth step."""
+
+    mnemonic: str
+    unit: str
+    top: float
+    step: float
+    values: np.ndarray  # (n,) float64, finite
+
+    @property
+    def span(self) -> float:
+        """Depth span covered, in depth units."""
+        return self.step * (len(self.values) - 1)
+
+
+@dataclass
+class CurveBank:
+    """Real curves to draw from; :func:`load_bank` builds one from a folder of LAS files."""
+
+    curves: list[BankCurve] = field(default_factory=list)
+
+    def pick(self, rng: np.random.Generator, span: float) -> tuple[BankCurve, float]:
+        """Pick a curve with at least ``span`` depth units and a start depth inside it."""
+        ok = [c for c in self.curves if c.span >= span]
+        if not ok:
+            raise ValueError(f"no curve in the bank spans {span:.1f} depth units")
+        c = ok[rng.integers(len(ok))]
+        start = c.top + rng.uniform(0, c.span - span)
+        return c, start
+
+
+def random_walk_bank(rng: np.random.Generator, *, n: int = 12, length: int = 20000) -> CurveBank:
+    """A bank of log-like synthetic curves (blocky beds, drift, noise, spikes).
+
+    Used by tests, by the bundled example and when no LAS folder is available.
+    """
+    out = []
+    for i in range(n):
+        # beds: piecewise-constant levels of random thickness
+        cuts = np.cumsum(rng.integers(8, 160, size=length // 8))
+        cuts = cuts[cuts < length]
+        levels = rng.normal(0, 1, len(cuts) + 1)
+        beds = levels[np.searchsorted(cuts, np.arange(length), side="right")]
+        drift = np.cumsum(rng.standard_normal(length)) * 0.02
+        noise = np.convolve(rng.standard_normal(length), np.ones(3) / 3, mode="same") * 0.08
+        v = beds + drift + noise
+        kernel = np.hanning(int(rng.integers(3, 12)))
+        v = np.convolve(v, kernel / kernel.sum(), mode="same")
+        spikes = rng.random(length) < 0.001
+        v = v + spikes * rng.normal(0, 1.5, length)
+        out.append(BankCurve(f"RW{i}", "", 0.0, 0.5, 50 + 15 * v))
+    return CurveBank(out)
+
+
+def load_bank(las_dir: Path, *, min_samples: int = 400) -> CurveBank:
+    """Read every LAS file in ``las_dir`` into a bank of contiguous finite curve runs.
+
+    Curves with little variation (flags, constant curves) are skipped.
+    """
+    import lasio  # local: only training and synthesis need it
+
+    curves: list[BankCurve] = []
+    for path in sorted(Path(las_dir).glob("*")):
+        if path.suffix.lower() != ".las":
+            continue
+        try:
+            las = lasio.read(str(path), ignore_header_errors=True)
+            depth = np.asarray(las.index, dtype=float)
+        except Exception as exc:  # noqa: BLE001 - a bad file only shrinks the bank
+            logger.warning("%s: skipped (%s)", path, exc)
+            continue
+        if len(depth) < min_samples:
+            continue
+        step = float(np.median(np.diff(depth)))
+        if not np.isfinite(step) or step <= 0:
+            continue
+        for c in las.curves[1:]:
+            v = np.asarray(c.data, dtype=float)
+            if v.shape != depth.shape:
+                continue
+            finite = np.isfinite(v)
+            # split into runs of finite values
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(int), [0]])))
+            for a, b in zip(edges[::2], edges[1::2], strict=True):
+                run = v[a:b]
+                if b - a < min_samples:
+                    continue
+                lo, hi = np.percentile(run, [2, 98])
+                if hi - lo <= 1e-6 * max(1.0, abs(hi)) or len(np.unique(run[:200])) < 5:
+                    continue
+                curves.append(BankCurve(c.mnemonic, c.unit or "", float(depth[a]), step, run))
+    logger.info("curve bank: %d runs from %s", len(curves), las_dir)
+    return CurveBank(curves)
+
+
+@dataclass
+class RenderedPage:
+    """A rendered scan with its labels, layout and true curves."""
+
+    image: np.ndarray  # (rows, cols) uint8, 0 ink .. 255 paper
+    labels: np.ndarray  # (rows, cols) uint8, 0 bg / 1 solid / 2 dashed
+    layout: dict  # sidecar schema
+    grid: np.ndarray  # (m,) regular depth grid of the layout
+    truth: list[tuple[str, str, np.ndarray]]  # (mnemonic, unit, (m,) values on grid)
+    x_rows: dict[str, np.ndarray]  # mnemonic -> (rows,) true x in px per row
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def _nice_scale(rng, lo: float, hi: float, *, log: bool) -> tuple[float, float]:
+    """A left/right scale pair that holds [lo, hi] with a margin."""
+    if log:
+        a = 10 ** math.floor(math.log10(max(lo, 1e-3)))
+        b = 10 ** math.ceil(math.log10(max(hi, a * 10)))
+        if b / a < 100:
+            b = a * 100
+        return a, b
+    span = hi - lo
+    m = span * rng.uniform(0.05, 0.35)
+    left, right = lo - m * rng.uniform(0.3, 1), hi + m * rng.uniform(0.3, 1)
+    mag = 10 ** math.floor(math.log10(max(right - left, 1e-9)))
+    left = math.floor(left / mag) * mag
+    right = math.ceil(right / mag) * mag
+    return float(left), float(right)
+
+
+def _value_to_x(v, left, right, lpx, rpx, log):
+    if log:
+        v = np.log10(np.clip(v, 1e-6, None))
+        left, right = math.log10(left), math.log10(right)
+    return lpx + (v - left) / (right - left) * (rpx - lpx)
+
+
+def _dash_polyline(points: np.ndarray, dash: float, gap: float, phase: float):
+    """Split a polyline (n, 2) into dash pieces by arc length."""
+    seg = np.hypot(*np.diff(points, axis=0).T)
+    s = np.concatenate([[0.0], np.cumsum(seg)]) + phase
+    period = dash + gap
+    on = (s % period) < dash
+    pieces, start = [], None
+    for i, o in enumerate(on):
+        if o and start is None:
+            start = i
+        elif not o and start is not None:
+            pieces.append(points[max(start - 1, 0) : i + 1])
+            start = None
+    if start is not None:
+        pieces.append(points[max(start - 1, 0) :])
+    return pieces
+
+
+def _draw_curve(draw_img, draw_lab, pts, *, width, ink, cls, style, dash, gap, phase):
+    pieces = [pts] if style == "solid" else _dash_polyline(pts, dash, gap, phase)
+    lab_w = width + 2
+    for p in pieces:
+        xy = [tuple(q) for q in p]
+        if len(xy) == 1:
+            xy = xy * 2
+        draw_img.line(xy, fill=ink, width=width, joint="curve")
+        draw_lab.line(xy, fill=cls, width=lab_w, joint="curve")
+
+
+def render_page(
+    *,
+    rng: np.random.Generator,
+    bank: CurveBank,
+    height: int = 1024,
+    width: int = 1024,
+    n_tracks: int | None = None,
+    tier: str = "scanned",
+    px_per_unit: float | None = None,
+    line_width: int | None = None,
+    depth_unit: str = "FT",
+) -> RenderedPage:
+    """Render one page.
+
+    Parameters
+    ----------
+    rng : numpy Generator
+        All randomness comes from here: the same seed gives the same page.
+    bank : CurveBank
+        Curves to draw.
+    height, width : int
+        Page size in px (rows = depth).
+    n_tracks : int, optional
+        Curve tracks, 1 to 3 (random when omitted).
+    tier : {"clean", "scanned", "hard"}
+        Strength of the paper and scanner degradations.
+    px_per_unit : float, optional
+        Vertical scale in px per depth unit (random 2..16 when omitted).
+    line_width : int, optional
+        Curve line width in px (random 1..4 when omitted).
+    depth_unit : {"FT", "M"}
+        Depth unit written into the layout.
+    """
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}")
+    H, W = int(height), int(width)
+    n_tracks = int(n_tracks or rng.integers(1, 4))
+    ppu = float(px_per_unit or rng.uniform(2.0, 16.0))
+    step = 0.5 if depth_unit == "FT" else 0.1524
+    span = (H - 1) / ppu
+
+    # --- geometry: depth track + curve tracks
+    depth_w = int(rng.integers(50, 110))
+    margin = int(rng.integers(4, 30))
+    avail = W - 2 * margin - depth_w
+    fr = rng.uniform(0.7, 1.3, n_tracks)
+    widths = (fr / fr.sum() * (avail - 4 * n_tracks)).astype(int)
+    depth_pos = int(rng.integers(0, min(n_tracks, 1) + 1))  # 0: depth first, 1: after track 1
+    x = margin
+    track_px: list[tuple[int, int]] = []
+    depth_box = None
+    for i in range(n_tracks):
+        if i == depth_pos:
+            depth_box = (x, x + depth_w)
+            x += depth_w
+        track_px.append((x, x + int(widths[i])))
+        x += int(widths[i]) + 4
+    if depth_box is None:
+        depth_box = (x, x + depth_w)
+
+    paper = int(rng.integers(225, 256)) if tier != "clean" else 255
+    img = Image.new("L", (W, H), paper)
+    lab = Image.new("L", (W, H), 0)
+    d_img, d_lab = ImageDraw.Draw(img), ImageDraw.Draw(lab)
+
+    dark_grid = tier == "hard" and rng.random() < 0.5
+    grid_ink = int(rng.integers(20, 90)) if dark_grid else int(rng.integers(90, 190))
+    major_ink = max(0, grid_ink - int(rng.integers(0, 60)))
+
+    # --- depth lines
+    minor_units = float(rng.choice([1, 2, 5, 10])) if ppu * 2 >= 6 else 10.0
+    while minor_units * ppu < 5:
+        minor_units *= 2
+    major_every = 5
+    d0 = None  # filled with curve start later (depth of row 0)
+
+    # --- curves (need depth of row 0 first: take it from the first curve)
+    curves_meta = []
+    x_rows: dict[str, np.ndarray] = {}
+    rows = np.arange(H, dtype=float)
+    for ti, (lpx, rpx) in enumerate(track_px):
+        log_track = rng.random() < 0.25
+        styles = ["solid", "dashed" if rng.random() < 0.7 else "dotted"]
+        for style in styles:
+            src, start = bank.pick(rng, span + 2 * step)
+            if d0 is None:
+                d0 = round(float(start) / step) * step
+            # curve depth of row r: shift so its own start maps onto row 0
+            src_depth = start + rows / ppu
+            v_rows = np.interp(src_depth, src.top + src.step * np.arange(len(src.values)),
+                               src.values)
+            lo, hi = np.percentile(v_rows, [0.5, 99.5])
+            is_log = log_track and lo > 0
+            if hi - lo < 1e-9:
+                hi = lo + 1.0
+            left, right = _nice_scale(rng, lo, hi, log=is_log)
+            if rng.random() < 0.2:
+                left, right = right, left
+            xr = _value_to_x(v_rows, left, right, lpx, rpx, is_log)
+            xr = np.clip(xr, lpx, rpx)
+            mnem = f"C{ti + 1}{'S' if style == 'solid' else 'D'}"
+            curves_meta.append(dict(track=ti, mnemonic=mnem, unit=src.unit, left=left,
+                                    right=right, scale="log" if is_log else "linear",
+                                    style=style, src=src, start=start))
+            x_rows[mnem] = xr
+
+        # grid of the track
+        if log_track and all(m["scale"] == "log" for m in curves_meta if m["track"] == ti):
+            dec = math.log10(curves_meta[-1]["right"] / curves_meta[-1]["left"])
+            dec = abs(dec)
+            n_dec = max(1, round(dec))
+            for k in range(n_dec):
+                for j in range(1, 10):
+                    f = (k + math.log10(j)) / n_dec
+                    gx = lpx + f * (rpx - lpx)
+                    w = 2 if j == 1 else 1
+                    d_img.line([(gx, 0), (gx, H)], fill=major_ink if j == 1 else grid_ink, width=w)
+        else:
+            for k in range(11):
+                gx = lpx + k / 10 * (rpx - lpx)
+                heavy = k in (0, 5, 10)
+                d_img.line([(gx, 0), (gx, H)], fill=major_ink if heavy else grid_ink,
+                           width=2 if heavy else 1)
+        d_img.line([(lpx, 0), (lpx, H)], fill=major_ink, width=int(rng.integers(1, 4)))
+        d_img.line([(rpx, 0), (rpx, H)], fill=major_ink, width=int(rng.integers(1, 4)))
+
+    # horizontal depth lines across the tracks
+    first = math.ceil(d0 / minor_units) * minor_units
+    dd = first
+    font = _font(int(rng.integers(11, 18)))
+    while (dd - d0) * ppu < H:
+        r = (dd - d0) * ppu
+        k = round(dd / minor_units)
+        major = k % major_every == 0
+        for lpx, rpx in track_px:
+            d_img.line([(lpx, r), (rpx, r)], fill=major_ink if major else grid_ink,
+                       width=2 if major else 1)
+        if major:
+            d_img.text((depth_box[0] + 6, r - 7), f"{dd:g}", fill=int(rng.integers(0, 60)),
+                       font=font)
+        dd += minor_units
+
+    # draw curves: ink and labels; random order so crossings vary
+    order = rng.permutation(len(curves_meta))
+    lw_page = line_width
+    for i in order:
+        m = curves_meta[i]
+        w = int(lw_page or rng.integers(1, 5))
+        ink = int(rng.integers(0, 70))
+        pts = np.stack([x_rows[m["mnemonic"]], rows], axis=1)
+        if m["style"] == "dashed":
+            dash, gap = rng.uniform(8, 30), rng.uniform(4, 14)
+        else:
+            dash, gap = rng.uniform(1.5, 3) * w, rng.uniform(3, 8) + w
+        _draw_curve(d_img, d_lab, pts, width=w, ink=ink, cls=1 if m["style"] == "solid" else 2,
+                    style=m["style"], dash=dash, gap=gap, phase=rng.uniform(0, dash + gap))
+
+    image = _degrade(np.asarray(img, dtype=np.float32), rng=rng, tier=tier)
+    labels = np.asarray(lab, dtype=np.uint8).copy()
+
+    # --- layout and truth
+    top = float(d0)
+    bottom = top + (H - 1) / ppu
+    n_grid = int(math.floor((bottom - top) / step + 1e-9)) + 1
+    grid = np.round(top + step * np.arange(n_grid), 6)
+    truth = []
+    tracks = []
+    for ti, (lpx, rpx) in enumerate(track_px):
+        tcurves = []
+        for m in curves_meta:
+            if m["track"] != ti:
+                continue
+            src = m["src"]
+            # depth of row r in page terms is top + r/ppu; the curve's own depth is start + r/ppu
+            g_src = m["start"] + (grid - top)
+            vals = np.interp(g_src, src.top + src.step * np.arange(len(src.values)), src.values)
+            lo_v, hi_v = sorted((m["left"], m["right"]))
+            vals = np.clip(vals, lo_v, hi_v)  # ink is clipped at the track edges too
+            truth.append((m["mnemonic"], m["unit"], vals))
+            tcurves.append(dict(mnemonic=m["mnemonic"], unit=m["unit"], left=m["left"],
+                                right=m["right"], scale=m["scale"], style=m["style"]))
+        tracks.append(dict(left_px=lpx, right_px=rpx, curves=tcurves))
+    layout = dict(
+        orientation="depth-down",
+        depth=dict(top=top, bottom=round(bottom, 6), top_row=0, bottom_row=H - 1,
+                   unit=depth_unit, step=step),
+        well=dict(WELL="SYNTHETIC", COMP="logdigit render"),
+        tracks=tracks,
+    )
+    return RenderedPage(image=image, labels=labels, layout=layout, grid=grid, truth=truth,
+                        x_rows=x_rows)
+
+
+def _degrade(a: np.ndarray, *, rng: np.random.Generator, tier: str) -> np.ndarray:
+    """Paper and scanner effects on a float image (0 ink .. 255 paper) -> uint8."""
+    H, W = a.shape
+    if tier == "clean":
+        return np.clip(a, 0, 255).astype(np.uint8)
+    strength = 1.0 if tier == "scanned" else 2.0
+    # uneven illumination
+    gy = np.linspace(-1, 1, H, dtype=np.float32)[:, None]
+    gx = np.linspace(-1, 1, W, dtype=np.float32)[None, :]
+    a = a * (1 - 0.08 * strength * rng.random() * (gx * rng.uniform(-1, 1) + gy * rng.uniform(-1, 1)))
+    # stains / smudges
+    for _ in range(int(rng.integers(0, 3 * strength + 1))):
+        cy, cx = rng.uniform(0, H), rng.uniform(0, W)
+        r = rng.uniform(10, 80)
+        yy, xx = np.ogrid[:H, :W]
+        blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r)).astype(np.float32)
+        a = a - blob * rng.uniform(20, 90)
+    # fold mark
+    if rng.random() < 0.15 * strength:
+        r0 = int(rng.integers(0, H))
+        a[max(0, r0 - 2) : r0 + 2] -= rng.uniform(30, 90)
+    if rng.random() < 0.5:
+        im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.9 * strength)))
+        a = np.asarray(im, dtype=np.float32)
+    a = a + rng.normal(0, rng.uniform(2, 8 * strength), a.shape).astype(np.float32)
+    a = np.clip(a, 0, 255)
+    p = rng.random()
+    if p < 0.3 * strength:
+        thr = rng.uniform(110, 180)
+        if rng.random() < 0.3:  # ordered dither
+            bayer = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]])
+            t = (bayer / 16.0 - 0.5) * 60
+            a = a + np.tile(t, (H // 4 + 1, W // 4 + 1))[:H, :W]
+        a = np.where(a > thr, 255.0, 0.0)
+    elif p < 0.5:
+        import io
+
+        buf = io.BytesIO()
+        Image.fromarray(a.astype(np.uint8)).save(buf, format="JPEG",
+                                                 quality=int(rng.integers(30, 90)))
+        a = np.asarray(Image.open(buf), dtype=np.float32)
+    return np.clip(a, 0, 255).astype(np.uint8)

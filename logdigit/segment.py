@@ -1,0 +1,145 @@
+"""Run the segmentation network over a scan, tile by tile, and blend the tiles.
+
+Only the layout's track columns are segmented. Rows are processed as a stream of
+overlapping tile bands, so memory is bounded by one batch of tiles plus the output
+probabilities, which are kept as uint8 (0..255) for the two curve classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .tiling import blend_window, round_up, tile_starts
+
+logger = logging.getLogger(__name__)
+
+#: The network's spatial size must be a multiple of this (2 ** encoder depth, with margin).
+MULTIPLE = 32
+#: Tiles at most this wide span the whole track: no column seams.
+MAX_TILE_WIDTH = 1024
+
+
+def to_input(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels (0 ink .. 255 paper) -> float32 network input (ink 1 .. paper 0)."""
+    return 1.0 - pixels.astype(np.float32) / 255.0
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def segment_array(
+    pixels: np.ndarray,
+    *,
+    model: torch.nn.Module,
+    config: dict,
+    device: torch.device | str = "cpu",
+    batch_size: int = 4,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Class probabilities for a 2-D image.
+
+    Parameters
+    ----------
+    pixels : (rows, cols) uint8
+        0 = ink, 255 = paper.
+    model : torch.nn.Module
+        Maps (N, 1, h, w) float input to (N, C, h, w) logits.
+    config : dict
+        Model config; uses ``tile`` (rows per tile) and ``overlap`` (px).
+    device : torch device
+        Autocast (float16) is used on CUDA only.
+    batch_size : int
+        Tiles per forward pass.
+    progress : callable, optional
+        Called with the number of tiles finished after each batch.
+
+    Returns
+    -------
+    (C - 1, rows, cols) uint8
+        Probability of each curve class (1, 2, ...) scaled to 0..255.
+    """
+    device = torch.device(device)
+    H, W = pixels.shape
+    tile_h, tile_w, row_starts, col_starts = _tile_plan((H, W), config=config)
+    win = blend_window((tile_h, tile_w))
+    n_out = int(config.get("classes", 3)) - 1
+    out = np.empty((n_out, H, W), np.uint8)
+
+    tiles = [(int(r), int(c)) for r in row_starts for c in col_starts]
+    # rolling accumulator over rows [acc0, acc0 + acc.shape[1])
+    acc = np.zeros((n_out, 0, W), np.float32)
+    wsum = np.zeros((0, W), np.float32)
+    acc0 = 0
+    done = 0
+    for b0 in range(0, len(tiles), batch_size):
+        batch = tiles[b0 : b0 + batch_size]
+        x = np.zeros((len(batch), 1, tile_h, tile_w), np.float32)
+        for i, (r, c) in enumerate(batch):
+            patch = pixels[r : r + tile_h, c : c + tile_w]
+            x[i, 0, : patch.shape[0], : patch.shape[1]] = to_input(patch)
+        with torch.inference_mode(), _autocast(device):
+            logits = model(torch.from_numpy(x).to(device))
+            prob = logits.float().softmax(1)[:, 1:].cpu().numpy()
+        need = min(max(r for r, _ in batch) + tile_h, H)
+        if acc0 + acc.shape[1] < need:
+            grow = need - acc0 - acc.shape[1]
+            acc = np.concatenate([acc, np.zeros((n_out, grow, W), np.float32)], axis=1)
+            wsum = np.concatenate([wsum, np.zeros((grow, W), np.float32)], axis=0)
+        for i, (r, c) in enumerate(batch):
+            h, w = min(tile_h, H - r), min(tile_w, W - c)
+            ww = win[:h, :w]
+            acc[:, r - acc0 : r - acc0 + h, c : c + w] += prob[i, :, :h, :w] * ww
+            wsum[r - acc0 : r - acc0 + h, c : c + w] += ww
+        # rows above the next tile's start are final
+        nxt = tiles[b0 + batch_size][0] if b0 + batch_size < len(tiles) else H
+        n_final = nxt - acc0
+        if n_final > 0:
+            blended = acc[:, :n_final] / wsum[:n_final]
+            out[:, acc0:nxt] = np.clip(blended * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            acc, wsum = acc[:, n_final:], wsum[n_final:]
+            acc0 = nxt
+        done += len(batch)
+        if progress is not None:
+            progress(len(batch))
+    return out
+
+
+def _tile_plan(shape: tuple[int, int], *, config: dict):
+    """Tile size and start offsets for an image of ``shape`` (rows, cols).
+
+    Tracks up to MAX_TILE_WIDTH px wide are covered by one tile column (no column seams);
+    tiles are never larger than the image needs, and the overlap is at most half a tile.
+    """
+    H, W = shape
+    tile = int(config.get("tile", 512))
+    overlap = int(config.get("overlap", 64))
+    if W <= MAX_TILE_WIDTH:
+        tile_w = round_up(W, MULTIPLE)
+        col_starts = np.zeros(1, np.int64)
+    else:
+        tile_w = round_up(min(tile, W), MULTIPLE)
+        col_starts = tile_starts(W, tile=tile_w, overlap=min(overlap, tile_w // 2))
+    tile_h = round_up(min(tile, H), MULTIPLE)
+    row_starts = tile_starts(H, tile=tile_h, overlap=min(overlap, tile_h // 2))
+    return tile_h, tile_w, row_starts, col_starts
+
+
+def count_tiles(shape: tuple[int, int], *, config: dict) -> int:
+    """How many tiles :func:`segment_array` runs for an image of ``shape`` (rows, cols)."""
+    _, _, rows, cols = _tile_plan(shape, config=config)
+    return len(rows) * len(cols)
+
+
+def track_window(left_px: float, right_px: float, n_cols: int, *, margin: int = 12):
+    """Columns ``[c0, c1)`` segmented for a track: its edges plus a margin, inside the image."""
+    c0 = max(0, int(np.floor(left_px)) - margin)
+    c1 = min(n_cols, int(np.ceil(right_px)) + margin + 1)
+    return c0, c1

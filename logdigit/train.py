@@ -1,0 +1,262 @@
+"""Train the segmenter on synthetic pages rendered on the fly from real LAS curves.
+
+CPU-first: a small network, crops sampled from freshly rendered pages by a background
+worker process, checkpoints every few minutes, ``resume=True`` to continue after a stop.
+At every checkpoint the model folder (config, safetensors, model card) is rewritten, so the
+newest usable model is always on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .losses import segmentation_loss
+from .model import DEFAULT_CONFIG, build_model, save_model
+from .render import TIERS, CurveBank, load_bank, random_walk_bank, render_page
+from .segment import to_input
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainOptions:
+    """Everything a training run depends on (written into the model card)."""
+
+    las_dir: str | None = None  # training curves; None = random-walk curves
+    val_las_dir: str | None = None  # curves for the validation pages
+    steps: int = 4000
+    batch: int = 12
+    crop: int = 256
+    lr: float = 3e-3
+    seed: int = 0
+    alpha: float = 0.3
+    beta: float = 0.7
+    gamma: float = 2.0
+    checkpoint_minutes: float = 3.0
+    val_every: int = 250
+    val_pages: int = 6
+    threads: int = 2
+    workers: int = 1
+
+
+def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
+    """``n`` random crops (n, crop, crop); 3 in 4 are centred near curve ink."""
+    H, W = page_img.shape
+    ys, xs = np.nonzero(page_lab[:: 4, :: 4])
+    out_i, out_l = [], []
+    for _ in range(n):
+        if len(ys) and rng.random() < 0.75:
+            k = rng.integers(len(ys))
+            cy, cx = ys[k] * 4, xs[k] * 4
+            y0 = int(np.clip(cy - rng.integers(0, crop), 0, H - crop))
+            x0 = int(np.clip(cx - rng.integers(0, crop), 0, W - crop))
+        else:
+            y0, x0 = int(rng.integers(0, H - crop + 1)), int(rng.integers(0, W - crop + 1))
+        out_i.append(page_img[y0 : y0 + crop, x0 : x0 + crop])
+        out_l.append(page_lab[y0 : y0 + crop, x0 : x0 + crop])
+    return np.stack(out_i), np.stack(out_l)
+
+
+def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int):
+    tier = TIERS[int(rng.choice(3, p=[0.3, 0.4, 0.3]))]
+    h = int(rng.integers(max(crop, 600), 1400))
+    w = int(rng.integers(max(crop, 500), 1500))
+    return render_page(rng=rng, bank=bank, height=h, width=w, tier=tier)
+
+
+class CropStream(torch.utils.data.IterableDataset):
+    """An endless stream of training batches rendered on the fly."""
+
+    def __init__(self, *, las_dir, crop, batch, seed):
+        self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid = info.id if info else 0
+        rng = np.random.default_rng([self.seed, wid, int(time.time() * 1000) % 2**31])
+        bank = load_bank(Path(self.las_dir)) if self.las_dir else random_walk_bank(rng)
+        while True:
+            page = random_page(rng, bank, crop=self.crop)
+            for _ in range(3):  # three batches per page: rendering is the expensive part
+                x, y = sample_crops(page.image, page.labels, rng=rng, crop=self.crop,
+                                    n=self.batch)
+                yield torch.from_numpy(to_input(x))[:, None], torch.from_numpy(y.astype(np.int64))
+
+
+def confusion(pred: np.ndarray, true: np.ndarray, n: int = 3) -> np.ndarray:
+    """(n, n) confusion counts, rows = truth, columns = prediction."""
+    return np.bincount(true.ravel().astype(np.int64) * n + pred.ravel(), minlength=n * n).reshape(
+        n, n
+    )
+
+
+def scores_from_confusion(cm: np.ndarray) -> dict:
+    out = {}
+    for c, name in ((1, "solid"), (2, "dashed")):
+        tp = cm[c, c]
+        fp = cm[:, c].sum() - tp
+        fn = cm[c, :].sum() - tp
+        out[name] = dict(
+            iou=float(tp / max(tp + fp + fn, 1)),
+            precision=float(tp / max(tp + fp, 1)),
+            recall=float(tp / max(tp + fn, 1)),
+            f1=float(2 * tp / max(2 * tp + fp + fn, 1)),
+        )
+    return out
+
+
+def validate(model, pages, *, device) -> dict:
+    """Per-class IoU / precision / recall / F1 over whole validation pages."""
+    from .segment import segment_array
+
+    cm = np.zeros((3, 3), np.int64)
+    for img, lab in pages:
+        prob = segment_array(img, model=model, config={**DEFAULT_CONFIG, "tile": 512},
+                             device=device)
+        cm += confusion(prob.argmax(0).astype(np.int64), lab)
+    return scores_from_confusion(cm)
+
+
+def model_card(opts: TrainOptions, *, step: int, seconds: float, val: dict | None,
+               config: dict) -> str:
+    lines = [
+        "# logdigit segmentation model",
+        "",
+        "Three classes: 0 background, 1 solid-line curve, 2 dashed/dotted curve.",
+        f"Architecture: smp.{config['arch']} with encoder `{config['encoder_name']}` "
+        f"(depth {config['encoder_depth']}, decoder {config['decoder_channels']}), "
+        "`encoder_weights=None`, 1 input channel (ink = 1).",
+        "",
+        "## Training",
+        f"- Data: synthetic pages rendered by `logdigit.render` from the curves in "
+        f"`{opts.las_dir or 'random walks'}`, crops of {opts.crop} px, batch {opts.batch}.",
+        f"- Loss: Tversky (alpha {opts.alpha}, beta {opts.beta}) + focal CE (gamma {opts.gamma}).",
+        f"- Steps: {step}, AdamW lr {opts.lr} with cosine decay, seed {opts.seed}.",
+        f"- Training time: {seconds / 60:.1f} min on this project's 2-core CPU.",
+        "- Command: `python -m logdigit.train` (see `make train`); options:",
+        "",
+        "```json",
+        json.dumps(asdict(opts), indent=2),
+        "```",
+        "",
+    ]
+    if val:
+        lines += [
+            "## Validation (whole pages, pixel level)",
+            f"{opts.val_pages} pages rendered with a fixed seed from "
+            f"`{opts.val_las_dir or opts.las_dir or 'random walks'}`, measured at step {step}:",
+            "",
+            "| class | IoU | precision | recall | F1 |",
+            "|---|---|---|---|---|",
+        ]
+        for name, s in val.items():
+            lines.append(f"| {name} | {s['iou']:.3f} | {s['precision']:.3f} | "
+                         f"{s['recall']:.3f} | {s['f1']:.3f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
+    """Train and write the model folder ``out``; ``out/checkpoint.pt`` allows resuming."""
+    torch.set_num_threads(opts.threads)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    config = dict(DEFAULT_CONFIG)
+    torch.manual_seed(opts.seed)
+    model = build_model(config)
+    optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(s, opts.steps) / opts.steps))
+    )
+    step, seconds, val = 0, 0.0, None
+    if resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        optim.load_state_dict(ck["optim"])
+        sched.load_state_dict(ck["sched"])
+        step, seconds, val = ck["step"], ck["seconds"], ck.get("val")
+        logger.info("resumed from %s at step %d", ckpt_path, step)
+
+    val_rng = np.random.default_rng(12345)
+    vbank = load_bank(Path(opts.val_las_dir)) if opts.val_las_dir else (
+        load_bank(Path(opts.las_dir)) if opts.las_dir else random_walk_bank(val_rng))
+    val_pages = []
+    for i in range(opts.val_pages):
+        p = render_page(rng=val_rng, bank=vbank, height=1024, width=1024, tier=TIERS[i % 3])
+        val_pages.append((p.image, p.labels))
+
+    stream = CropStream(las_dir=opts.las_dir, crop=opts.crop, batch=opts.batch,
+                        seed=opts.seed + step)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=opts.workers,
+                                         prefetch_factor=4 if opts.workers else None,
+                                         persistent_workers=bool(opts.workers))
+
+    def checkpoint():
+        tmp = ckpt_path.with_suffix(".part")
+        torch.save(dict(model=model.state_dict(), optim=optim.state_dict(),
+                        sched=sched.state_dict(), step=step, seconds=seconds, val=val), tmp)
+        tmp.replace(ckpt_path)
+        save_model(model, out, config=config,
+                   card=model_card(opts, step=step, seconds=seconds, val=val, config=config))
+        logger.info("checkpoint at step %d (%.1f min)", step, seconds / 60)
+
+    model.train()
+    last_ckpt = time.monotonic()
+    t0 = time.monotonic() - seconds
+    running = None
+    for x, y in loader:
+        if step >= opts.steps:
+            break
+        logits = model(x)
+        loss = segmentation_loss(logits, y, alpha=opts.alpha, beta=opts.beta, gamma=opts.gamma)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        sched.step()
+        step += 1
+        seconds = time.monotonic() - t0
+        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        if step % 25 == 0:
+            logger.info("step %d loss %.4f lr %.2e %.1f s/step", step, running,
+                        sched.get_last_lr()[0], seconds / max(step, 1))
+        if step % opts.val_every == 0 or step == opts.steps:
+            model.eval()
+            val = validate(model, val_pages, device="cpu")
+            model.train()
+            logger.info("val step %d: %s", step, json.dumps(val))
+        if time.monotonic() - last_ckpt > opts.checkpoint_minutes * 60 or step == opts.steps:
+            model.eval()
+            checkpoint()
+            model.train()
+            last_ckpt = time.monotonic()
+    model.eval()
+    checkpoint()
+    return out
+
+
+def main(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--resume", action="store_true")
+    for f, v in asdict(TrainOptions()).items():
+        ap.add_argument(f"--{f.replace('_', '-')}", type=type(v) if v is not None else str,
+                        default=v)
+    a = vars(ap.parse_args(argv))
+    out, resume = a.pop("out"), a.pop("resume")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    train(TrainOptions(**a), out=Path(out), resume=resume)
+
+
+if __name__ == "__main__":
+    main()

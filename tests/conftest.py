@@ -1,0 +1,62 @@
+"""Shared fixtures: fake and tiny models, paths to the shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from logdigit.model import DEFAULT_CONFIG, build_model, save_model
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+class InkModel(torch.nn.Module):
+    """A stand-in segmenter: dark pixels are 'solid curve' (class 1), nothing is class 2.
+
+    Input is ink-positive (1 = black). Gives the pipeline exact, known probabilities.
+    """
+
+    def __init__(self, cls: int = 1):
+        super().__init__()
+        self.cls = cls
+
+    def forward(self, x):
+        logits = torch.zeros(x.shape[0], 3, *x.shape[2:])
+        logits[:, self.cls] = 20 * (x[:, 0] - 0.5)
+        logits[:, 3 - self.cls] = -20
+        return logits
+
+
+class ConstantModel(torch.nn.Module):
+    """Predicts the same logits everywhere."""
+
+    def __init__(self, logits=(0.1, 0.5, 0.2)):
+        super().__init__()
+        self.logits = torch.tensor(logits)
+
+    def forward(self, x):
+        return self.logits.view(1, -1, 1, 1).expand(x.shape[0], -1, *x.shape[2:]).clone()
+
+
+@pytest.fixture
+def ink_model():
+    return InkModel(), dict(DEFAULT_CONFIG, tile=256, overlap=32)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A model folder with random weights of the default architecture."""
+    folder = tmp_path_factory.mktemp("models") / "tiny"
+    torch.manual_seed(0)
+    save_model(build_model(DEFAULT_CONFIG), folder, config=DEFAULT_CONFIG, card="random\n")
+    return folder
+
+
+def shared_or_skip(*parts: str) -> Path:
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} not available (../shared is absent)")
+    return p

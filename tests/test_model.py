@@ -1,0 +1,93 @@
+import json
+
+import pytest
+import torch
+
+from logdigit.errors import ModelError, UsageError
+from logdigit.model import (
+    DEFAULT_CONFIG,
+    DEFAULT_MODEL,
+    MODELS_DIR,
+    build_model,
+    choose_device,
+    load_model,
+    resolve_model_path,
+    save_model,
+)
+
+
+def test_round_trip(tmp_path):
+    torch.manual_seed(1)
+    m = build_model(DEFAULT_CONFIG).eval()
+    save_model(m, tmp_path / "m", config=DEFAULT_CONFIG, card="card")
+    m2, cfg = load_model(tmp_path / "m")
+    x = torch.rand(1, 1, 64, 64)
+    with torch.inference_mode():
+        assert torch.equal(m(x), m2(x))
+    assert cfg["encoder_name"] == DEFAULT_CONFIG["encoder_name"]
+    assert (tmp_path / "m" / "MODEL_CARD.md").read_text() == "card"
+
+
+def test_output_shape_three_classes():
+    m = build_model(DEFAULT_CONFIG).eval()
+    with torch.inference_mode():
+        assert m(torch.zeros(2, 1, 96, 128)).shape == (2, 3, 96, 128)
+
+
+def test_missing_model(tmp_path):
+    with pytest.raises(ModelError, match="no such model"):
+        resolve_model_path(tmp_path / "nope")
+
+
+def test_folder_without_weights(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text(json.dumps(DEFAULT_CONFIG))
+    with pytest.raises(ModelError, match="model.safetensors"):
+        load_model(tmp_path / "m")
+
+
+def test_corrupt_weights(tmp_path):
+    save_model(build_model(DEFAULT_CONFIG), tmp_path / "m", config=DEFAULT_CONFIG)
+    (tmp_path / "m" / "model.safetensors").write_bytes(b"garbage" * 10)
+    with pytest.raises(ModelError, match="corrupt"):
+        load_model(tmp_path / "m")
+
+
+def test_corrupt_config(tmp_path):
+    save_model(build_model(DEFAULT_CONFIG), tmp_path / "m", config=DEFAULT_CONFIG)
+    (tmp_path / "m" / "config.json").write_text("{not json")
+    with pytest.raises(ModelError, match="config"):
+        load_model(tmp_path / "m")
+
+
+def test_wrong_architecture(tmp_path):
+    save_model(build_model(DEFAULT_CONFIG), tmp_path / "m", config=DEFAULT_CONFIG)
+    other = dict(DEFAULT_CONFIG, decoder_channels=[32, 16, 8, 4])
+    (tmp_path / "m" / "config.json").write_text(json.dumps(other))
+    with pytest.raises(ModelError, match="do not fit"):
+        load_model(tmp_path / "m")
+
+
+def test_unknown_encoder():
+    with pytest.raises(ModelError, match="cannot build"):
+        build_model(dict(DEFAULT_CONFIG, encoder_name="no-such-encoder"))
+
+
+def test_devices():
+    assert choose_device("cpu").type == "cpu"
+    assert choose_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(UsageError):
+        choose_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="CUDA"):
+            choose_device("cuda")
+
+
+def test_shipped_model_is_small_and_loads():
+    folder = MODELS_DIR / DEFAULT_MODEL
+    if not folder.exists():
+        pytest.fail(f"the default model {folder} is not in the repository")
+    assert (folder / "model.safetensors").stat().st_size < 10 * 2**20
+    assert (folder / "MODEL_CARD.md").exists()
+    m, cfg = load_model(DEFAULT_MODEL)
+    assert cfg["classes"] == 3

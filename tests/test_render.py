@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from logdigit.layout import parse_layout
+from logdigit.render import TIERS, random_walk_bank, render_page
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return random_walk_bank(np.random.default_rng(0), n=4, length=4000)
+
+
+def page(bank, seed=3, **kw):
+    kw.setdefault("height", 600)
+    kw.setdefault("width", 700)
+    return render_page(rng=np.random.default_rng(seed), bank=bank, **kw)
+
+
+def test_same_seed_same_page(bank):
+    a, b = page(bank), page(bank)
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.labels, b.labels)
+    assert a.layout == b.layout
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_shapes_labels_and_layout(bank, tier):
+    p = page(bank, tier=tier, n_tracks=2)
+    assert p.image.shape == p.labels.shape == (600, 700)
+    assert p.image.dtype == np.uint8
+    assert set(np.unique(p.labels)) <= {0, 1, 2}
+    assert (p.labels == 1).any() and (p.labels == 2).any()
+    lay = parse_layout(p.layout)  # the layout is valid in the sidecar schema
+    assert len(lay.tracks) == 2
+    assert len(p.truth) == 4 and all(len(v) == len(p.grid) for _, _, v in p.truth)
+
+
+def test_labels_sit_on_the_drawn_curve(bank):
+    p = page(bank, tier="clean", n_tracks=1, line_width=3)
+    for mnem, x in p.x_rows.items():
+        cls = 1 if mnem.endswith("S") else 2
+        rows = np.arange(len(x))
+        xi = np.clip(np.round(x).astype(int), 0, p.labels.shape[1] - 1)
+        on = p.labels[rows, xi] > 0
+        # solid: (nearly) every row has label ink at the true x (the other curve may cover it)
+        assert on.mean() > (0.9 if cls == 1 else 0.4)
+
+
+def test_truth_matches_x_rows(bank):
+    """The truth on the grid and the drawn x per row describe the same curve."""
+    # rows much denser than the curve samples: the polyline through the rows is the curve
+    p = page(bank, tier="clean", n_tracks=1, px_per_unit=12.0)
+    lay = p.layout
+    track = lay["tracks"][0]
+    c = track["curves"][0]
+    x = p.x_rows[c["mnemonic"]]
+    top, ppu = lay["depth"]["top"], (lay["depth"]["bottom_row"]) / (
+        lay["depth"]["bottom"] - lay["depth"]["top"])
+    rows = (p.grid - top) * ppu
+    x_grid = np.interp(rows, np.arange(len(x)), x)
+    v = dict((m, v) for m, _, v in p.truth)[c["mnemonic"]]
+    if c["scale"] == "linear":
+        x_from_v = track["left_px"] + (v - c["left"]) / (c["right"] - c["left"]) * (
+            track["right_px"] - track["left_px"])
+        assert np.abs(x_from_v - x_grid).max() < 1.0

@@ -1,0 +1,47 @@
+import numpy as np
+import torch
+
+from logdigit.model import DEFAULT_CONFIG
+from logdigit.segment import count_tiles, segment_array, to_input, track_window
+
+from .conftest import ConstantModel, InkModel
+
+
+def test_constant_model_blends_to_constant_no_seams():
+    """Tiles overlap and are blended; a constant prediction must come out constant."""
+    logits = torch.tensor([0.1, 0.5, 0.2])
+    expected = (logits.softmax(0)[1:] * 255).numpy()
+    img = np.random.default_rng(0).integers(0, 256, (1500, 1300), dtype=np.uint8)
+    cfg = dict(DEFAULT_CONFIG, tile=256, overlap=48)
+    out = segment_array(img, model=ConstantModel(), config=cfg, batch_size=3)
+    assert out.shape == (2, 1500, 1300) and out.dtype == np.uint8
+    for c in range(2):
+        assert np.abs(out[c].astype(float) - expected[c]).max() <= 0.5 + 1e-6
+
+
+def test_ink_model_marks_ink_exactly_across_tile_borders():
+    img = np.full((700, 300), 255, np.uint8)
+    img[:, 150] = 0  # one vertical line
+    img[333, :] = 0  # one horizontal line crossing a tile border region
+    cfg = dict(DEFAULT_CONFIG, tile=128, overlap=32)
+    calls = []
+    out = segment_array(img, model=InkModel(), config=cfg, batch_size=2, progress=calls.append)
+    assert (out[0] > 250).sum() == (img == 0).sum()
+    assert ((out[0] > 250) == (img == 0)).all()
+    assert out[1].max() < 5
+    assert sum(calls) == count_tiles(img.shape, config=cfg)
+
+
+def test_small_and_odd_sizes():
+    for shape in [(5, 7), (33, 1025), (1, 40)]:
+        img = np.full(shape, 255, np.uint8)
+        out = segment_array(img, model=InkModel(), config=dict(DEFAULT_CONFIG, tile=64),
+                            batch_size=4)
+        assert out.shape == (2, *shape)
+
+
+def test_to_input_and_track_window():
+    x = to_input(np.array([[0, 255]], np.uint8))
+    assert x.tolist() == [[1.0, 0.0]]
+    assert track_window(10, 100, 105, margin=12) == (0, 105)
+    assert track_window(50, 60, 1000, margin=5) == (45, 66)
