@@ -398,7 +398,8 @@ def _degrade(a: np.ndarray, *, rng: np.random.Generator, tier: str) -> np.ndarra
     # uneven illumination
     gy = np.linspace(-1, 1, H, dtype=np.float32)[:, None]
     gx = np.linspace(-1, 1, W, dtype=np.float32)[None, :]
-    a = a * (1 - 0.08 * strength * rng.random() * (gx * rng.uniform(-1, 1) + gy * rng.uniform(-1, 1)))
+    tilt = gx * rng.uniform(-1, 1) + gy * rng.uniform(-1, 1)
+    a = a * (1 - 0.08 * strength * rng.random() * tilt)
     # stains / smudges
     for _ in range(int(rng.integers(0, 3 * strength + 1))):
         cy, cx = rng.uniform(0, H), rng.uniform(0, W)

@@ -174,9 +174,11 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     torch.manual_seed(opts.seed)
     model = build_model(config)
     optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(s, opts.steps) / opts.steps))
-    )
+    def lr_factor(s: int) -> float:  # 100 warm-up steps, then cosine decay to 0
+        return min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(s, opts.steps)
+                                                           / opts.steps))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
     step, seconds, val = 0, 0.0, None
     if resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)

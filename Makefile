@@ -1,0 +1,47 @@
+# logdigit: make install | demo | test | bench | lint | train | example
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench lint train example clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p demo-out
+	$(VENV)/bin/logdigit examples/example-1/scan.tif -o demo-out/example-1.las \
+		--overlay demo-out/example-1.png --overwrite
+	$(VENV)/bin/logdigit check demo-out/example-1.las examples/example-1/reference.las --min-r2 0.98
+	@echo "LAS written to demo-out/example-1.las; QC overlay in demo-out/example-1.png"
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(PY) -m logdigit.bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# Train the default model on CPU in the background-friendly way (checkpoints, resumable).
+SHARED ?= ../shared/data
+train: $(STAMP)
+	$(PY) -m logdigit.train --out runs/logdigit-small --las-dir $(SHARED)/las/train \
+		--val-las-dir $(SHARED)/las/eval --resume
+
+example: $(STAMP)
+	$(PY) -m logdigit.synth examples/example-1
+
+clean:
+	rm -rf demo-out .pytest_cache .ruff_cache

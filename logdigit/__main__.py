@@ -1,0 +1,5 @@
+"""``python -m logdigit`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,142 @@
+"""``make bench``: speed and memory of the whole pipeline on rendered scans.
+
+For each size, a scan is rendered (8-bit grey with grid lines, 3 tracks), written as a TIFF
+with its layout, and converted by ``logdigit`` in a child process, so that the child's peak
+RSS is the conversion's alone. Reported: end-to-end seconds, MPix/s of the whole image,
+seconds per stage, peak RSS. In the same run, a resnet18-encoder U-Net (smp defaults) is
+timed on a sample of the same tiles and its time for all tiles is extrapolated, giving the
+speed ratio of the shipped model to that common baseline.
+
+Run: ``make bench`` or ``python -m logdigit.bench [--sizes 3200x12800,3200x51200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def make_scan(folder: Path, *, width: int, height: int, seed: int = 0) -> Path:
+    """Render a bench scan (tiled from one rendered page to keep rendering cheap)."""
+    from PIL import Image
+
+    from .render import random_walk_bank, render_page
+    from .synth import dump_layout_toml
+
+    rng = np.random.default_rng(seed)
+    bank = random_walk_bank(np.random.default_rng(seed + 1), n=8, length=60000)
+    page = render_page(rng=rng, bank=bank, height=min(height, 12800), width=width, n_tracks=3,
+                       tier="scanned", px_per_unit=5.0)
+    reps = -(-height // page.image.shape[0])
+    img = np.concatenate([page.image] * reps, axis=0)[:height]
+    layout = dict(page.layout)
+    depth = dict(layout["depth"])
+    depth["bottom_row"] = height - 1
+    depth["bottom"] = round(depth["top"] + (height - 1) / 5.0, 6)
+    layout["depth"] = depth
+    path = folder / f"bench-{width}x{height}.tif"
+    Image.fromarray(img).save(path, compression="tiff_adobe_deflate")
+    path.with_suffix(".toml").write_text(dump_layout_toml(layout))
+    return path
+
+
+def run_convert(scan: Path, out: Path, *, model: str | None) -> dict:
+    """Convert in a child process; return its JSON summary plus wall seconds and peak RSS."""
+    cmd = [sys.executable, "-m", "logdigit", str(scan), "-o", str(out), "--json", "--quiet",
+           "--overwrite"]
+    if model:
+        cmd += ["--model", model]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: conversion failed: {proc.stderr.strip()}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    summary = json.loads(proc.stdout)
+    summary["wall"] = wall
+    summary["peak_rss_mb"] = max(peak_kb, before) / 1024  # ru_maxrss is the max over children
+    return summary
+
+
+def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
+    """Seconds per tile of the shipped model and of a resnet18 U-Net on the same tiles."""
+    import torch
+
+    from .layout import find_layout, load_layout
+    from .model import DEFAULT_CONFIG, build_model, load_model
+    from .scanio import read_scan
+    from .segment import _tile_plan, to_input, track_window
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    net, cfg = load_model(model)
+    lay = load_layout(find_layout(scan))
+    img = read_scan(scan).pixels
+    t0 = lay.tracks[0]
+    c0, c1 = track_window(t0.left_px, t0.right_px, img.shape[1])
+    th, tw, rows, _ = _tile_plan((img.shape[0], c1 - c0), config=cfg)
+    tiles = [img[r : r + th, c0 : c0 + tw] for r in rows[:sample]]
+    x = torch.from_numpy(np.stack([to_input(t) for t in tiles]))[:, None]
+    baseline = build_model(dict(DEFAULT_CONFIG, encoder_name="resnet18", encoder_depth=5,
+                                decoder_channels=[256, 128, 64, 32, 16])).eval()
+    out = {}
+    for name, m in (("shipped", net), ("resnet18_unet", baseline)):
+        with torch.inference_mode():
+            m(x[:1])
+            t = time.perf_counter()
+            for i in range(0, len(x), 2):
+                m(x[i : i + 2])
+            out[name] = (time.perf_counter() - t) / len(x)
+    out["tile"] = [int(th), int(tw)]
+    out["ratio"] = out["resnet18_unet"] / out["shipped"]
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description="logdigit benchmark")
+    ap.add_argument("--sizes", default="3200x12800",
+                    help="comma-separated WIDTHxHEIGHT list (default 3200x12800)")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    a = ap.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="logdigit-bench-") as tmp:
+        tmp = Path(tmp)
+        for size in a.sizes.split(","):
+            w, h = (int(v) for v in size.lower().split("x"))
+            scan = make_scan(tmp, width=w, height=h)
+            r = run_convert(scan, tmp / "out.las", model=a.model)
+            mpix = w * h / 1e6
+            row = {
+                "size": f"{w}x{h}",
+                "mpix": mpix,
+                "seconds": r["wall"],
+                "mpix_per_s": mpix / r["wall"],
+                "stages": r["seconds"],
+                "peak_rss_mb": r["peak_rss_mb"],
+            }
+            row["baseline"] = baseline_ratio(scan, model=a.model)
+            results.append(row)
+            if not a.json:
+                st = ", ".join(f"{k} {v:.2f}" for k, v in r["seconds"].items())
+                b = row["baseline"]
+                print(f"{row['size']}: {row['seconds']:.1f} s end to end "
+                      f"({row['mpix_per_s']:.2f} MPix/s), peak RSS {row['peak_rss_mb']:.0f} MB")
+                print(f"  stages (s): {st}")
+                print(f"  per {b['tile'][0]}x{b['tile'][1]} tile: shipped {b['shipped']:.3f} s, "
+                      f"resnet18 U-Net {b['resnet18_unet']:.3f} s -> {b['ratio']:.1f}x faster")
+    if a.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

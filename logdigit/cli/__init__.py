@@ -1,0 +1,104 @@
+"""The ``logdigit`` command: a thin typer app over the library, one file per subcommand.
+
+``logdigit SCAN -o OUT.las`` is short for ``logdigit convert SCAN -o OUT.las``.
+
+Exit codes: 0 ok; 1 the input could not be processed; 2 bad usage or invalid layout;
+3 an acceptance gate failed; 4 a batch finished with failures; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import typer
+
+from ..errors import EXIT_PROCESSING, EXIT_USAGE, LogdigitError
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 the scan could not be processed (unreadable image, nothing "
+    "traced, bad model, output not writable); 2 bad usage or invalid layout; 3 an acceptance "
+    "gate failed; 4 a batch finished with failures."
+)
+
+app = typer.Typer(
+    name="logdigit",
+    help="Turn scanned paper well logs into LAS files.\n\n"
+    "logdigit SCAN -o OUT.las is short for logdigit convert SCAN -o OUT.las.\n\n"
+    + EXIT_CODES_HELP,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def setup_logging(*, quiet: bool = False, verbose: bool = False) -> None:
+    """Logs go to stderr: warnings by default, info with --verbose, errors only with --quiet."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.WARNING)
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("logdigit: %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("logdigit").setLevel(level)
+
+
+def fail(message: str, code: int) -> None:
+    """Print one line on stderr and exit with ``code``."""
+    message = " ".join(str(message).split())
+    print(f"logdigit: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+# register the subcommands (each module adds its command to ``app``)
+from . import check as _check  # noqa: E402,F401
+from . import convert as _convert  # noqa: E402,F401
+from . import synth as _synth  # noqa: E402,F401
+
+COMMANDS = {"convert", "check", "synth"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, map errors to one stderr line and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first is not None and first not in COMMANDS and not {"-h", "--help", "--version"} & set(
+        args[: args.index(first)]
+    ):
+        args.insert(0, "convert")
+    if args == ["--version"]:
+        from .. import __version__
+
+        print(f"logdigit {__version__}")
+        return
+    command = typer.main.get_command(app)
+    verbose = "--verbose" in args or "-v" in args
+    try:
+        rc = command.main(args=args, prog_name="logdigit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(EXIT_USAGE) from None
+    except click.exceptions.Abort:
+        print("logdigit: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except KeyboardInterrupt:
+        print("logdigit: interrupted; no partial output was left", file=sys.stderr)
+        raise SystemExit(130) from None
+    except LogdigitError as exc:
+        if verbose:
+            logging.getLogger("logdigit").debug("details", exc_info=True)
+        fail(str(exc), exc.exit_code)
+    except MemoryError:
+        fail("out of memory", EXIT_PROCESSING)
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        if verbose:
+            logging.getLogger("logdigit").exception("internal error")
+        fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)",
+             EXIT_PROCESSING)
+    raise SystemExit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,68 @@
+"""``logdigit convert SCAN -o OUT.las``: one scan to one LAS file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from ..errors import UsageError
+from . import EXIT_CODES_HELP, app, setup_logging
+
+
+@app.command(
+    help="Convert one scanned well log into a LAS 2.0 file.\n\n"
+    "The layout is taken from --layout, else SCAN with its suffix replaced by .toml, else "
+    "logdigit.toml in the scan's folder.\n\n" + EXIT_CODES_HELP
+)
+def convert(
+    scan: Path = typer.Argument(..., help="Scan image: TIFF, PNG or JPEG."),
+    output: Path = typer.Option(..., "-o", "--output", help="LAS file to write."),
+    layout: Path | None = typer.Option(None, "--layout", "-l", help="Layout TOML file."),
+    model: str | None = typer.Option(None, "--model", "-m",
+                                     help="Model name under models/ or a model folder."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    page: int = typer.Option(0, "--page", min=0, help="Page of a multi-page TIFF (0-based)."),
+    overlay: Path | None = typer.Option(None, "--overlay", help="Write a QC overlay PNG."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Detailed logs on stderr."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    reference: Path | None = typer.Option(None, "--reference",
+                                          help="Reference LAS: apply the R² gate after "
+                                          "converting (exit 3 when a curve fails)."),
+    min_r2: float = typer.Option(0.95, "--min-r2", help="Gate: smallest R² that passes."),
+    min_coverage: float = typer.Option(0.9, "--min-coverage", help="Gate: smallest coverage."),
+    max_shift: float = typer.Option(0.0, "--max-shift", min=0.0,
+                                    help="Gate: try depth offsets within +-D."),
+) -> None:
+    from ..convert import convert_file
+    from ..model import choose_device, load_model
+    from .progress import tile_progress
+
+    setup_logging(quiet=quiet, verbose=verbose)
+    if reference is not None and not reference.is_file():
+        raise UsageError(f"{reference}: --reference file does not exist")
+    dev = choose_device(device)
+    net, config = load_model(model, device=dev)
+    with tile_progress(enabled=not quiet, label=scan.name) as factory:
+        result = convert_file(scan, output, model=net, config=config, layout_path=layout,
+                              device=dev, page=page, overlay=overlay, overwrite=overwrite,
+                              progress_factory=factory)
+    summary = {"scan": str(scan), "output": str(output), **result.summary()}
+    if overlay is not None:
+        summary["overlay"] = str(overlay)
+    if as_json:
+        print(json.dumps(summary))
+    elif not quiet:
+        cov = ", ".join(f"{c['mnemonic']} {100 * c['coverage']:.0f}%" for c in summary["curves"])
+        print(f"{output}: {len(summary['curves'])} curves ({cov}) in "
+              f"{result.seconds['total']:.1f} s", file=sys.stdout)
+    if reference is not None:
+        from .check import run_gate
+
+        run_gate(output, reference, curves=None, maps=None, min_r2=min_r2,
+                 min_coverage=min_coverage, depth_range=None, max_shift=max_shift, points=None,
+                 as_json=as_json, quiet=quiet)

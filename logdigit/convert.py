@@ -1,0 +1,220 @@
+"""Wire the stages for one scan: read -> layout -> segment -> trace -> calibrate -> write.
+
+:func:`convert_scan` is the pure pipeline on arrays already in memory; :func:`convert_file`
+adds the file handling the CLI and batch runs share (layout discovery, atomic LAS and
+overlay output).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .calibrate import depth_grid, resample, row_to_depth, x_to_value
+from .errors import TraceError
+from .lasfile import LasCurve, write_las
+from .layout import Curve, Layout, Track, find_layout, load_layout
+from .outputs import check_output
+from .scanio import Scan, read_scan
+from .segment import count_tiles, segment_array, track_window
+from .trace import Trace, trace_curve
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CurveResult:
+    """One recovered curve."""
+
+    track: Track
+    curve: Curve
+    values: np.ndarray  # (m,) on the result's depth grid, NaN = NULL
+    trace: Trace  # per image row, x in image columns
+    row0: int  # image row of trace.x[0]
+
+    @property
+    def coverage(self) -> float:
+        """Fraction of grid depths with a value."""
+        return float(np.isfinite(self.values).mean()) if len(self.values) else 0.0
+
+
+@dataclass
+class ConversionResult:
+    """Everything the pipeline produced for one scan."""
+
+    grid: np.ndarray  # (m,) depths
+    depth_unit: str
+    curves: list[CurveResult]
+    layout: Layout
+    shape: tuple[int, int]  # (rows, cols) of the working image
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """A JSON-ready summary: curves, coverage per curve, seconds per stage."""
+        return {
+            "curves": [
+                {"mnemonic": c.curve.mnemonic, "unit": c.curve.unit,
+                 "coverage": round(c.coverage, 4)}
+                for c in self.curves
+            ],
+            "depth": {"top": float(self.grid[0]), "bottom": float(self.grid[-1]),
+                      "step": self.layout.depth.step, "unit": self.depth_unit},
+            "rows": self.shape[0],
+            "cols": self.shape[1],
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+def convert_scan(
+    scan: Scan,
+    layout: Layout,
+    *,
+    model,
+    config: dict,
+    device="cpu",
+    batch_size: int = 4,
+    progress: Callable[[int], None] | None = None,
+) -> ConversionResult:
+    """Recover every curve of ``layout`` from ``scan``.
+
+    Parameters
+    ----------
+    scan : Scan
+        Depth runs down the rows (already transposed for depth-right scans).
+    layout : Layout
+        Validated layout; resolved against the scan here.
+    model, config :
+        From :func:`logdigit.model.load_model`.
+    progress : callable, optional
+        Called with the number of tiles segmented, after each batch.
+
+    Raises
+    ------
+    LayoutError
+        The layout does not fit the image.
+    TraceError
+        No curve could be traced at all.
+    """
+    seconds: dict[str, float] = {"segment": 0.0, "trace": 0.0, "resample": 0.0}
+    H, W = scan.shape
+    layout = layout.resolved(n_rows=H, n_cols=W)
+    d = layout.depth
+    r0, r1 = d.top_row, d.bottom_row + 1
+    grid = depth_grid(depth=d)
+    rows = np.arange(r0, r1, dtype=np.float64)
+    row_depths = row_to_depth(rows, depth=d)
+    # a gap longer than a few output steps is NULL; dash gaps (up to ~24 px) are bridged
+    px_per_step = d.step * (d.bottom_row - d.top_row) / (d.bottom - d.top)
+    max_gap_rows = int(max(24, round(3 * px_per_step)))
+
+    results: list[CurveResult] = []
+    for track in layout.tracks:
+        t = time.perf_counter()
+        c0, c1 = track_window(track.left_px, track.right_px, W)
+        probs = segment_array(scan.pixels[r0:r1, c0:c1], model=model, config=config,
+                              device=device, batch_size=batch_size, progress=progress)
+        seconds["segment"] += time.perf_counter() - t
+        # trace only between the track edges (the margin helps segmentation context)
+        a = int(np.floor(track.left_px)) - c0
+        b = int(np.ceil(track.right_px)) - c0 + 1
+        for curve in track.curves:
+            t = time.perf_counter()
+            prob = np.ascontiguousarray(probs[curve.cls - 1][:, a:b])
+            tr = trace_curve(prob, x_offset=c0 + a, max_gap=max_gap_rows)
+            seconds["trace"] += time.perf_counter() - t
+            t = time.perf_counter()
+            x = np.clip(tr.x, track.left_px, track.right_px)
+            vals = x_to_value(x, track=track, curve=curve)
+            on_grid = resample(row_depths, vals, grid)
+            seconds["resample"] += time.perf_counter() - t
+            results.append(CurveResult(track=track, curve=curve, values=on_grid, trace=tr,
+                                       row0=r0))
+            logger.info("%s: coverage %.1f %%", curve.mnemonic,
+                        100 * results[-1].coverage)
+    if not any(np.isfinite(c.values).any() for c in results):
+        raise TraceError(f"{scan.source}: no curve could be traced in any track")
+    return ConversionResult(grid=grid, depth_unit=d.unit, curves=results, layout=layout,
+                            shape=(H, W), seconds=seconds)
+
+
+def total_tiles(scan: Scan, layout: Layout, *, config: dict) -> int:
+    """Tiles :func:`convert_scan` will segment (for a progress bar)."""
+    H, W = scan.shape
+    lay = layout.resolved(n_rows=H, n_cols=W)
+    n_rows = lay.depth.bottom_row + 1 - lay.depth.top_row
+    total = 0
+    for track in lay.tracks:
+        c0, c1 = track_window(track.left_px, track.right_px, W)
+        total += count_tiles((n_rows, c1 - c0), config=config)
+    return total
+
+
+def write_result(result: ConversionResult, out: Path, *, overwrite: bool,
+                 model_name: str = "", notes: tuple[str, ...] = ()) -> None:
+    """Write the LAS file of a conversion (atomically)."""
+    lay = result.layout
+    curves = [
+        LasCurve(mnemonic=c.curve.mnemonic, unit=c.curve.unit, values=c.values,
+                 description=c.curve.description or f"digitized {c.curve.style} curve")
+        for c in result.curves
+    ]
+    all_notes = [f"Digitized by logdigit {__version__}"]
+    if model_name:
+        all_notes.append(f"model: {model_name}")
+    if lay.source is not None:
+        all_notes.append(f"layout: {Path(lay.source).name}")
+    all_notes.extend(notes)
+    write_las(out, depth=result.grid, depth_unit=result.depth_unit, curves=curves,
+              well=lay.well, notes=all_notes, overwrite=overwrite)
+
+
+def convert_file(
+    scan_path: Path,
+    out: Path,
+    *,
+    model,
+    config: dict,
+    layout_path: Path | None = None,
+    device="cpu",
+    page: int = 0,
+    overlay: Path | None = None,
+    overwrite: bool = False,
+    progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+) -> ConversionResult:
+    """Convert one scan file to a LAS file (and optionally a QC overlay PNG).
+
+    Output paths are checked before any work; files are written atomically, so on any
+    error no partial output exists.
+    """
+    t_all = time.perf_counter()
+    scan_path = Path(scan_path)
+    check_output(Path(out), overwrite=overwrite)
+    if overlay is not None:
+        check_output(Path(overlay), overwrite=overwrite)
+    layout = load_layout(find_layout(scan_path, explicit=layout_path))
+    t = time.perf_counter()
+    scan = read_scan(scan_path, page=page, orientation=layout.orientation)
+    t_read = time.perf_counter() - t
+    progress = progress_factory(total_tiles(scan, layout, config=config)) if (
+        progress_factory) else None
+    result = convert_scan(scan, layout, model=model, config=config, device=device,
+                          progress=progress)
+    result.seconds = {"read": t_read, **result.seconds}
+    t = time.perf_counter()
+    model_name = Path(config.get("path", "")).name
+    write_result(result, Path(out), overwrite=overwrite, model_name=model_name)
+    result.seconds["write"] = time.perf_counter() - t
+    if overlay is not None:
+        from .overlay import write_overlay
+
+        t = time.perf_counter()
+        write_overlay(Path(overlay), scan.pixels, result, overwrite=overwrite)
+        result.seconds["overlay"] = time.perf_counter() - t
+    result.seconds["total"] = time.perf_counter() - t_all
+    return result

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+
+from logdigit.trace import _bridge, trace_curve
+
+
+def draw(xs, width=3, cols=200, value=255):
+    """A probability map with a curve of the given half-width at x = xs[row]."""
+    rows = len(xs)
+    prob = np.zeros((rows, cols), np.uint8)
+    c = np.arange(cols)
+    for r, x in enumerate(xs):
+        if np.isfinite(x):
+            prob[r, np.abs(c - x) <= width / 2] = value
+    return prob
+
+
+def sine(rows=600, amp=40.0, centre=100.0):
+    return centre + amp * np.sin(np.arange(rows) / 37.0)
+
+
+def test_follows_a_curve_subpixel():
+    xs = sine()
+    tr = trace_curve(draw(xs, width=5))
+    assert tr.coverage == 1.0
+    # the drawn stroke is quantised to whole pixels: half a pixel is the honest bound
+    assert np.nanmax(np.abs(tr.x - xs)) <= 0.75
+    assert np.mean(np.abs(tr.x - xs)) < 0.3
+
+
+def test_x_offset_is_added():
+    xs = sine()
+    tr = trace_curve(draw(xs), x_offset=1000)
+    assert np.nanmedian(tr.x - xs) == pytest.approx(1000, abs=0.6)
+
+
+@pytest.mark.parametrize("skeleton_bonus", [0.0, 1.0])
+def test_long_gap_is_null_short_gap_is_bridged(skeleton_bonus):
+    xs = sine()
+    drawn = xs.copy()
+    drawn[100:110] = np.nan  # short gap: bridged
+    drawn[300:400] = np.nan  # long gap: NULL
+    tr = trace_curve(draw(drawn), max_gap=24, skeleton_bonus=skeleton_bonus)
+    assert np.isfinite(tr.x[100:110]).all()
+    assert np.abs(tr.x[100:110] - xs[100:110]).max() < 3
+    assert np.isnan(tr.x[300:400]).all()
+    assert np.isfinite(tr.x[:300]).all() and np.isfinite(tr.x[400:]).all()
+
+
+def test_dashed_curve_is_continuous():
+    xs = sine()
+    drawn = xs.copy()
+    for start in range(0, len(xs), 20):  # 12 px dashes, 8 px gaps
+        drawn[start + 12 : start + 20] = np.nan
+    tr = trace_curve(draw(drawn), max_gap=24)
+    last = 592  # the page ends in a gap: no values are invented after the last dash
+    assert np.isfinite(tr.x[:last]).all() and np.isnan(tr.x[last:]).all()
+    assert np.abs(tr.x[:last] - xs[:last]).max() < 2.5
+
+
+def test_crossing_line_does_not_capture_the_trace():
+    xs = np.full(400, 60.0)
+    prob = draw(xs)
+    prob[200:203, :] = 255  # a horizontal grid line crossing the curve
+    prob[:, 150:152] = 120  # a fainter vertical line elsewhere
+    tr = trace_curve(prob)
+    assert np.abs(tr.x - 60).max() < 1.0
+
+
+def test_sharp_peak_is_followed():
+    xs = np.full(300, 50.0)
+    xs[150:153] = [90, 130, 90]  # a spike of 80 px over three rows
+    tr = trace_curve(draw(xs, width=3))
+    assert tr.x[151] > 120
+
+
+def test_empty_map_gives_all_nan():
+    tr = trace_curve(np.zeros((50, 30), np.uint8))
+    assert np.isnan(tr.x).all() and tr.coverage == 0.0
+
+
+def test_rejects_float_maps():
+    with pytest.raises(ValueError):
+        trace_curve(np.zeros((5, 5)))
+
+
+def test_bridge_edges():
+    x = np.arange(10, dtype=float)
+    sup = np.array([0, 1, 1, 0, 0, 1, 0, 0, 0, 0], bool)
+    out = _bridge(x, sup, 2)
+    assert np.isnan(out[0]) and np.isnan(out[6:]).all()  # no extrapolation at the ends
+    np.testing.assert_allclose(out[1:6], [1, 2, 3, 4, 5])
