@@ -54,12 +54,14 @@ def fail(message: str, code: int) -> None:
     raise SystemExit(code)
 
 
-# register the subcommands (each module adds its command to ``app``)
-from . import check as _check  # noqa: E402,F401
-from . import convert as _convert  # noqa: E402,F401
-from . import synth as _synth  # noqa: E402,F401
+# register the subcommands: each module adds its command(s) to ``app``
+import importlib  # noqa: E402
 
-COMMANDS = {"convert", "check", "synth"}
+SUBCOMMAND_MODULES = ("convert", "check", "synth", "train", "eval", "batch")
+for _name in SUBCOMMAND_MODULES:
+    importlib.import_module(f"{__name__}.{_name}")
+
+COMMANDS = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
 
 
 def main(argv: list[str] | None = None) -> None:

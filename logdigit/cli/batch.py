@@ -1,0 +1,1 @@
+"""Placeholder: the `batch` subcommand is being written."""

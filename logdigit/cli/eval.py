@@ -1,0 +1,1 @@
+"""Placeholder: the `eval` subcommand is being written."""

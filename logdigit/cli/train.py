@@ -1,0 +1,44 @@
+"""``logdigit train``: train the segmenter on pages rendered from LAS curves (CPU-friendly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..errors import UsageError
+from . import app, setup_logging
+
+
+@app.command(help="Train a segmentation model on synthetic scans rendered on the fly from "
+             "real LAS curves. Checkpoints every few minutes; --resume continues a run. The "
+             "model folder (config.json, model.safetensors, MODEL_CARD.md) is rewritten at "
+             "every checkpoint.")
+def train(
+    out: Path = typer.Option(..., "--out", help="Model folder to write (and resume from)."),
+    las_dir: Path = typer.Option(..., "--las-dir", help="LAS files to render pages from."),
+    val_las_dir: Path | None = typer.Option(None, "--val-las-dir",
+                                            help="LAS files for validation pages."),
+    steps: int = typer.Option(4000, "--steps", min=1),
+    batch: int = typer.Option(12, "--batch", min=1),
+    crop: int = typer.Option(256, "--crop", min=64),
+    lr: float = typer.Option(3e-3, "--lr"),
+    seed: int = typer.Option(0, "--seed"),
+    checkpoint_minutes: float = typer.Option(3.0, "--checkpoint-minutes"),
+    val_every: int = typer.Option(250, "--val-every", min=1),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    from ..train import TrainOptions
+    from ..train import train as run
+
+    setup_logging(quiet=quiet, verbose=not quiet)
+    for d in (las_dir, val_las_dir):
+        if d is not None and not d.is_dir():
+            raise UsageError(f"{d}: not a folder of LAS files")
+    opts = TrainOptions(las_dir=str(las_dir), val_las_dir=str(val_las_dir) if val_las_dir else
+                        None, steps=steps, batch=batch, crop=crop, lr=lr, seed=seed,
+                        checkpoint_minutes=checkpoint_minutes, val_every=val_every)
+    folder = run(opts, out=out, resume=resume)
+    print(folder)
