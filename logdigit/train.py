@@ -44,6 +44,7 @@ class TrainOptions:
     val_every: int = 250
     val_pages: int = 6
     threads: int = 2
+    bn_batches: int = 24  # batches used to recompute BatchNorm statistics before saving
     workers: int = 1
 
 
@@ -123,6 +124,27 @@ def validate(model, pages, *, device) -> dict:
                              device=device)
         cm += confusion(prob.argmax(0).astype(np.int64), lab)
     return scores_from_confusion(cm)
+
+
+def recalibrate_bn(model: torch.nn.Module, batches) -> None:
+    """Recompute BatchNorm running statistics as a plain average over ``batches``.
+
+    The exponential running averages lag behind weights that change quickly, which makes
+    eval-mode predictions much worse than train-mode ones early in training; an exact
+    average over fresh batches with the final weights removes that gap.
+    """
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for x in batches:
+            model(x)
+    for m, mom in zip(bns, saved, strict=True):
+        m.momentum = mom
+    model.eval()
 
 
 def model_card(opts: TrainOptions, *, step: int, seconds: float, val: dict | None,
@@ -211,13 +233,17 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
                    card=model_card(opts, step=step, seconds=seconds, val=val, config=config))
         logger.info("checkpoint at step %d (%.1f min)", step, seconds / 60)
 
+    batches = iter(loader)
+
+    def refresh_bn():
+        recalibrate_bn(model, (next(batches)[0] for _ in range(opts.bn_batches)))
+
     model.train()
     last_ckpt = time.monotonic()
     t0 = time.monotonic() - seconds
     running = None
-    for x, y in loader:
-        if step >= opts.steps:
-            break
+    while step < opts.steps:
+        x, y = next(batches)
         logits = model(x)
         loss = segmentation_loss(logits, y, alpha=opts.alpha, beta=opts.beta, gamma=opts.gamma)
         optim.zero_grad(set_to_none=True)
@@ -231,16 +257,16 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
             logger.info("step %d loss %.4f lr %.2e %.1f s/step", step, running,
                         sched.get_last_lr()[0], seconds / max(step, 1))
         if step % opts.val_every == 0 or step == opts.steps:
-            model.eval()
+            refresh_bn()
             val = validate(model, val_pages, device="cpu")
             model.train()
             logger.info("val step %d: %s", step, json.dumps(val))
         if time.monotonic() - last_ckpt > opts.checkpoint_minutes * 60 or step == opts.steps:
-            model.eval()
+            refresh_bn()
             checkpoint()
             model.train()
             last_ckpt = time.monotonic()
-    model.eval()
+    refresh_bn()
     checkpoint()
     return out
 
