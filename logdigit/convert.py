@@ -21,7 +21,8 @@ from .errors import TraceError
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
-from .scanio import Scan, read_scan
+from .scale import expand_trace, shrink, stroke_width, working_factor
+from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, segment_array, track_window
 from .trace import Trace, trace_curve
 
@@ -80,6 +81,7 @@ def convert_scan(
     device="cpu",
     batch_size: int = 4,
     progress: Callable[[int], None] | None = None,
+    factor: int | None = None,
 ) -> ConversionResult:
     """Recover every curve of ``layout`` from ``scan``.
 
@@ -93,6 +95,9 @@ def convert_scan(
         From :func:`logdigit.model.load_model`.
     progress : callable, optional
         Called with the number of tiles segmented, after each batch.
+    factor : int, optional
+        Working-resolution shrink factor; default: from the measured stroke width
+        (:mod:`logdigit.scale`), 1 for strokes under 4 px.
 
     Raises
     ------
@@ -113,20 +118,28 @@ def convert_scan(
     px_per_step = d.step * (d.bottom_row - d.top_row) / (d.bottom - d.top)
     max_gap_rows = int(max(24, round(3 * px_per_step)))
 
+    t = time.perf_counter()
+    k = int(factor) if factor is not None else choose_factor(scan, layout)
+    seconds["scale"] = time.perf_counter() - t
+
     results: list[CurveResult] = []
     for track in layout.tracks:
         t = time.perf_counter()
-        c0, c1 = track_window(track.left_px, track.right_px, W)
-        probs = segment_array(scan.pixels[r0:r1, c0:c1], model=model, config=config,
-                              device=device, batch_size=batch_size, progress=progress)
+        c0, c1 = track_window(track.left_px, track.right_px, W, margin=12 * k)
+        work = shrink(scan.pixels[r0:r1, c0:c1], k)
+        probs = segment_array(work, model=model, config=config, device=device,
+                              batch_size=batch_size, progress=progress)
         seconds["segment"] += time.perf_counter() - t
         # trace only between the track edges (the margin helps segmentation context)
-        a = int(np.floor(track.left_px)) - c0
-        b = int(np.ceil(track.right_px)) - c0 + 1
+        a = max(0, int(np.floor((track.left_px - c0) / k)))
+        b = min(work.shape[1], int(np.ceil((track.right_px - c0) / k)) + 1)
         for curve in track.curves:
             t = time.perf_counter()
             prob = np.ascontiguousarray(probs[curve.cls - 1][:, a:b])
-            tr = trace_curve(prob, x_offset=c0 + a, max_gap=max_gap_rows)
+            tr = trace_curve(prob, x_offset=a, max_gap=max(2, max_gap_rows // k))
+            x = expand_trace(tr.x, k, r1 - r0) + c0
+            conf = np.repeat(tr.confidence, k)[: r1 - r0]
+            tr = Trace(x=x, confidence=conf)
             seconds["trace"] += time.perf_counter() - t
             t = time.perf_counter()
             x = np.clip(tr.x, track.left_px, track.right_px)
@@ -143,15 +156,28 @@ def convert_scan(
                             shape=(H, W), seconds=seconds)
 
 
-def total_tiles(scan: Scan, layout: Layout, *, config: dict) -> int:
-    """Tiles :func:`convert_scan` will segment (for a progress bar)."""
+def choose_factor(scan: Scan, layout: Layout) -> int:
+    """Working-resolution shrink factor for ``scan`` from the stroke width in its tracks."""
+    H, W = scan.shape
+    lay = layout.resolved(n_rows=H, n_cols=W)
+    r0, r1 = lay.depth.top_row, lay.depth.bottom_row + 1
+    span = slice(max(0, int(min(tk.left_px for tk in lay.tracks))),
+                 int(max(tk.right_px for tk in lay.tracks)) + 1)
+    width = stroke_width(scan.pixels[r0:r1, span])
+    k = working_factor(width)
+    logger.info("stroke width %.1f px: working resolution 1/%d", width, k)
+    return k
+
+
+def total_tiles(scan: Scan, layout: Layout, *, config: dict, factor: int = 1) -> int:
+    """Tiles :func:`convert_scan` will segment with shrink ``factor`` (for a progress bar)."""
     H, W = scan.shape
     lay = layout.resolved(n_rows=H, n_cols=W)
     n_rows = lay.depth.bottom_row + 1 - lay.depth.top_row
     total = 0
     for track in lay.tracks:
-        c0, c1 = track_window(track.left_px, track.right_px, W)
-        total += count_tiles((n_rows, c1 - c0), config=config)
+        c0, c1 = track_window(track.left_px, track.right_px, W, margin=12 * factor)
+        total += count_tiles((-(-n_rows // factor), -(-(c1 - c0) // factor)), config=config)
     return total
 
 
@@ -197,14 +223,16 @@ def convert_file(
     check_output(Path(out), overwrite=overwrite)
     if overlay is not None:
         check_output(Path(overlay), overwrite=overwrite)
+    image_info(scan_path, page=page)  # the scan's own problems first: missing, not an image
     layout = load_layout(find_layout(scan_path, explicit=layout_path))
     t = time.perf_counter()
     scan = read_scan(scan_path, page=page, orientation=layout.orientation)
     t_read = time.perf_counter() - t
-    progress = progress_factory(total_tiles(scan, layout, config=config)) if (
+    k = choose_factor(scan, layout)
+    progress = progress_factory(total_tiles(scan, layout, config=config, factor=k)) if (
         progress_factory) else None
     result = convert_scan(scan, layout, model=model, config=config, device=device,
-                          progress=progress)
+                          progress=progress, factor=k)
     result.seconds = {"read": t_read, **result.seconds}
     t = time.perf_counter()
     model_name = Path(config.get("path", "")).name

@@ -133,3 +133,24 @@ def test_summary_is_json_ready(ink_model):
     s = json.loads(json.dumps(res.summary()))
     assert s["curves"][0]["mnemonic"] == "GR" and 0.99 < s["curves"][0]["coverage"] <= 1
     assert set(s["seconds"]) >= {"segment", "trace", "resample"}
+
+
+def test_thick_strokes_are_segmented_at_a_working_resolution(ink_model, monkeypatch):
+    """Strokes 10 px wide: the scan is shrunk (factor > 1) and the curve is still exact."""
+    import logdigit.convert as conv
+
+    seen = {}
+    real = conv.segment_array
+
+    def spy(pixels, **kw):
+        seen.setdefault("shapes", []).append(pixels.shape)
+        return real(pixels, **kw)
+
+    monkeypatch.setattr(conv, "segment_array", spy)
+    pixels = draw_scan(curve_values, width=10)
+    k = conv.choose_factor(scan(pixels), layout())
+    assert k >= 3
+    res = run(pixels, layout(), ink_model)
+    assert seen["shapes"][0][0] == -(-ROWS // k)  # segmented at 1/k of the rows
+    assert r2(res.curves[0].values, curve_values(res.grid)) > 0.995
+    assert res.curves[0].trace.x.shape == (ROWS,)

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from logdigit.scale import expand_trace, shrink, stroke_width, working_factor
+
+
+def lines(width, shape=(400, 300)):
+    img = Image.new("L", shape[::-1], 255)
+    d = ImageDraw.Draw(img)
+    for x in (40, 120, 200):
+        d.line([(x, 0), (x + 30, shape[0])], fill=0, width=width)
+    return np.asarray(img).copy()
+
+
+@pytest.mark.parametrize("w", [1, 2, 4, 8, 12])
+def test_stroke_width_measures_line_width(w):
+    assert stroke_width(lines(w)) == pytest.approx(w, abs=max(1.0, 0.25 * w))
+
+
+def test_no_ink_is_nan():
+    assert np.isnan(stroke_width(np.full((50, 50), 255, np.uint8)))
+
+
+def test_working_factor():
+    assert working_factor(1.0) == 1
+    assert working_factor(3.0) == 1
+    assert working_factor(4.0) == 2
+    assert working_factor(8.5) == 4
+    assert working_factor(100.0) == 8
+    assert working_factor(float("nan")) == 1
+
+
+def test_shrink_block_mean_and_padding():
+    a = np.array([[0, 255, 0], [255, 0, 255]], np.uint8)
+    out = shrink(a, 2)
+    assert out.shape == (1, 2)
+    assert out[0, 0] == 128 and out[0, 1] == 191  # padded with paper
+    assert shrink(a, 1) is a
+
+
+def test_expand_trace_maps_coordinates_and_gaps():
+    k = 4
+    x_low = np.array([10.0, 11.0, np.nan, 13.0])
+    out = expand_trace(x_low, k, 16)
+    assert out.shape == (16,)
+    # the centre of working row 0 is full row 1.5; working x 10 -> full x 41.5
+    assert out[1] == pytest.approx(41.5, abs=0.5)
+    assert np.isnan(out[8:12]).all()
+    assert np.isfinite(out[:8]).all() and np.isfinite(out[12:]).all()
+    np.testing.assert_array_equal(expand_trace(x_low, 1, 4), x_low)
