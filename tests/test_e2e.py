@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from logdigit.layout import load_layout
 from logdigit.lasfile import read_las
+from logdigit.layout import load_layout
 from logdigit.metrics import compare_on_grid, r2
 from logdigit.render import random_walk_bank, render_page
 from logdigit.synth import write_case
