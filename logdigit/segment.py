@@ -112,6 +112,25 @@ def segment_array(
     return out
 
 
+def labels_from_probs(probs: np.ndarray, *, threshold: int = 128) -> np.ndarray:
+    """Class map from curve-class probabilities.
+
+    Parameters
+    ----------
+    probs : (C - 1, rows, cols) uint8
+        As returned by :func:`segment_array` (classes 1, 2, ...).
+
+    Returns
+    -------
+    (rows, cols) uint8
+        The most probable curve class where its probability reaches ``threshold``
+        (0..255), else 0 (background).
+    """
+    best = probs.argmax(0)
+    top = np.take_along_axis(probs, best[None], 0)[0]
+    return np.where(top >= threshold, best + 1, 0).astype(np.uint8)
+
+
 def _tile_plan(shape: tuple[int, int], *, config: dict):
     """Tile size and start offsets for an image of ``shape`` (rows, cols).
 

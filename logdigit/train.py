@@ -116,13 +116,13 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
 
 def validate(model, pages, *, device) -> dict:
     """Per-class IoU / precision / recall / F1 over whole validation pages."""
-    from .segment import segment_array
+    from .segment import labels_from_probs, segment_array
 
     cm = np.zeros((3, 3), np.int64)
     for img, lab in pages:
         prob = segment_array(img, model=model, config={**DEFAULT_CONFIG, "tile": 512},
                              device=device)
-        cm += confusion(prob.argmax(0).astype(np.int64), lab)
+        cm += confusion(labels_from_probs(prob).astype(np.int64), lab)
     return scores_from_confusion(cm)
 
 

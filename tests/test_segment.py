@@ -45,3 +45,11 @@ def test_to_input_and_track_window():
     assert x.tolist() == [[1.0, 0.0]]
     assert track_window(10, 100, 105, margin=12) == (0, 105)
     assert track_window(50, 60, 1000, margin=5) == (45, 66)
+
+
+def test_labels_from_probs():
+    from logdigit.segment import labels_from_probs
+
+    probs = np.array([[[200, 10, 100], [130, 129, 0]],
+                      [[10, 220, 100], [140, 0, 0]]], np.uint8)
+    assert labels_from_probs(probs).tolist() == [[1, 2, 0], [2, 1, 0]]
