@@ -29,7 +29,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
-	$(PY) -m logdigit.bench
+	$(PY) -m logdigit.bench --sizes 3200x12800,3200x51200 --batch
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -107,6 +107,8 @@ def main(argv=None) -> None:
                     help="comma-separated WIDTHxHEIGHT list (default 3200x12800)")
     ap.add_argument("--model", default=None)
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--batch", action="store_true",
+                    help="also time `logdigit batch` with 1 and 2 workers (scans per minute)")
     a = ap.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="logdigit-bench-") as tmp:
@@ -134,8 +136,50 @@ def main(argv=None) -> None:
                 print(f"  stages (s): {st}")
                 print(f"  per {b['tile'][0]}x{b['tile'][1]} tile: shipped {b['shipped']:.3f} s, "
                       f"resnet18 U-Net {b['resnet18_unet']:.3f} s -> {b['ratio']:.1f}x faster")
+    if a.batch:
+        rows = bench_batch(model=a.model, quiet=a.json)
+        results.append({"batch": rows})
     if a.json:
         print(json.dumps(results, indent=2))
+
+
+
+
+def bench_batch(*, model: str | None = None, n: int = 6, width: int = 1600, height: int = 6400,
+                workers: tuple[int, ...] = (1, 2), quiet: bool = False) -> list[dict]:
+    """Scans per minute of ``logdigit batch`` with 1 and 2 local workers.
+
+    ``n`` copies of one rendered ``width`` x ``height`` scan (with its layout) are converted by
+    :func:`logdigit.batch.run_batch` with ``force``, once per worker count; the time includes
+    starting the workers and loading the model in each, as a real batch does.
+    """
+    import shutil
+
+    from .batch import run_batch
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="logdigit-bench-batch-") as tmp:
+        tmp = Path(tmp)
+        scan = make_scan(tmp, width=width, height=height)
+        in_dir = tmp / "in"
+        for i in range(n):
+            (in_dir / f"well {i % 2}").mkdir(parents=True, exist_ok=True)
+            dest = in_dir / f"well {i % 2}" / f"scan {i}.tif"
+            shutil.copyfile(scan, dest)
+            shutil.copyfile(scan.with_suffix(".toml"), dest.with_suffix(".toml"))
+        for w in workers:
+            t = time.perf_counter()
+            summary = run_batch(in_dir, tmp / f"out-{w}", workers=w, model=model, force=True)
+            seconds = time.perf_counter() - t
+            if not summary.ok:
+                raise SystemExit(f"bench: batch with {w} workers failed: {summary.failures}")
+            row = {"workers": w, "scans": n, "size": f"{width}x{height}",
+                   "seconds": seconds, "scans_per_min": 60 * n / seconds}
+            rows.append(row)
+            if not quiet:
+                print(f"batch, {w} worker{'s' if w > 1 else ''}: {n} scans of {width}x{height} "
+                      f"in {seconds:.1f} s -> {row['scans_per_min']:.1f} scans/min")
+    return rows
 
 
 if __name__ == "__main__":

@@ -102,18 +102,24 @@ def make_example(folder: Path, *, seed: int = 2026) -> Path:
                        px_per_unit=6.0, line_width=2)
     # (mnemonic, unit, description, scale left, scale right): an affine map of both the
     # values and the scale leaves the drawing unchanged, so values get familiar ranges
-    names = [("GR", "GAPI", "Gamma ray", 0.0, 150.0), ("SP", "MV", "Spontaneous potential",
-             -80.0, 20.0), ("RHOB", "G/CC", "Bulk density", 1.95, 2.95),
-             ("NPHI", "V/V", "Neutron porosity", 0.45, -0.15)]
+    linear_names = [("GR", "GAPI", "Gamma ray", 0.0, 150.0),
+                    ("SP", "MV", "Spontaneous potential", -80.0, 20.0),
+                    ("RHOB", "G/CC", "Bulk density", 1.95, 2.95),
+                    ("NPHI", "V/V", "Neutron porosity", 0.45, -0.15)]
+    log_names = [("ILD", "OHMM", "Deep resistivity", 0.2, 2000.0),
+                 ("SFL", "OHMM", "Shallow resistivity", 0.2, 2000.0)]
     new_truth = []
-    k = 0
     for t in page.layout["tracks"]:
         for c in t["curves"]:
-            m, u, d, a, b = names[k]
-            k += 1
+            log = c["scale"] == "log"
+            m, u, d, a, b = (log_names if log else linear_names).pop(0)
             lo, hi = c["left"], c["right"]
             v = next(v for mm, _, v in page.truth if mm == c["mnemonic"])
-            new_truth.append((m, u, a + (v - lo) / (hi - lo) * (b - a)))
+            if log:
+                f = (np.log10(v) - np.log10(lo)) / (np.log10(hi) - np.log10(lo))
+                new_truth.append((m, u, 10 ** (np.log10(a) + f * (np.log10(b) - np.log10(a)))))
+            else:
+                new_truth.append((m, u, a + (v - lo) / (hi - lo) * (b - a)))
             c.update(mnemonic=m, unit=u, description=d, left=a, right=b)
     page.truth = new_truth
     page.layout["well"] = {"WELL": "EXAMPLE 1", "COMP": "logdigit", "FLD": "SYNTHETIC"}
