@@ -24,7 +24,7 @@ from .outputs import check_output
 from .scale import expand_trace, shrink, stroke_width, working_factor
 from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, segment_array, track_window
-from .trace import Trace, trace_curve
+from .trace import Trace, second_curve_map, trace_curve
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,11 @@ def convert_scan(
     max_gap_rows = int(max(24, round(3 * px_per_step)))
 
     t = time.perf_counter()
-    k = int(factor) if factor is not None else choose_factor(scan, layout)
+    span = slice(max(0, int(min(tk.left_px for tk in layout.tracks))),
+                 int(max(tk.right_px for tk in layout.tracks)) + 1)
+    stroke = stroke_width(scan.pixels[r0:r1, span])
+    k = int(factor) if factor is not None else working_factor(stroke)
+    logger.info("stroke width %.1f px: working resolution 1/%d", stroke, k)
     seconds["scale"] = time.perf_counter() - t
 
     results: list[CurveResult] = []
@@ -133,10 +137,19 @@ def convert_scan(
         # trace only between the track edges (the margin helps segmentation context)
         a = max(0, int(np.floor((track.left_px - c0) / k)))
         b = min(work.shape[1], int(np.ceil((track.right_px - c0) / k)) + 1)
-        for curve in track.curves:
+        # solid curve first; a second curve never reuses the first one's ink
+        traced: dict[int, np.ndarray] = {}
+        by_curve: dict[str, CurveResult] = {}
+        half = max(3.0, 1.5 * stroke / k) if np.isfinite(stroke) else 3.0
+        for curve in sorted(track.curves, key=lambda c: c.cls):
             t = time.perf_counter()
             prob = np.ascontiguousarray(probs[curve.cls - 1][:, a:b])
+            if traced:
+                (first_cls, first_x), = traced.items()
+                prob = second_curve_map(prob, np.ascontiguousarray(probs[first_cls - 1][:, a:b]),
+                                        first_x, half_width=half)
             tr = trace_curve(prob, x_offset=a, max_gap=max(2, max_gap_rows // k))
+            traced[curve.cls] = tr.x - a
             x = expand_trace(tr.x, k, r1 - r0) + c0
             conf = np.repeat(tr.confidence, k)[: r1 - r0]
             tr = Trace(x=x, confidence=conf)
@@ -146,10 +159,11 @@ def convert_scan(
             vals = x_to_value(x, track=track, curve=curve)
             on_grid = resample(row_depths, vals, grid)
             seconds["resample"] += time.perf_counter() - t
-            results.append(CurveResult(track=track, curve=curve, values=on_grid, trace=tr,
-                                       row0=r0))
+            by_curve[curve.mnemonic] = CurveResult(track=track, curve=curve, values=on_grid,
+                                                   trace=tr, row0=r0)
             logger.info("%s: coverage %.1f %%", curve.mnemonic,
-                        100 * results[-1].coverage)
+                        100 * by_curve[curve.mnemonic].coverage)
+        results.extend(by_curve[c.mnemonic] for c in track.curves)
     if not any(np.isfinite(c.values).any() for c in results):
         raise TraceError(f"{scan.source}: no curve could be traced in any track")
     return ConversionResult(grid=grid, depth_unit=d.unit, curves=results, layout=layout,

@@ -63,7 +63,11 @@ def build_model(config: dict) -> torch.nn.Module:
             kwargs["decoder_channels"] = list(config["decoder_channels"])
         return cls(**kwargs)
     except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"cannot build model {arch}/{config.get('encoder_name')}: {exc}") from None
+        detail = " ".join(str(exc).split())
+        if len(detail) > 160:  # smp lists every known encoder: keep the line short
+            detail = detail[:157] + "..."
+        raise ModelError(f"cannot build model {arch}/{config.get('encoder_name')}: {detail}"
+                         ) from None
 
 
 def resolve_model_path(name_or_path: str | os.PathLike | None) -> Path:
@@ -130,7 +134,10 @@ def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device |
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
         raise ModelError(f"{cfg_path}: unreadable model config ({exc})") from None
-    model = build_model(config)
+    try:
+        model = build_model(config)
+    except ModelError as exc:
+        raise ModelError(f"{folder}: {exc}") from None
     try:
         state = load_file(str(w_path))
     except (SafetensorError, OSError, ValueError) as exc:

@@ -182,3 +182,47 @@ def trace_curve(
     supported = conf >= min_prob
     x = _bridge(x, supported, int(max_gap))
     return Trace(x=x + float(x_offset), confidence=conf)
+
+
+def exclude_trace(prob: np.ndarray, x: np.ndarray, *, half_width: float) -> np.ndarray:
+    """A copy of ``prob`` with a band of ``half_width`` px around a traced curve zeroed.
+
+    Parameters
+    ----------
+    prob : (rows, cols) uint8
+    x : (rows,) float
+        The other curve's centreline in the columns of ``prob``; NaN rows are left alone.
+    half_width : float
+        Half-width of the band, px.
+
+    Used so that the ink of a curve already traced in a track is never given to a second
+    curve of the same track; at crossings the second trace bridges the band as a gap.
+    """
+    out = prob.copy()
+    ok = np.isfinite(x)
+    if ok.any():
+        cols = np.arange(prob.shape[1], dtype=np.float32)
+        band = np.abs(cols[None, :] - x[ok, None].astype(np.float32)) <= half_width
+        sub = out[ok]
+        sub[band] = 0
+        out[ok] = sub
+    return out
+
+
+def second_curve_map(p_own: np.ndarray, p_other: np.ndarray, x_other: np.ndarray, *,
+                     half_width: float, fallback: float = 0.5) -> np.ndarray:
+    """Probability map for the second curve of a track (e.g. the dashed one).
+
+    Its own class probability, or ``fallback`` times the other class's probability where
+    that is larger (a segmenter unsure of the line style still marks the ink), with the
+    first curve's traced band removed so its ink is never reused.
+
+    Parameters
+    ----------
+    p_own, p_other : (rows, cols) uint8
+    x_other : (rows,) float
+        The first curve's centreline in these columns.
+    """
+    other = (p_other.astype(np.float32) * fallback).astype(np.uint8)
+    merged = np.maximum(p_own, other)
+    return exclude_trace(merged, x_other, half_width=half_width)

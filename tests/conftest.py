@@ -60,3 +60,18 @@ def shared_or_skip(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"{p} not available (../shared is absent)")
     return p
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging():
+    """CLI calls configure logging (levels, stderr handler); keep tests independent."""
+    import logging
+
+    logger = logging.getLogger("logdigit")
+    level, handlers = logger.level, list(logging.getLogger().handlers)
+    yield
+    logger.setLevel(level)
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)

@@ -124,8 +124,6 @@ def test_ink_model_results_structure_and_ranges(cases, ink_results):
         assert r.seconds > 0 and r.mpix == pytest.approx(0.12)
         assert r.mpix_per_s == pytest.approx(r.mpix / r.seconds)
         assert set(r.stage_seconds) >= {"read", "segment", "trace", "resample"}
-        # nothing is ever predicted as dashed by the stand-in model
-        assert all(c.coverage == 0 for c in r.curves if c.mnemonic.endswith("D"))
         d = json.loads(json.dumps(r.as_dict()))  # JSON-ready
         assert d["status"] == "ok" and len(d["curves"]) == 4
 

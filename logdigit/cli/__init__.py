@@ -16,6 +16,12 @@ import typer
 
 from ..errors import EXIT_PROCESSING, EXIT_USAGE, LogdigitError
 
+# typer >= 0.2x vendors its own copy of click (typer._click): catch both hierarchies
+_CLICK_ERRORS = tuple({click.ClickException,
+                       getattr(typer, "TyperException", click.ClickException)})
+_EXITS = tuple({click.exceptions.Exit, typer.Exit})
+_ABORTS = tuple({click.exceptions.Abort, typer.Abort})
+
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 the scan could not be processed (unreadable image, nothing "
     "traced, bad model, output not writable); 2 bad usage or invalid layout; 3 an acceptance "
@@ -54,6 +60,20 @@ def fail(message: str, code: int) -> None:
     raise SystemExit(code)
 
 
+def _usage_error(exc: Exception) -> None:
+    """A click usage error: one line on stderr (the help, if asked for by no arguments)."""
+    code = getattr(exc, "exit_code", EXIT_USAGE)
+    code = code if isinstance(code, int) and code > 0 else EXIT_USAGE
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # the help text (rich prints it itself)
+        if message.strip():
+            print(message)
+        raise SystemExit(code)
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+    fail(f"{message}{hint}", code)
+
+
 # register the subcommands: each module adds its command(s) to ``app``
 import importlib  # noqa: E402
 
@@ -81,12 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     verbose = "--verbose" in args or "-v" in args
     try:
         rc = command.main(args=args, prog_name="logdigit", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except _EXITS as exc:
         raise SystemExit(exc.exit_code) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(EXIT_USAGE) from None
-    except click.exceptions.Abort:
+    except _CLICK_ERRORS as exc:
+        _usage_error(exc)
+    except _ABORTS:
         print("logdigit: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
@@ -103,4 +122,6 @@ def main(argv: list[str] | None = None) -> None:
             logging.getLogger("logdigit").exception("internal error")
         fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)",
              EXIT_PROCESSING)
+    if rc == 130:  # typer turns KeyboardInterrupt into Exit(130), returned here
+        print("logdigit: interrupted; no partial output was left", file=sys.stderr)
     raise SystemExit(rc if isinstance(rc, int) else 0)

@@ -13,11 +13,11 @@ from . import app, setup_logging
 CURVES_HELP = "Curves to check, comma-separated (default: all curves found in both)."
 
 
-def run_gate(out: Path, reference: Path, *, curves: str | None, maps: list[str] | None,
-             min_r2: float, min_coverage: float, depth_range: str | None, max_shift: float,
-             points: int | None, as_json: bool, quiet: bool) -> list:
-    """Read both files, check, print the table (or JSON); raise GateFailed on a failure."""
-    from ..check import check_curves, format_table, parse_depth_range, parse_map
+def gate(out: Path, reference: Path, *, curves: str | None, maps: list[str] | None,
+         min_r2: float, min_coverage: float, depth_range: str | None, max_shift: float,
+         points: int | None) -> tuple[list, dict]:
+    """Read both files and check them: the results and their JSON-ready summary."""
+    from ..check import check_curves, parse_depth_range, parse_map
     from ..lasfile import read_las
 
     mapping = parse_map(maps)
@@ -27,15 +27,32 @@ def run_gate(out: Path, reference: Path, *, curves: str | None, maps: list[str] 
                            min_r2=min_r2, min_coverage=min_coverage, depth_range=rng,
                            max_shift=max_shift, points=points)
     ok = all(r.passed for r in results)
+    return results, {"output": str(out), "reference": str(reference), "passed": ok,
+                     "min_r2": min_r2, "min_coverage": min_coverage,
+                     "curves": [r.as_dict() for r in results]}
+
+
+def raise_if_failed(out: Path, reference: Path, results: list) -> None:
+    """GateFailed naming the failed curves, if any."""
+    failed = ", ".join(r.mnemonic for r in results if not r.passed)
+    if failed:
+        raise GateFailed(f"{out}: acceptance gate failed for {failed} against {reference}")
+
+
+def run_gate(out: Path, reference: Path, *, curves: str | None, maps: list[str] | None,
+             min_r2: float, min_coverage: float, depth_range: str | None, max_shift: float,
+             points: int | None, as_json: bool, quiet: bool) -> list:
+    """Read both files, check, print the table (or JSON); raise GateFailed on a failure."""
+    from ..check import format_table
+
+    results, payload = gate(out, reference, curves=curves, maps=maps, min_r2=min_r2,
+                            min_coverage=min_coverage, depth_range=depth_range,
+                            max_shift=max_shift, points=points)
     if as_json:
-        print(json.dumps({"output": str(out), "reference": str(reference), "passed": ok,
-                          "min_r2": min_r2, "min_coverage": min_coverage,
-                          "curves": [r.as_dict() for r in results]}))
+        print(json.dumps(payload))
     elif not quiet:
         print(format_table(results))
-    if not ok:
-        failed = ", ".join(r.mnemonic for r in results if not r.passed)
-        raise GateFailed(f"{out}: acceptance gate failed for {failed} against {reference}")
+    raise_if_failed(out, reference, results)
     return results
 
 

@@ -40,11 +40,18 @@ def convert(
 ) -> None:
     from ..convert import convert_file
     from ..model import choose_device, load_model
+    from ..outputs import check_output
+    from ..scanio import image_info
     from .progress import tile_progress
 
     setup_logging(quiet=quiet, verbose=verbose)
     if reference is not None and not reference.is_file():
         raise UsageError(f"{reference}: --reference file does not exist")
+    # cheap checks before loading the model (convert_file repeats them)
+    check_output(output, overwrite=overwrite)
+    if overlay is not None:
+        check_output(overlay, overwrite=overwrite)
+    image_info(scan, page=page)  # the scan's header: missing, not an image, no such page
     dev = choose_device(device)
     net, config = load_model(model, device=dev)
     with tile_progress(enabled=not quiet, label=scan.name) as factory:
@@ -54,15 +61,24 @@ def convert(
     summary = {"scan": str(scan), "output": str(output), **result.summary()}
     if overlay is not None:
         summary["overlay"] = str(overlay)
-    if as_json:
+    results = None
+    if reference is not None:
+        from .check import gate
+
+        results, summary["check"] = gate(output, reference, curves=None, maps=None,
+                                         min_r2=min_r2, min_coverage=min_coverage,
+                                         depth_range=None, max_shift=max_shift, points=None)
+    if as_json:  # one JSON object, the gate's verdict included
         print(json.dumps(summary))
     elif not quiet:
         cov = ", ".join(f"{c['mnemonic']} {100 * c['coverage']:.0f}%" for c in summary["curves"])
         print(f"{output}: {len(summary['curves'])} curves ({cov}) in "
               f"{result.seconds['total']:.1f} s", file=sys.stdout)
-    if reference is not None:
-        from .check import run_gate
+        if results is not None:
+            from ..check import format_table
 
-        run_gate(output, reference, curves=None, maps=None, min_r2=min_r2,
-                 min_coverage=min_coverage, depth_range=None, max_shift=max_shift, points=None,
-                 as_json=as_json, quiet=quiet)
+            print(format_table(results))
+    if results is not None:
+        from .check import raise_if_failed
+
+        raise_if_failed(output, reference, results)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import UsageError
+from ..errors import OutputError, UsageError
 from . import app, setup_logging
 
 
@@ -30,12 +30,17 @@ def synth(
     from ..synth import synth_cases
 
     setup_logging(quiet=quiet, verbose=verbose)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: --out is a file, expected a folder")
     if las_dir is not None and not las_dir.is_dir():
         raise UsageError(f"{las_dir}: --las-dir is not a folder")
     bank = load_bank(las_dir) if las_dir else random_walk_bank(np.random.default_rng(seed))
     if not bank.curves:
         raise UsageError(f"{las_dir}: no usable curves found in the LAS files there")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
     folders = synth_cases(bank, out, n=n, seed=seed, height=height, width=width,
                           overwrite=overwrite)
     for f in folders:

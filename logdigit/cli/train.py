@@ -30,13 +30,19 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
+    from ..render import load_bank
     from ..train import TrainOptions
     from ..train import train as run
 
     setup_logging(quiet=quiet, verbose=not quiet)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: --out is a file, expected a model folder")
     for d in (las_dir, val_las_dir):
         if d is not None and not d.is_dir():
             raise UsageError(f"{d}: not a folder of LAS files")
+        if d is not None and not load_bank(d).curves:
+            raise UsageError(f"{d}: no usable curves in the LAS files there (a curve needs "
+                             "at least 400 finite, varying samples)")
     opts = TrainOptions(las_dir=str(las_dir), val_las_dir=str(val_las_dir) if val_las_dir else
                         None, steps=steps, batch=batch, crop=crop, lr=lr, seed=seed,
                         checkpoint_minutes=checkpoint_minutes, val_every=val_every)
