@@ -24,7 +24,7 @@ from .outputs import check_output
 from .scale import expand_trace, shrink, stroke_width, working_factor
 from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, segment_array, track_window
-from .trace import Trace, second_curve_map, trace_curve
+from .trace import Trace, resolve_crossings, second_curve_map, trace_curve
 
 logger = logging.getLogger(__name__)
 
@@ -138,21 +138,36 @@ def convert_scan(
         a = max(0, int(np.floor((track.left_px - c0) / k)))
         b = min(work.shape[1], int(np.ceil((track.right_px - c0) / k)) + 1)
         # solid curve first; a second curve never reuses the first one's ink
-        traced: dict[int, np.ndarray] = {}
-        by_curve: dict[str, CurveResult] = {}
+        t = time.perf_counter()
         half = max(3.0, 1.5 * stroke / k) if np.isfinite(stroke) else 3.0
-        for curve in sorted(track.curves, key=lambda c: c.cls):
-            t = time.perf_counter()
+        low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
+        first_x = None
+        ordered = sorted(track.curves, key=lambda c: c.cls)
+        for curve in ordered:
             prob = np.ascontiguousarray(probs[curve.cls - 1][:, a:b])
-            if traced:
-                (first_cls, first_x), = traced.items()
-                prob = second_curve_map(prob, np.ascontiguousarray(probs[first_cls - 1][:, a:b]),
-                                        first_x, half_width=half)
-            tr = trace_curve(prob, x_offset=a, max_gap=max(2, max_gap_rows // k))
-            traced[curve.cls] = tr.x - a
-            x = expand_trace(tr.x, k, r1 - r0) + c0
-            conf = np.repeat(tr.confidence, k)[: r1 - r0]
-            tr = Trace(x=x, confidence=conf)
+            if first_x is not None:
+                other = np.ascontiguousarray(probs[ordered[0].cls - 1][:, a:b])
+                prob = second_curve_map(prob, other, first_x, half_width=half)
+            tr = trace_curve(prob, x_offset=0, max_gap=max(2, max_gap_rows // k))
+            low[curve.mnemonic] = (tr.x, tr.confidence)
+            if first_x is None:
+                first_x = tr.x
+        if len(ordered) == 2 and ordered[0].cls == 1 and ordered[1].cls == 2:
+            m_s, m_d = ordered[0].mnemonic, ordered[1].mnemonic
+            xs, xd = resolve_crossings(
+                low[m_s][0], low[m_d][0],
+                ink=((probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b]) >= 128
+                     ).astype(np.uint8),
+                style=probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b],
+                half_width=half)
+            low[m_s], low[m_d] = (xs, low[m_s][1]), (xd, low[m_d][1])
+        seconds["trace"] += time.perf_counter() - t
+        by_curve: dict[str, CurveResult] = {}
+        for curve in track.curves:
+            t = time.perf_counter()
+            x_low, conf_low = low[curve.mnemonic]
+            tr = Trace(x=expand_trace(x_low + a, k, r1 - r0) + c0,
+                       confidence=np.repeat(conf_low, k)[: r1 - r0])
             seconds["trace"] += time.perf_counter() - t
             t = time.perf_counter()
             x = np.clip(tr.x, track.left_px, track.right_px)

@@ -93,26 +93,35 @@ def sample_bands(n_rows: int, *, n_bands: int = 6, band_rows: int = 2000) -> lis
     """Row ranges ``(start, stop)`` of ``n_bands`` bands spread evenly over the image.
 
     The first band starts at row 0 and the last one ends at the last row. An image with at
-    most ``n_bands * band_rows`` rows is covered completely by consecutive bands.
+    most ``n_bands * band_rows`` rows is cut into ``n_bands`` consecutive bands of equal
+    height (fewer when that would make them shorter than 1,000 rows).
     """
     n_rows, n_bands, band_rows = int(n_rows), max(1, int(n_bands)), max(1, int(band_rows))
     if n_rows <= n_bands * band_rows:
-        return [(r, min(n_rows, r + band_rows)) for r in range(0, n_rows, band_rows)]
+        n = max(1, min(n_bands, n_rows // 1000))
+        cuts = np.linspace(0, n_rows, n + 1).round().astype(int)
+        return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
     starts = np.linspace(0, n_rows - band_rows, n_bands).round().astype(int)
     return [(int(s), int(s) + band_rows) for s in starts]
 
 
 def ink_threshold(pixels: np.ndarray) -> float:
-    """Gray level below which a pixel counts as ink (grid lines included).
+    """Gray level below which a pixel counts as ink (light grid lines included).
 
-    Paper is taken as the 75th percentile of the gray levels, the darkest ink as the 1st
-    percentile; the threshold sits 15 % of that range (at least 20 levels) below the paper.
+    Paper is the 75th percentile of the gray levels. The threshold sits below it by five
+    times the paper's noise (robust spread of the light pixels), at least 8 levels and at
+    most 15 % of the range from paper to the darkest ink (1st percentile), so a clean
+    digital page keeps its light-grey grid while a noisy scan's paper is not called ink.
     """
     values = np.asarray(pixels).ravel()
     if values.size > 2_000_000:
         values = values[:: values.size // 1_000_000]
-    paper, dark = np.percentile(values, [75, 1])
-    return float(paper - max(20.0, 0.15 * (paper - dark)))
+    values = values.astype(np.float32)
+    paper, dark = (float(v) for v in np.percentile(values, [75, 1]))
+    light = values[values >= paper - 40]
+    noise = 1.4826 * float(np.median(np.abs(light - np.median(light)))) if light.size else 0.0
+    margin = min(max(8.0, 5 * noise), max(8.0, 0.15 * (paper - dark)))
+    return paper - margin
 
 
 def measure_skew(
@@ -137,7 +146,10 @@ def measure_skew(
     if pixels.ndim != 2:
         raise ValueError(f"pixels must be a 2-D image, got shape {pixels.shape}")
     n_rows, n_cols = pixels.shape
-    bands = sample_bands(n_rows, n_bands=n_bands, band_rows=band_rows)
+    if n_rows <= n_bands * band_rows:  # long bands see the slant best: consecutive ones
+        bands = [(r, min(n_rows, r + band_rows)) for r in range(0, n_rows, band_rows)]
+    else:
+        bands = sample_bands(n_rows, n_bands=n_bands, band_rows=band_rows)
     thr = ink_threshold(np.concatenate([pixels[a:b:7].ravel() for a, b in bands]))
     rc = (n_rows - 1) / 2
     strips, ys, band_of = [], [], []
@@ -186,7 +198,7 @@ def measure_skew(
         profiles.append(_profile(S[sel], local_y[sel], t1))
         bands_y.append(float(Y[sel].mean()))
     reach = max(abs(y) for y in bands_y)
-    if len(profiles) > 1 and reach > 4 * band_rows:
+    if len(profiles) > 1 and reach > 2 * (Y.max() - Y.min()) / len(profiles):
         P = np.stack(profiles)
         by = np.asarray(bands_y)
         half = 0.03

@@ -3,9 +3,10 @@
 The class-probability map of one curve class inside one track is turned into a cost per
 pixel (``-log p``); pixels on the skeleton of the thresholded mask (the centrelines,
 :func:`skimage.morphology.skeletonize`) get a bonus. A Viterbi pass over the rows finds the
-path of least total cost where moving ``dx`` columns between consecutive rows costs
-``jump_cost * |dx|``: the path follows the ink, passes straight through short gaps (the
-gaps of a dashed line, a crossing with another curve) and can still follow sharp peaks.
+path of least total cost where moving sideways between consecutive rows costs a little per
+column along ink and much more per column across paper: the path follows the ink, passes
+straight through short gaps (the gaps of a dashed line, a crossing with another curve),
+follows sharp peaks drawn as horizontal strokes, and does not hop to another curve.
 The path is refined to sub-pixel precision by the probability-weighted centroid around it.
 
 Rows where the path is not supported by ink are gaps. Gaps up to ``max_gap`` rows are
@@ -49,25 +50,36 @@ class Trace:
 
 
 @numba.njit(cache=True, nogil=True)
-def _viterbi(cost: np.ndarray, jump_cost: float) -> np.ndarray:  # pragma: no cover - jitted
-    """Least-cost path through ``cost`` (rows, cols), one column per row, L1 jump penalty."""
+def _viterbi(cost: np.ndarray, prob: np.ndarray, jump_ink: float,
+             jump_paper: float) -> np.ndarray:  # pragma: no cover - jitted
+    """Least-cost path through ``cost`` (rows, cols), one column per row.
+
+    Moving one column sideways between rows r-1 and r costs
+    ``jump_ink + jump_paper * (1 - p)``, with p the larger probability of the two rows at
+    that column: following a horizontal stroke of ink (a sharp peak) is cheap, jumping
+    across empty paper to another curve is expensive.
+    """
     H, W = cost.shape
     back = np.empty((H, W), np.int32)
     acc = cost[0].astype(np.float32).copy()
     d = np.empty(W, np.float32)
     arg = np.empty(W, np.int32)
-    lam = np.float32(jump_cost)
+    w = np.empty(W, np.float32)
+    a = np.float32(jump_ink)
+    b = np.float32(jump_paper / 255.0)
     for r in range(1, H):
         for x in range(W):
             d[x] = acc[x]
             arg[x] = x
+            p = max(prob[r, x], prob[r - 1, x])
+            w[x] = a + b * np.float32(255 - p)
         for x in range(1, W):
-            v = d[x - 1] + lam
+            v = d[x - 1] + 0.5 * (w[x - 1] + w[x])
             if v < d[x]:
                 d[x] = v
                 arg[x] = arg[x - 1]
         for x in range(W - 2, -1, -1):
-            v = d[x + 1] + lam
+            v = d[x + 1] + 0.5 * (w[x + 1] + w[x])
             if v < d[x]:
                 d[x] = v
                 arg[x] = arg[x + 1]
@@ -90,29 +102,54 @@ def _viterbi(cost: np.ndarray, jump_cost: float) -> np.ndarray:  # pragma: no co
 
 
 @numba.njit(cache=True, nogil=True)
+def _centroid(prob, r, lo, hi):  # pragma: no cover - jitted
+    sw = 0.0
+    sx = 0.0
+    for k in range(lo, hi + 1):
+        p = prob[r, k]
+        if p >= 64:
+            sw += float(p)
+            sx += float(p) * k
+    return sx / sw if sw > 0 else -1.0
+
+
+@numba.njit(cache=True, nogil=True)
 def _refine(prob: np.ndarray, path: np.ndarray, radius: int):  # pragma: no cover - jitted
-    """Probability-weighted centroid within ``radius`` of the path, and the peak prob."""
+    """Sub-pixel x per row and the peak probability under the path.
+
+    Normally the probability-weighted centroid within ``radius`` of the path. Where the
+    path sits on a horizontal stroke (a run of ink wider than a line: a sharp peak), the
+    value of that row is the stroke's far end as seen from the previous row, so peaks keep
+    their full amplitude.
+    """
     H, W = prob.shape
     x = np.empty(H, np.float64)
     conf = np.empty(H, np.float32)
+    prev = -1.0
     for r in range(H):
         c = path[r]
-        # extend the window along a run of ink (nearly horizontal strokes)
-        lo = max(0, c - radius)
-        hi = min(W - 1, c + radius)
-        sw = 0.0
-        sx = 0.0
         pk = 0
-        for k in range(lo, hi + 1):
-            p = prob[r, k]
-            if p > pk:
-                pk = p
-            if p >= 64:
-                w = float(p)
-                sw += w
-                sx += w * k
+        for k in range(max(0, c - radius), min(W - 1, c + radius) + 1):
+            if prob[r, k] > pk:
+                pk = prob[r, k]
         conf[r] = pk / 255.0
-        x[r] = sx / sw if sw > 0 else float(c)
+        lo = c
+        hi = c
+        if prob[r, c] >= 128:
+            while lo > 0 and prob[r, lo - 1] >= 128:
+                lo -= 1
+            while hi < W - 1 and prob[r, hi + 1] >= 128:
+                hi += 1
+        # a run across most of the track is a crossing line, not a peak
+        if 2 * radius < hi - lo < 0.8 * W and prev >= 0:
+            if abs(lo - prev) > abs(hi - prev):
+                v = _centroid(prob, r, lo, lo + radius)
+            else:
+                v = _centroid(prob, r, hi - radius, hi)
+        else:
+            v = _centroid(prob, r, max(0, c - radius), min(W - 1, c + radius))
+        x[r] = v if v >= 0 else float(c)
+        prev = x[r]
     return x, conf
 
 
@@ -133,7 +170,8 @@ def trace_curve(
     prob: np.ndarray,
     *,
     x_offset: float = 0.0,
-    jump_cost: float = 0.08,
+    jump_ink: float = 0.02,
+    jump_paper: float = 0.5,
     min_prob: float = 0.25,
     max_gap: int = 24,
     radius: int = 6,
@@ -148,9 +186,10 @@ def trace_curve(
         columns only.
     x_offset : float
         Image column of ``prob[:, 0]``; added to the returned x.
-    jump_cost : float
-        Cost per column of horizontal movement between consecutive rows (in units of
-        ``-log p``). Smaller follows steeper strokes, larger holds the line through clutter.
+    jump_ink, jump_paper : float
+        Cost per column of sideways movement between consecutive rows (in units of
+        ``-log p``) along ink and across paper: following a stroke stays cheap, jumping
+        across paper to other ink does not pay.
     min_prob : float
         A row is supported by ink when the probability under the path reaches this.
     max_gap : int
@@ -177,7 +216,8 @@ def trace_curve(
         mask = prob >= 128
         if mask.any():
             cost = cost - np.float32(skeleton_bonus) * skeletonize(mask)
-    path = _viterbi(np.ascontiguousarray(cost, np.float32), float(jump_cost))
+    path = _viterbi(np.ascontiguousarray(cost, np.float32), prob, float(jump_ink),
+                    float(jump_paper))
     x, conf = _refine(prob, path, int(radius))
     supported = conf >= min_prob
     x = _bridge(x, supported, int(max_gap))
@@ -226,3 +266,67 @@ def second_curve_map(p_own: np.ndarray, p_other: np.ndarray, x_other: np.ndarray
     other = (p_other.astype(np.float32) * fallback).astype(np.uint8)
     merged = np.maximum(p_own, other)
     return exclude_trace(merged, x_other, half_width=half_width)
+
+
+def _sample(img: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
+    """Per row, the largest value of ``img`` within ``reach`` px of ``x`` (NaN rows -> NaN)."""
+    H, W = img.shape
+    out = np.full(H, np.nan)
+    ok = np.isfinite(x)
+    rows = np.flatnonzero(ok)
+    xi = np.clip(np.round(x[ok]).astype(np.int64), 0, W - 1)
+    best = np.zeros(len(rows))
+    for dx in range(-reach, reach + 1):
+        best = np.maximum(best, img[rows, np.clip(xi + dx, 0, W - 1)])
+    out[rows] = best
+    return out
+
+
+def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
+                      style: np.ndarray, half_width: float, min_rows: int = 8,
+                      margin: float = 0.08) -> tuple[np.ndarray, np.ndarray]:
+    """Swap the stretches where the solid and the dashed trace changed curves at a crossing.
+
+    Between two places where the traces meet (or either jumps sideways), each stretch of
+    each trace is scored by how
+    continuous its ink is (a solid line has ink on every row, a dashed one has gaps) plus
+    the segmenter's style opinion; where the dashed trace's stretch scores higher as a solid
+    line than the solid trace's, the two stretches are exchanged.
+
+    Parameters
+    ----------
+    x_solid, x_dashed : (rows,) float
+        Traces (columns of ``ink``), NaN in gaps.
+    ink : (rows, cols) uint8
+        1 where there is curve ink (e.g. the segmenter's curve probability >= 0.5;
+        raw dark pixels would count grid lines as ink), else 0.
+    style : (rows, cols) int16
+        Segmenter's solid-minus-dashed probability, -255..255.
+    half_width : float
+        Traces closer than twice this are at a crossing.
+
+    Returns
+    -------
+    (x_solid, x_dashed) : new arrays.
+    """
+    xs, xd = x_solid.copy(), x_dashed.copy()
+    both = np.isfinite(xs) & np.isfinite(xd)
+    apart = both & (np.abs(xs - xd) > 2 * half_width)
+    # a trace that jumps sideways may have changed curves there: split the stretch too
+    jump = 3 * half_width
+    jumped = np.zeros(len(xs), bool)
+    jumped[1:] = (np.abs(np.diff(xs)) > jump) | (np.abs(np.diff(xd)) > jump)
+    apart &= ~jumped
+    if not apart.any():
+        return xs, xd
+    ink_s, ink_d = _sample(ink, xs, 1), _sample(ink, xd, 1)
+    st_s, st_d = _sample(style, xs, 1) / 255.0, _sample(style, xd, 1) / 255.0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], apart.astype(np.int8), [0]])))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a < min_rows:
+            continue
+        score_s = np.nanmean(ink_s[a:b]) + 0.5 * np.nanmean(st_s[a:b])
+        score_d = np.nanmean(ink_d[a:b]) + 0.5 * np.nanmean(st_d[a:b])
+        if score_d > score_s + margin:
+            xs[a:b], xd[a:b] = x_dashed[a:b], x_solid[a:b]
+    return xs, xd

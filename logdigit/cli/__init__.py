@@ -77,7 +77,7 @@ def _usage_error(exc: Exception) -> None:
 # register the subcommands: each module adds its command(s) to ``app``
 import importlib  # noqa: E402
 
-SUBCOMMAND_MODULES = ("convert", "check", "synth", "train", "eval", "batch")
+SUBCOMMAND_MODULES = ("convert", "check", "synth", "train", "eval", "batch", "layout")
 for _name in SUBCOMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
 
