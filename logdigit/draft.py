@@ -181,7 +181,8 @@ class LayoutDraft:
         if not fits:
             return "low"
         d = self.depth
-        if min(fits) >= 0.9 and d is not None and d.regular >= 0.8 and d.major_every:
+        if (min(fits) >= 0.9 and d is not None and d.regular >= 0.8 and d.major_every
+                and not self.unexplained):
             return "high"
         if min(fits) >= _MIN_FIT and d is not None and d.regular >= 0.5:
             return "medium"
@@ -232,11 +233,12 @@ def draft_layout(pixels: np.ndarray, *, n_bands: int = 8, band_rows: int = 2000,
     run_v = max(11, int(round(n_cols / 100)) | 1)
     per_band = []
     for a, b in bands:
-        ink = work[a:b] < thr
+        band = work[a:b]
+        ink = band < thr
         cf = ink.mean(axis=0)
         h = _runs(ink, run_h, axis=1).mean(axis=0)
         v = _runs(ink, run_v, axis=0).mean(axis=0)
-        xs = _vertical_lines(v, cf)
+        xs = _vertical_lines(v, cf, 255.0 - band.mean(axis=0))
         tracks, _ = _find_tracks(xs, h, n_cols)
         per_band.append(_Band(cf=cf, h=h, xs=xs, tracks=tracks))
     tracks, support = _consensus([pb.tracks for pb in per_band], n_cols)
@@ -295,12 +297,14 @@ def _runs(ink: np.ndarray, length: int, *, axis: int) -> np.ndarray:
     return ndimage.maximum_filter1d(cover >= 0.8, length, axis=axis, mode="constant")
 
 
-def _vertical_lines(v: np.ndarray, cf: np.ndarray) -> np.ndarray:
+def _vertical_lines(v: np.ndarray, cf: np.ndarray, dark: np.ndarray | None = None
+                    ) -> np.ndarray:
     """Centres (sub-pixel columns) of the long vertical lines of a band.
 
     ``v`` is the fraction of rows in long vertical runs per column (solid or dashed lines,
     free of the horizontal grid), ``cf`` the plain ink fraction (dotted lines too); a
-    column is on a line when either stands out from its neighbourhood.
+    column is on a line when either stands out from its neighbourhood. ``dark`` (mean
+    darkness per column) separates lines that touch and weights the centres.
     """
     n = len(v)
     pv = v - ndimage.percentile_filter(v, 20, size=31, mode="nearest")
@@ -310,12 +314,25 @@ def _vertical_lines(v: np.ndarray, cf: np.ndarray) -> np.ndarray:
     xs = []
     edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
     max_width = max(6, n // 150)
+    weight = p if dark is None else np.maximum(dark - dark.min(), 1e-6)
     for a, b in zip(edges[::2], edges[1::2], strict=True):
-        if b - a > max_width:  # a solid block (border, black bar), not a grid line
-            continue
-        w = p[a:b]
-        xs.append(float((np.arange(a, b) * w).sum() / w.sum()))
+        for a2, b2 in _split_run(weight, a, b, max_width):
+            w = weight[a2:b2]
+            xs.append(float((np.arange(a2, b2) * w).sum() / w.sum()))
     return np.asarray(xs)
+
+
+def _split_run(p: np.ndarray, a: int, b: int, max_width: int) -> list[tuple[int, int]]:
+    """Split a run of line columns at clear dips (two lines a few px apart, e.g. the edges
+    of adjacent tracks); runs still wider than ``max_width`` are solid blocks, dropped."""
+    if b - a <= max_width:
+        return [(a, b)]
+    if b - a > 4 * max_width:
+        return []
+    k = a + 1 + int(np.argmin(p[a + 1 : b - 1]))
+    if p[k] < 0.8 * min(p[a:k].max(), p[k + 1 : b].max()) and k - a >= 1 and b - k - 1 >= 1:
+        return _split_run(p, a, k, max_width) + _split_run(p, k + 1, b, max_width)
+    return []
 
 
 def _vertical_lines_merged(xs: np.ndarray) -> np.ndarray:
@@ -496,7 +513,7 @@ def _find_tracks(xs: np.ndarray, h: np.ndarray, n_cols: int
                 s = k
                 while k < n - 1 and gridded[k]:
                     k += 1
-                if k - s >= 3 and xs[k] - xs[s] >= min_w:
+                if xs[k] - xs[s] >= min_w:
                     unexplained.append((float(xs[s]), float(xs[k])))
             k += 1
     return tracks, unexplained
@@ -565,11 +582,13 @@ def _depth_lines(work: np.ndarray, tracks: list[DraftTrack], xs: np.ndarray, thr
     if len(d) < 5:
         return None
     hist = np.bincount(np.round(d * 2).astype(int))
+    hist = np.convolve(hist, [1, 2, 1], mode="same")  # rows are whole pixels: 6, 7, 6, ...
     mode = np.argmax(hist) / 2
-    near = d[np.abs(d - mode) <= 0.1 * mode]
-    s0 = float(np.median(near))
+    near = d[np.abs(d - mode) <= 0.25 * mode]
+    s0 = float(np.mean(near))
     if s0 < 3:
         return None
+    tol = max(0.12, 0.6 / s0)
 
     # chains of lines whose gaps are whole multiples (1..3) of the spacing
     runs: list[list[int]] = [[0]]
@@ -577,7 +596,7 @@ def _depth_lines(work: np.ndarray, tracks: list[DraftTrack], xs: np.ndarray, thr
     for i in range(1, len(y)):
         q = (y[i] - y[i - 1]) / s0
         kq = round(q)
-        if 1 <= kq <= 3 and abs(q - kq) <= 0.12:
+        if 1 <= kq <= 3 and abs(q - kq) <= tol:
             runs[-1].append(i)
             ks[-1].append(ks[-1][-1] + kq)
         elif q < 0.5:  # a split line (thick or doubled): ignore the second half
@@ -585,55 +604,81 @@ def _depth_lines(work: np.ndarray, tracks: list[DraftTrack], xs: np.ndarray, thr
         else:
             runs.append([i])
             ks.append([0])
-    kept = [(np.asarray(r), np.asarray(k)) for r, k in zip(runs, ks, strict=True) if len(r) >= 8]
+    kept = []
+    for r, k in zip(runs, ks, strict=True):
+        r, k = np.asarray(r), np.asarray(k)
+        if len(r) < 8:
+            continue
+        # drop lines off the fitted lattice (a fold mark or a stain next to a missing line)
+        a, b = np.polyfit(k, y[r], 1)[::-1]
+        good = np.abs(y[r] - (a + b * k)) <= max(2.0, 0.1 * s0)
+        if good.sum() >= 8:
+            kept.append((r[good], k[good]))
     if not kept:
         return None
     slopes, weights = [], []
     for r, k in kept:
-        if k[-1] > 0:
-            slopes.append(np.polyfit(k, y[r], 1)[0])
-            weights.append(len(r))
+        slopes.append(np.polyfit(k, y[r], 1)[0])
+        weights.append(len(r))
     order = np.argsort(slopes)
     cw = np.cumsum(np.asarray(weights)[order])
     spacing = float(np.asarray(slopes)[order][np.searchsorted(cw, cw[-1] / 2)])
     on_lattice = sum(len(r) for r, _ in kept)
+    major_every, major_rows = _major_lines(kept, y, mass)
+    rows = np.concatenate([y[r] for r, _ in kept])
+    return DepthLines(spacing_px=spacing, rows=np.sort(rows),
+                      major_rows=np.sort(np.asarray(major_rows)), major_every=major_every,
+                      regular=on_lattice / len(y), n_found=len(y))
 
-    # major lines: the period (5 or 10) and phase whose lines are clearly heavier
-    best = None
-    for period in (5, 10):
-        score, phases = 0.0, []
+
+def _major_lines(kept: list[tuple[np.ndarray, np.ndarray]], y: np.ndarray, mass: np.ndarray
+                 ) -> tuple[int | None, list[float]]:
+    """The period (5 or 10 minor lines) and rows of the clearly heavier depth lines.
+
+    Each chain of lines gets its own phase. A period wins by how far the median weight
+    of its lines stands above the others, in units of the others' spread; 10 is taken
+    over 5 only when the lines half-way between its major lines are not heavy too.
+    """
+    def phase_split(period: int) -> tuple[float, list[int]]:
+        score, total, phases = 0.0, 0, []
         for r, k in kept:
             m = mass[r]
             best_phase, best_sep = 0, -np.inf
             for phase in range(period):
                 sel = (k % period) == phase
-                if sel.sum() < 1 or (~sel).sum() < 2:
+                if sel.sum() < 1 or (~sel).sum() < 3:
                     continue
-                sep = (m[sel].mean() - m[~sel].mean()) / (m[~sel].std() + 0.05 * m[~sel].mean())
+                light = m[~sel]
+                spread = 1.4826 * np.median(np.abs(light - np.median(light)))
+                sep = (np.median(m[sel]) - np.median(light)) / (spread + 0.05 * np.median(light))
                 if sep > best_sep:
                     best_phase, best_sep = phase, sep
             phases.append(best_phase)
-            score += max(best_sep, 0.0) * len(r)
-        if best is None or score > best[0]:
-            best = (score, period, phases)
-    major_rows: list[float] = []
-    major_every = None
-    if best is not None:
-        _, period, phases = best
-        heavy, light = [], []
-        for (r, k), phase in zip(kept, phases, strict=True):
-            sel = (k % period) == phase
-            heavy.extend(mass[r][sel])
-            light.extend(mass[r][~sel])
-            major_rows.extend(y[r][sel])
-        if heavy and light and np.median(heavy) >= 1.25 * np.median(light):
-            major_every = period
-        else:
-            major_rows = []
-    rows = np.concatenate([y[r] for r, _ in kept])
-    return DepthLines(spacing_px=spacing, rows=np.sort(rows),
-                      major_rows=np.sort(np.asarray(major_rows)), major_every=major_every,
-                      regular=on_lattice / len(y), n_found=len(y))
+            if np.isfinite(best_sep):
+                score += max(best_sep, 0.0) * len(r)
+                total += len(r)
+        return (score / total if total else 0.0), phases
+
+    score5, phases5 = phase_split(5)
+    score10, phases10 = phase_split(10)
+    period, phases = 5, phases5
+    if score10 > score5:
+        # are the lines half-way between the period-10 majors heavy as well?
+        main, half = [], []
+        for (r, k), phase in zip(kept, phases10, strict=True):
+            main.extend(mass[r][(k % 10) == phase])
+            half.extend(mass[r][(k % 10) == (phase + 5) % 10])
+        if not half or np.median(half) < 0.8 * np.median(main):
+            period, phases = 10, phases10
+    heavy, light, rows = [], [], []
+    for (r, k), phase in zip(kept, phases, strict=True):
+        sel = (k % period) == phase
+        heavy.extend(mass[r][sel])
+        light.extend(mass[r][~sel])
+        rows.extend(y[r][sel])
+    if heavy and light and np.median(heavy) >= 1.25 * np.median(light):
+        return period, rows
+    return None, []
 
 
 # --------------------------------------------------------------------------- outputs

@@ -140,13 +140,25 @@ def _refine(prob: np.ndarray, path: np.ndarray, radius: int):  # pragma: no cove
                 lo -= 1
             while hi < W - 1 and prob[r, hi + 1] >= 128:
                 hi += 1
-        # a run across most of the track is a crossing line, not a peak
-        if 2 * radius < hi - lo < 0.8 * W and prev >= 0:
-            if abs(lo - prev) > abs(hi - prev):
-                v = _centroid(prob, r, lo, lo + radius)
-            else:
-                v = _centroid(prob, r, hi - radius, hi)
-        else:
+        # a run reaching a track edge or across most of the track is a crossing line,
+        # not a peak
+        v = -1.0
+        if 2 * radius < hi - lo < 0.8 * W and lo > 0 and hi < W - 1 and prev >= 0:
+            end = lo if abs(lo - prev) > abs(hi - prev) else hi
+            # a pen stroke to a peak tip joins ink in the next or previous row at the tip;
+            # the end of a crossing line does not
+            joined = False
+            for rr in (r - 1, r + 1):
+                if 0 <= rr < H:
+                    for k in range(max(0, end - radius), min(W - 1, end + radius) + 1):
+                        if prob[rr, k] >= 128:
+                            joined = True
+            if joined:
+                if end == lo:
+                    v = _centroid(prob, r, lo, lo + radius)
+                else:
+                    v = _centroid(prob, r, hi - radius, hi)
+        if v < 0:
             v = _centroid(prob, r, max(0, c - radius), min(W - 1, c + radius))
         x[r] = v if v >= 0 else float(c)
         prev = x[r]
