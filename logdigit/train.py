@@ -40,6 +40,7 @@ class TrainOptions:
     alpha: float = 0.3
     beta: float = 0.7
     gamma: float = 2.0
+    style_weight: float = 1.0  # solid-vs-dashed CE on curve pixels (losses.style_loss)
     checkpoint_minutes: float = 3.0
     val_every: int = 250
     val_pages: int = 6
@@ -160,7 +161,8 @@ def model_card(opts: TrainOptions, *, step: int, seconds: float, val: dict | Non
         "## Training",
         f"- Data: synthetic pages rendered by `logdigit.render` from the curves in "
         f"`{opts.las_dir or 'random walks'}`, crops of {opts.crop} px, batch {opts.batch}.",
-        f"- Loss: Tversky (alpha {opts.alpha}, beta {opts.beta}) + focal CE (gamma {opts.gamma}).",
+        f"- Loss: Tversky (alpha {opts.alpha}, beta {opts.beta}) + focal CE (gamma {opts.gamma})"
+        f" + {opts.style_weight} x solid-vs-dashed CE on curve pixels.",
         f"- Steps: {step}, AdamW lr {opts.lr} with cosine decay, seed {opts.seed}.",
         f"- Training time: {seconds / 60:.1f} min on this project's 2-core CPU.",
         "- Command: `python -m logdigit.train` (see `make train`); options:",
@@ -245,7 +247,8 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     while step < opts.steps:
         x, y = next(batches)
         logits = model(x)
-        loss = segmentation_loss(logits, y, alpha=opts.alpha, beta=opts.beta, gamma=opts.gamma)
+        loss = segmentation_loss(logits, y, alpha=opts.alpha, beta=opts.beta, gamma=opts.gamma,
+                                 style_weight=opts.style_weight)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()

@@ -40,3 +40,19 @@ def test_focal_reduces_easy_examples():
     logits = torch.zeros(1, 3, 4, 4)
     logits[:, 0] = 3.0
     assert focal_ce(logits, t, gamma=2.0) < focal_ce(logits, t, gamma=0.0)
+
+
+def test_style_loss_only_looks_at_curve_pixels():
+    from logdigit.losses import style_loss
+
+    t = torch.zeros(1, 8, 8, dtype=torch.long)
+    t[0, 2, :] = 1
+    t[0, 5, :] = 2
+    good = perfect_logits(t)
+    swapped = good.clone()
+    swapped[:, [1, 2]] = swapped[:, [2, 1]]
+    assert style_loss(good, t) < 1e-3 < style_loss(swapped, t)
+    bg_wrong = good.clone()
+    bg_wrong[:, 0, 0, 0] = -50  # background pixels do not matter to this term
+    assert torch.isclose(style_loss(bg_wrong, t), style_loss(good, t))
+    assert style_loss(good, torch.zeros_like(t)) == 0
