@@ -59,7 +59,7 @@ from . import __version__
 from .check import CurveCheck, check_curves
 from .errors import LogdigitError
 from .lasfile import LasCurve, LasData, read_las
-from .metrics import MaskScores
+from .metrics import MaskScores, scores_from_counts
 from .render import TIERS
 
 __all__ = [
@@ -191,18 +191,8 @@ class ClassCounts:
         return cls(tp=tp, fp=int(np.count_nonzero(p)) - tp, fn=int(np.count_nonzero(t)) - tp)
 
     def scores(self) -> MaskScores:
-        """IoU, F1, precision and recall, with the conventions of
-        :func:`logdigit.metrics.mask_scores` (never NaN: a class absent from both images
-        scores 1.0, an undefined ratio otherwise 0.0)."""
-        tp, fp, fn = self.tp, self.fp, self.fn
-        if tp + fp + fn == 0:
-            return MaskScores(iou=1.0, f1=1.0, precision=1.0, recall=1.0)
-        return MaskScores(
-            iou=tp / (tp + fp + fn),
-            f1=2 * tp / (2 * tp + fp + fn),
-            precision=tp / (tp + fp) if tp + fp else 0.0,
-            recall=tp / (tp + fn) if tp + fn else 0.0,
-        )
+        """IoU, F1, precision and recall (see :func:`logdigit.metrics.scores_from_counts`)."""
+        return scores_from_counts(self.tp, self.fp, self.fn)
 
     def as_dict(self) -> dict:
         s = self.scores()

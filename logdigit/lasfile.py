@@ -45,7 +45,8 @@ DEPTH_MNEMONICS = ("DEPT", "DEPTH", "MD")
 #: Format of curve values in the ~ASCII section.
 VALUE_FORMAT = "%.5f"
 
-_UNIT_ALIASES = {
+#: Spellings of the two depth units, upper case -> "FT" or "M".
+DEPTH_UNIT_ALIASES = {
     "FT": "FT",
     "F": "FT",
     "FEET": "FT",
@@ -139,7 +140,7 @@ def normalize_depth_unit(unit: str) -> str:
     ('FT', 'M', '.1IN')
     """
     u = str(unit).strip().upper()
-    return _UNIT_ALIASES.get(u.rstrip("."), u)
+    return DEPTH_UNIT_ALIASES.get(u.rstrip("."), u)
 
 
 # --------------------------------------------------------------------------- writing

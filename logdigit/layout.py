@@ -82,6 +82,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LayoutError
+from .lasfile import DEPTH_UNIT_ALIASES
 
 __all__ = [
     "LAYOUT_FILENAME",
@@ -104,17 +105,7 @@ SCALES = ("linear", "log")
 STYLES = ("solid", "dashed", "dotted")
 DEFAULT_STEPS = {"FT": 0.5, "M": 0.1524}
 
-_UNIT_ALIASES = {
-    "FT": "FT",
-    "F": "FT",
-    "FEET": "FT",
-    "FOOT": "FT",
-    "M": "M",
-    "METER": "M",
-    "METERS": "M",
-    "METRE": "M",
-    "METRES": "M",
-}
+_UNIT_ALIASES = DEPTH_UNIT_ALIASES
 _TOP_KEYS = ("orientation", "depth", "well", "tracks")
 _DEPTH_KEYS = ("top", "bottom", "top_row", "bottom_row", "unit", "step")
 _TRACK_KEYS = ("left_px", "right_px", "curves")

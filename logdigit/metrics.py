@@ -182,6 +182,13 @@ def mask_scores(pred_labels: ArrayLike, true_labels: ArrayLike, *, cls: int) -> 
     tp = int(np.count_nonzero(p & t))
     fp = int(np.count_nonzero(p & ~t))
     fn = int(np.count_nonzero(~p & t))
+    return scores_from_counts(tp, fp, fn)
+
+
+def scores_from_counts(tp: int, fp: int, fn: int) -> MaskScores:
+    """IoU, F1, precision and recall from pixel counts (the conventions of
+    :func:`mask_scores`: a class absent from both images scores 1.0, an undefined ratio
+    otherwise 0.0; never NaN)."""
     if tp + fp + fn == 0:
         return MaskScores(iou=1.0, f1=1.0, precision=1.0, recall=1.0)
     return MaskScores(

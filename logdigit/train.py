@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .losses import segmentation_loss
+from .metrics import scores_from_counts
 from .model import DEFAULT_CONFIG, build_model, save_model
 from .render import TIERS, CurveBank, load_bank, random_walk_bank, render_page
 from .segment import to_input
@@ -103,15 +104,9 @@ def confusion(pred: np.ndarray, true: np.ndarray, n: int = 3) -> np.ndarray:
 def scores_from_confusion(cm: np.ndarray) -> dict:
     out = {}
     for c, name in ((1, "solid"), (2, "dashed")):
-        tp = cm[c, c]
-        fp = cm[:, c].sum() - tp
-        fn = cm[c, :].sum() - tp
-        out[name] = dict(
-            iou=float(tp / max(tp + fp + fn, 1)),
-            precision=float(tp / max(tp + fp, 1)),
-            recall=float(tp / max(tp + fn, 1)),
-            f1=float(2 * tp / max(2 * tp + fp + fn, 1)),
-        )
+        tp = int(cm[c, c])
+        out[name] = asdict(scores_from_counts(tp, int(cm[:, c].sum()) - tp,
+                                              int(cm[c, :].sum()) - tp))
     return out
 
 
