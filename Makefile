@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint train example clean
+.PHONY: install demo test test-fast bench lint train eval example clean
 
 install: $(STAMP)
 
@@ -39,6 +39,12 @@ SHARED ?= ../shared/data
 train: $(STAMP)
 	$(PY) -m logdigit.train --out runs/logdigit-small --las-dir $(SHARED)/las/train \
 		--val-las-dir $(SHARED)/las/eval --resume
+
+# Evaluate the shipped model on 30 cases rendered from the held-out LAS curves.
+eval: $(STAMP)
+	$(VENV)/bin/logdigit synth --las-dir $(SHARED)/las/eval --out runs/evalcases --n 30 \
+		--seed 1 --overwrite -q > /dev/null
+	$(VENV)/bin/logdigit eval runs/evalcases --markdown runs/eval-report.md --overwrite
 
 example: $(STAMP)
 	$(PY) -m logdigit.synth examples/example-1
