@@ -24,7 +24,7 @@ from .outputs import check_output
 from .scale import expand_trace, shrink, stroke_width, working_factor
 from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, segment_array, track_window
-from .trace import Trace, resolve_crossings, second_curve_map, trace_curve
+from .trace import Trace, exclude_trace, resolve_crossings, trace_curve
 
 logger = logging.getLogger(__name__)
 
@@ -137,18 +137,27 @@ def convert_scan(
         # trace only between the track edges (the margin helps segmentation context)
         a = max(0, int(np.floor((track.left_px - c0) / k)))
         b = min(work.shape[1], int(np.ceil((track.right_px - c0) / k)) + 1)
-        # solid curve first; a second curve never reuses the first one's ink
+        # Curves are traced on the ink probability (solid + dashed): the line style is
+        # decided afterwards over whole stretches, which is far more reliable than the
+        # per-pixel class. The solid curve goes first (a gapless line is the cheaper
+        # path), and the second curve never reuses the first one's ink.
         t = time.perf_counter()
         half = max(3.0, 1.5 * stroke / k) if np.isfinite(stroke) else 3.0
+        p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
+                           ).astype(np.uint8)
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
         first_x = None
         ordered = sorted(track.curves, key=lambda c: c.cls)
         for curve in ordered:
-            prob = np.ascontiguousarray(probs[curve.cls - 1][:, a:b])
-            if first_x is not None:
-                other = np.ascontiguousarray(probs[ordered[0].cls - 1][:, a:b])
-                prob = second_curve_map(prob, other, first_x, half_width=half)
-            tr = trace_curve(prob, x_offset=0, max_gap=max(2, max_gap_rows // k))
+            if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
+                own = probs[curve.cls - 1][:, a:b]
+                prob = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
+            elif first_x is None:
+                prob = p_ink
+            else:
+                prob = exclude_trace(p_ink, first_x, half_width=half)
+            tr = trace_curve(np.ascontiguousarray(prob), x_offset=0,
+                             max_gap=max(2, max_gap_rows // k))
             low[curve.mnemonic] = (tr.x, tr.confidence)
             if first_x is None:
                 first_x = tr.x
@@ -156,8 +165,7 @@ def convert_scan(
             m_s, m_d = ordered[0].mnemonic, ordered[1].mnemonic
             xs, xd = resolve_crossings(
                 low[m_s][0], low[m_d][0],
-                ink=((probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b]) >= 128
-                     ).astype(np.uint8),
+                ink=(p_ink >= 128).astype(np.uint8),
                 style=probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b],
                 half_width=half)
             low[m_s], low[m_d] = (xs, low[m_s][1]), (xd, low[m_d][1])

@@ -2,21 +2,33 @@
 
 What is measured
 ----------------
-* **Skew** of the vertical grid lines (:mod:`logdigit.deskew`); when it is measurable the
-  scan is deskewed by a shear about its centre row before anything else, so the columns
-  reported are those of the track edges on the centre row of the stored image (see
-  :mod:`logdigit.deskew`); rows are the stored rows.
-* **Vertical grid lines**: in a few bands of rows spread over the scan (6 bands of 2,000
-  rows by default), the fraction of ink in every column; columns well above their
-  neighbourhood are long vertical lines.
-* **Tracks**: runs of lines that fit a known grid between two edge lines: linear (10 equal
-  divisions) or logarithmic (1 to 6 decades, lines at 1..9 of each decade). Lines are
-  split into tracks by dynamic programming, which never lets a track span a gap with no
-  horizontal grid lines (the depth track, the gap between two tracks).
-* **Depth track**: the widest gap between tracks (or beside them) that holds ink but no grid.
-* **Depth lines**: over the whole scan, rows whose ink covers most of the track columns
-  (grid lines excluded). Their spacing is the minor depth-line spacing; heavier lines
-  recurring every 5 or 10 minor lines are the major lines.
+* **Skew** of the vertical grid lines (:mod:`logdigit.deskew`). When it moves the lines by
+  half a pixel or more over the scan, the scan is deskewed by a shear about its centre
+  row first, so the columns reported are those of the track edges on the centre row of
+  the stored image (see :mod:`logdigit.deskew`); rows are always the stored rows.
+* **Vertical grid lines**, in each of a few bands of rows spread over the scan (8 bands
+  of 2,000 rows by default; a short scan is cut into bands of at least 1,000 rows): per
+  column, the fraction of rows in long vertical ink runs and the plain ink fraction;
+  columns well above their neighbourhood are lines (touching lines are split at the
+  lighter column between them).
+* **Tracks**, in each band: runs of lines that fit a known grid between two edge lines,
+  linear (10 equal divisions) or logarithmic (1 to 6 decades, with lines at 1..9 of each
+  decade, or at 1, 1.5, .., 5 as on some re-plotted logs). Dynamic programming picks the
+  set of tracks that explains the most lines; a track never spans a gap without
+  horizontal grid lines (the depth track, the gap between two tracks); adjacent tracks
+  may share an edge line.
+* **Consensus** over the bands: a track is kept when the bands that show it (same grid,
+  edges within ``max(3, 0.5 % of the width)`` px) outnumber those showing an overlapping
+  alternative. Headers, tables and other log sections thus drop out; what each band
+  showed is listed in the TOML header.
+* **Depth track**: the widest gap between the tracks (or beside them) that holds ink but
+  no horizontal grid lines, normally the depth numbers.
+* **Depth lines**, over every row of the scan: rows whose ink covers most of the track
+  columns (vertical grid lines excluded). Their spacing is the minor spacing; chains of
+  lines on that lattice (a stray line is skipped, a few missing lines are bridged) make
+  stretches; lines recurring heavier every 5 or 10 minor lines are the major lines. The
+  calibration rows are the first and last major line of the longest stretch, so the
+  count of minor intervals between them is exact.
 
 Nothing here reads the depth numbers: the depth values, units and curve scales in the
 TOML are placeholders marked ``# TO CONFIRM``. When no track grid is found,
@@ -33,7 +45,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from .deskew import deskew, ink_threshold, measure_skew, sample_bands
+from .deskew import deskew, ink_threshold, measure_skew, sample_bands, shear_columns
 from .errors import ScanError
 
 __all__ = [
@@ -79,6 +91,7 @@ class DraftTrack:
     matched: int
     expected: int
     extra: int
+    pattern: str = ""  # lines per log decade: "1-9" or "1-5 by 0.5"
 
     @property
     def fit(self) -> float:
@@ -96,10 +109,12 @@ class DraftTrack:
             grid = f"linear grid, 10 divisions of {self.spacing_px:.1f} px"
         else:
             n = self.decades
-            grid = f"log grid, {n} decade{'s' if n > 1 else ''} of {self.spacing_px:.1f} px"
+            grid = (f"log grid, {n} decade{'s' if n > 1 else ''} of {self.spacing_px:.1f} px "
+                    f"(lines at {self.pattern or '1-9'})")
         return (f"columns {self.left_px:.1f}..{self.right_px:.1f} "
                 f"({self.right_px - self.left_px:.0f} px), {grid}; "
-                f"{self.matched}/{self.expected} grid lines found, {self.extra} unexplained")
+                f"{self.matched} of the grid's {self.expected} lines found, "
+                f"{self.extra} other line{'s' if self.extra != 1 else ''}")
 
 
 @dataclass(frozen=True)
@@ -120,6 +135,16 @@ class DepthLines:
         Fraction of all line-like rows found that lie on the regular lattice.
     n_found : int
         Line-like rows found in total (on the lattice or not).
+    top, bottom : float
+        First and last major line (first and last line when no major lines stood out) of
+        the longest continuous stretch of depth lines: the calibration rows.
+    intervals : int
+        Minor intervals between ``top`` and ``bottom``, counted along the stretch.
+    stretches : list of (first_row, last_row, n_lines)
+        Continuous stretches of depth lines at ``spacing_px`` (a gap of a whole number of
+        missing lines does not break a stretch).
+    other_spacings : list of float
+        Spacings of stretches drawn at another depth scale (another section of the log).
     """
 
     spacing_px: float
@@ -128,6 +153,11 @@ class DepthLines:
     major_every: int | None
     regular: float
     n_found: int
+    top: float = 0.0
+    bottom: float = 0.0
+    intervals: int = 0
+    stretches: list[tuple[float, float, int]] = field(default_factory=list)
+    other_spacings: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -147,32 +177,23 @@ class LayoutDraft:
     bands: list[tuple[int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     support: list[int] = field(default_factory=list)  # bands showing each track
-    n_bands_with_grid: int = 0
+    band_tracks: list[list[DraftTrack]] = field(default_factory=list)  # per band
+    wander_px: float = 0.0  # largest sideways offset of the grid between bands
 
     @property
     def top_row(self) -> int | None:
-        """First major depth line (first lattice line when no major lines stood out)."""
-        rows = self._calibration_rows()
-        return int(round(rows[0])) if rows is not None else None
+        """First major depth line of the longest stretch of depth lines (None: no lines)."""
+        return int(round(self.depth.top)) if self.depth is not None else None
 
     @property
     def bottom_row(self) -> int | None:
-        """Last major depth line (last lattice line when no major lines stood out)."""
-        rows = self._calibration_rows()
-        return int(round(rows[-1])) if rows is not None else None
-
-    def _calibration_rows(self) -> np.ndarray | None:
-        if self.depth is None:
-            return None
-        rows = self.depth.major_rows if len(self.depth.major_rows) >= 2 else self.depth.rows
-        return rows if len(rows) >= 2 else None
+        """Last major depth line of the longest stretch of depth lines (None: no lines)."""
+        return int(round(self.depth.bottom)) if self.depth is not None else None
 
     @property
     def minor_intervals(self) -> int | None:
         """Minor depth-line intervals between ``top_row`` and ``bottom_row``."""
-        if self.top_row is None or self.bottom_row is None or self.depth is None:
-            return None
-        return int(round((self.bottom_row - self.top_row) / self.depth.spacing_px))
+        return self.depth.intervals if self.depth is not None else None
 
     @property
     def confidence(self) -> str:
@@ -182,7 +203,7 @@ class LayoutDraft:
             return "low"
         d = self.depth
         if (min(fits) >= 0.9 and d is not None and d.regular >= 0.8 and d.major_every
-                and not self.unexplained):
+                and not self.unexplained and not self.wander_px):
             return "high"
         if min(fits) >= _MIN_FIT and d is not None and d.regular >= 0.5:
             return "medium"
@@ -224,9 +245,12 @@ def draft_layout(pixels: np.ndarray, *, n_bands: int = 8, band_rows: int = 2000,
     angle = skew.angle if abs(math.tan(math.radians(skew.angle))) * n_rows / 2 >= 0.5 else 0.0
     work = deskew(pixels, angle) if angle else pixels
     bands = sample_bands(n_rows, n_bands=n_bands, band_rows=band_rows)
-    thr = ink_threshold(np.concatenate([work[a:b:5].ravel() for a, b in bands]))
-    if not (work[:: max(1, n_rows // 4000)] < thr).any():
-        raise ScanError(f"{where}no clear grid: the scan is blank (no ink at all)")
+    sample = np.concatenate([work[a:b:5].ravel() for a, b in bands])
+    lo, hi = np.percentile(sample, [0.1, 99.9])
+    if hi - lo < 10:
+        raise ScanError(f"{where}no clear grid: the scan has no contrast (every pixel is "
+                        f"close to gray level {int(round(float(np.median(sample))))} of 255)")
+    thr = ink_threshold(sample)
 
     # every band on its own: its vertical lines and the tracks they make
     run_h = max(15, int(round(n_cols / 80)) | 1)
@@ -266,12 +290,16 @@ def draft_layout(pixels: np.ndarray, *, n_bands: int = 8, band_rows: int = 2000,
     if n_with < len(bands):
         notes.append(f"{len(bands) - n_with} of {len(bands)} sampled bands of rows show no "
                      "recognised grid (header, tables, blank or another log section?)")
+    wander = _wander(tracks, [pb.tracks for pb in per_band], n_cols)
+    if wander:
+        notes.append(f"the grid sits up to {wander:.0f} px further left or right in some bands "
+                     "(the paper wanders across the scan): no single column fits every row")
     if skew.confident and not angle and abs(skew.measured) >= 0.005:
         notes.append(f"skew {skew.measured:+.3f} deg is below half a pixel over the scan: "
                      "not corrected")
     elif not skew.confident:
         notes.append("skew: no clear evidence, not corrected")
-    depth_track = _depth_track(tracks, f, lines, h, n_cols)
+    depth_track = _depth_track(tracks, f, h, n_cols)
     depth = _depth_lines(work, tracks, lines, thr)
     if depth is None:
         notes.append("no regular horizontal depth lines found over the tracks")
@@ -279,7 +307,8 @@ def draft_layout(pixels: np.ndarray, *, n_bands: int = 8, band_rows: int = 2000,
         n_rows=n_rows, n_cols=n_cols, skew=angle, skew_measured=skew.measured,
         skew_strength=skew.strength, tracks=tracks, lines=lines, depth_track=depth_track,
         depth=depth, unexplained=unexplained, bands=bands, notes=notes,
-        support=[len(m) for m in support], n_bands_with_grid=len(used),
+        support=[len(m) for m in support], band_tracks=[pb.tracks for pb in per_band],
+        wander_px=wander,
     )
 
 
@@ -322,17 +351,21 @@ def _vertical_lines(v: np.ndarray, cf: np.ndarray, dark: np.ndarray | None = Non
     return np.asarray(xs)
 
 
-def _split_run(p: np.ndarray, a: int, b: int, max_width: int) -> list[tuple[int, int]]:
-    """Split a run of line columns at clear dips (two lines a few px apart, e.g. the edges
-    of adjacent tracks); runs still wider than ``max_width`` are solid blocks, dropped."""
+def _split_run(w: np.ndarray, a: int, b: int, max_width: int) -> list[tuple[int, int]]:
+    """The line(s) inside a run of line columns ``a:b`` wider than a grid line.
+
+    Such a run is two lines that touch (the edges of adjacent tracks), or a line with a
+    curve running along it: its cores, the columns at least 60 % as dark as its darkest,
+    are the lines. A run whose core is still too wide is a solid block and is dropped.
+    """
     if b - a <= max_width:
         return [(a, b)]
     if b - a > 4 * max_width:
         return []
-    k = a + 1 + int(np.argmin(p[a + 1 : b - 1]))
-    if p[k] < 0.8 * min(p[a:k].max(), p[k + 1 : b].max()) and k - a >= 1 and b - k - 1 >= 1:
-        return _split_run(p, a, k, max_width) + _split_run(p, k + 1, b, max_width)
-    return []
+    core = w[a:b] >= 0.6 * w[a:b].max()
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], core.astype(np.int8), [0]])))
+    return [(a + s, a + e) for s, e in zip(edges[::2], edges[1::2], strict=True)
+            if e - s <= max_width]
 
 
 def _vertical_lines_merged(xs: np.ndarray) -> np.ndarray:
@@ -362,7 +395,7 @@ def _consensus(band_tracks: list[list[DraftTrack]], n_cols: int
         for t in tracks:
             for c in clusters:
                 r = c[0][1]
-                if (r.scale, r.decades) == (t.scale, t.decades) and abs(
+                if (r.scale, r.decades, r.pattern) == (t.scale, t.decades, t.pattern) and abs(
                         r.left_px - t.left_px) <= tol and abs(r.right_px - t.right_px) <= tol:
                     c.append((bi, t))
                     break
@@ -377,7 +410,8 @@ def _consensus(band_tracks: list[list[DraftTrack]], n_cols: int
         left = float(np.median([t.left_px for _, t in c]))
         right = float(np.median([t.right_px for _, t in c]))
         track = DraftTrack(left_px=left, right_px=right, scale=best.scale, decades=best.decades,
-                           matched=best.matched, expected=best.expected, extra=best.extra)
+                           matched=best.matched, expected=best.expected, extra=best.extra,
+                           pattern=best.pattern)
         cands.append((track, bands_in, len(bands_in) + 0.01 * best.fit))
     top = max(w for _, _, w in cands)
     cands = [c for c in cands if c[2] >= 0.34 * top]
@@ -410,15 +444,44 @@ def _consensus(band_tracks: list[list[DraftTrack]], n_cols: int
     return [c[0] for c in chosen], [c[1] for c in chosen]
 
 
-def _grid_fractions(decades: int) -> np.ndarray:
+# the lines drawn in each decade of a log grid: the usual 1..9, and a variant seen on
+# re-plotted logs with half steps up to 5 and nothing between 5 and 10
+_LOG_PATTERNS = {
+    "1-9": (1, 2, 3, 4, 5, 6, 7, 8, 9),
+    "1-5 by 0.5": (1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5),
+}
+
+
+def _wander(tracks: list[DraftTrack], band_tracks: list[list[DraftTrack]], n_cols: int
+            ) -> float:
+    """Largest sideways offset (px) at which a band shows one of ``tracks`` (same grid and
+    width, edges shifted by more than the consensus tolerance, up to 5 % of the width)."""
+    tol = max(3.0, 0.005 * n_cols)
+    worst = 0.0
+    for t in tracks:
+        for tracks_b in band_tracks:
+            for u in tracks_b:
+                shift = u.left_px - t.left_px
+                if ((u.scale, u.decades) == (t.scale, t.decades)
+                        and abs((u.right_px - u.left_px) - (t.right_px - t.left_px)) <= tol
+                        and tol < abs(shift) <= 0.05 * n_cols):
+                    worst = max(worst, abs(shift))
+    return worst
+
+
+def _grid_fractions(decades: int, pattern: str = "1-9") -> np.ndarray:
     """Positions of the grid lines across a track, 0..1 (decades 0 means linear)."""
     if decades == 0:
         return np.arange(11) / 10
-    fr = {(k + math.log10(j)) / decades for k in range(decades) for j in range(1, 10)}
+    marks = _LOG_PATTERNS[pattern]
+    fr = {(k + math.log10(j)) / decades for k in range(decades) for j in marks}
     return np.asarray(sorted(fr | {1.0}))
 
 
-_MODELS = [(d, _grid_fractions(d)) for d in range(0, _MAX_DECADES + 1)]
+_MODELS = [(0, "", _grid_fractions(0))] + [
+    (d, pattern, _grid_fractions(d, pattern))
+    for d in range(1, _MAX_DECADES + 1) for pattern in _LOG_PATTERNS
+]
 
 
 def _fit_segment(xs: np.ndarray, i: int, j: int, fracs: np.ndarray) -> tuple[int, int]:
@@ -462,9 +525,9 @@ def _find_tracks(xs: np.ndarray, h: np.ndarray, n_cols: int
         empty = np.isfinite(h_int) & (h_int < 0.25 * h_ref)
     empty_before = np.concatenate([[0], np.cumsum(empty)])  # empties among intervals < k
 
-    min_w = max(30.0, 0.03 * n_cols)
+    min_w = max(40.0, 0.08 * n_cols)
     best = np.zeros(n)
-    choice: list[tuple[int, int, int, int] | None] = [None] * n
+    choice: list[tuple[int, int, str, int, int] | None] = [None] * n
     for j in range(n):
         best[j] = best[j - 1] if j else 0.0
         for i in range(j - 2, -1, -1):
@@ -474,7 +537,7 @@ def _find_tracks(xs: np.ndarray, h: np.ndarray, n_cols: int
             if width < min_w:
                 continue
             m = j - i + 1
-            for d, fracs in _MODELS:
+            for d, pattern, fracs in _MODELS:
                 e = len(fracs)
                 if not 0.6 * e <= m <= 1.5 * e:
                     continue
@@ -485,17 +548,18 @@ def _find_tracks(xs: np.ndarray, h: np.ndarray, n_cols: int
                 total = best[i] + gain
                 if total > best[j]:
                     best[j] = total
-                    choice[j] = (i, d, matched, extra)
+                    choice[j] = (i, d, pattern, matched, extra)
     tracks = []
     j = n - 1
     while j > 0:
         if choice[j] is None:
             j -= 1
             continue
-        i, d, matched, extra = choice[j]
+        i, d, pattern, matched, extra = choice[j]
         tracks.append(DraftTrack(left_px=float(xs[i]), right_px=float(xs[j]),
                                  scale="log" if d else "linear", decades=d, matched=matched,
-                                 expected=len(_grid_fractions(d)), extra=extra))
+                                 expected=len(_grid_fractions(d, pattern or "1-9")),
+                                 extra=extra, pattern=pattern))
         j = i  # the previous track may end on this track's left edge
     tracks.reverse()
 
@@ -519,16 +583,17 @@ def _find_tracks(xs: np.ndarray, h: np.ndarray, n_cols: int
     return tracks, unexplained
 
 
-def _depth_track(tracks, f, xs, h, n_cols) -> tuple[int, int] | None:
-    """The widest gap beside or between the tracks that holds ink but no grid."""
+def _depth_track(tracks: list[DraftTrack], f: np.ndarray, h: np.ndarray, n_cols: int
+                 ) -> tuple[int, int] | None:
+    """The widest gap beside or between the tracks that holds ink but no horizontal grid
+    (gaps between tracks count 1.5 times their width: the depth track is usually there)."""
     edges = [0.0] + [v for t in tracks for v in (t.left_px, t.right_px)] + [n_cols - 1.0]
     best, best_w = None, 0.0
     for a, b in zip(edges[::2], edges[1::2], strict=True):
         lo, hi = int(math.ceil(a)) + 3, int(math.floor(b)) - 3
         if hi - lo < 20:
             continue
-        inside = xs[(xs > lo) & (xs < hi)]
-        if len(inside) > 2 or h[lo:hi].mean() > 0.02:
+        if h[lo:hi].mean() > 0.02:  # horizontal grid lines: not a depth track
             continue
         ink = f[lo:hi]
         if ink.max() < 0.01:  # blank margin
@@ -588,20 +653,19 @@ def _depth_lines(work: np.ndarray, tracks: list[DraftTrack], xs: np.ndarray, thr
     s0 = float(np.mean(near))
     if s0 < 3:
         return None
-    tol = max(0.12, 0.6 / s0)
+    tol = max(0.12, 1.2 / s0)  # thick lines may sit a pixel off
 
     # chains of lines whose gaps are whole multiples (1..3) of the spacing
+    # (measured from the last line kept, so a stray line in between is skipped, not a break)
     runs: list[list[int]] = [[0]]
     ks: list[list[int]] = [[0]]
     for i in range(1, len(y)):
-        q = (y[i] - y[i - 1]) / s0
+        q = (y[i] - y[runs[-1][-1]]) / s0
         kq = round(q)
         if 1 <= kq <= 3 and abs(q - kq) <= tol:
             runs[-1].append(i)
             ks[-1].append(ks[-1][-1] + kq)
-        elif q < 0.5:  # a split line (thick or doubled): ignore the second half
-            continue
-        else:
+        elif q > 3.5:
             runs.append([i])
             ks.append([0])
     kept = []
@@ -616,24 +680,48 @@ def _depth_lines(work: np.ndarray, tracks: list[DraftTrack], xs: np.ndarray, thr
             kept.append((r[good], k[good]))
     if not kept:
         return None
-    slopes, weights = [], []
-    for r, k in kept:
-        slopes.append(np.polyfit(k, y[r], 1)[0])
-        weights.append(len(r))
+    slopes = [float(np.polyfit(k, y[r], 1)[0]) for r, k in kept]
     order = np.argsort(slopes)
-    cw = np.cumsum(np.asarray(weights)[order])
+    cw = np.cumsum(np.asarray([len(r) for r, _ in kept])[order])
     spacing = float(np.asarray(slopes)[order][np.searchsorted(cw, cw[-1] / 2)])
-    on_lattice = sum(len(r) for r, _ in kept)
-    major_every, major_rows = _major_lines(kept, y, mass)
-    rows = np.concatenate([y[r] for r, _ in kept])
-    return DepthLines(spacing_px=spacing, rows=np.sort(rows),
-                      major_rows=np.sort(np.asarray(major_rows)), major_every=major_every,
-                      regular=on_lattice / len(y), n_found=len(y))
+    # chains drawn at another spacing belong to another section (another depth scale)
+    same = [c for c, sl in zip(kept, slopes, strict=True) if abs(sl - spacing) <= 0.02 * spacing]
+    others = sorted({round(sl, 2) for sl in slopes if abs(sl - spacing) > 0.02 * spacing})
+    # join chains separated by a whole number of missing lines
+    same.sort(key=lambda c: y[c[0][0]])
+    chains = [same[0]]
+    for r, k in same[1:]:
+        pr, pk = chains[-1]
+        gap = y[r[0]] - y[pr[-1]]
+        n = round(gap / spacing)
+        if 1 <= n <= 60 and abs(gap - n * spacing) <= max(2.0, 0.2 * spacing):
+            chains[-1] = (np.concatenate([pr, r]), np.concatenate([pk, k - k[0] + pk[-1] + n]))
+        else:
+            chains.append((r, k))
+    major_every, phases = _major_lines(chains, mass)
+    major_rows, stretches = [], []
+    for (r, k), phase in zip(chains, phases, strict=True):
+        sel = (k % major_every) == phase if major_every else np.zeros(len(r), bool)
+        major_rows.extend(y[r][sel])
+        stretches.append((r, k, sel))
+    # the calibration rows: first and last major line of the longest continuous stretch
+    r, k, sel = max(stretches, key=lambda c: y[c[0][-1]] - y[c[0][0]])
+    ends = np.flatnonzero(sel) if sel.sum() >= 2 else np.array([0, len(r) - 1])
+    first, last = int(ends[0]), int(ends[-1])
+    rows = np.concatenate([y[c[0]] for c in chains])
+    return DepthLines(
+        spacing_px=spacing, rows=np.sort(rows), major_rows=np.sort(np.asarray(major_rows)),
+        major_every=major_every, regular=len(rows) / len(y), n_found=len(y),
+        top=float(y[r[first]]), bottom=float(y[r[last]]), intervals=int(k[last] - k[first]),
+        stretches=[(float(y[c[0][0]]), float(y[c[0][-1]]), len(c[0])) for c in chains],
+        other_spacings=others,
+    )
 
 
-def _major_lines(kept: list[tuple[np.ndarray, np.ndarray]], y: np.ndarray, mass: np.ndarray
-                 ) -> tuple[int | None, list[float]]:
-    """The period (5 or 10 minor lines) and rows of the clearly heavier depth lines.
+def _major_lines(chains: list[tuple[np.ndarray, np.ndarray]], mass: np.ndarray
+                 ) -> tuple[int | None, list[int]]:
+    """The period (5 or 10 minor lines) of the clearly heavier depth lines, and the phase
+    (``k % period``) of the heavy lines in each chain; ``(None, [0, ...])`` if none stand out.
 
     Each chain of lines gets its own phase. A period wins by how far the median weight
     of its lines stands above the others, in units of the others' spread; 10 is taken
@@ -641,7 +729,7 @@ def _major_lines(kept: list[tuple[np.ndarray, np.ndarray]], y: np.ndarray, mass:
     """
     def phase_split(period: int) -> tuple[float, list[int]]:
         score, total, phases = 0.0, 0, []
-        for r, k in kept:
+        for r, k in chains:
             m = mass[r]
             best_phase, best_sep = 0, -np.inf
             for phase in range(period):
@@ -663,22 +751,22 @@ def _major_lines(kept: list[tuple[np.ndarray, np.ndarray]], y: np.ndarray, mass:
     score10, phases10 = phase_split(10)
     period, phases = 5, phases5
     if score10 > score5:
-        # are the lines half-way between the period-10 majors heavy as well?
-        main, half = [], []
-        for (r, k), phase in zip(kept, phases10, strict=True):
-            main.extend(mass[r][(k % 10) == phase])
+        # are the lines half-way between the period-10 majors heavier than the minor
+        # lines too (a third, heavier level every 10 or 50 lines)? then the period is 5
+        half, light = [], []
+        for (r, k), phase in zip(chains, phases10, strict=True):
             half.extend(mass[r][(k % 10) == (phase + 5) % 10])
-        if not half or np.median(half) < 0.8 * np.median(main):
+            light.extend(mass[r][(k % 5) != phase % 5])
+        if not half or not light or np.median(half) < 1.25 * np.median(light):
             period, phases = 10, phases10
-    heavy, light, rows = [], [], []
-    for (r, k), phase in zip(kept, phases, strict=True):
+    heavy, light = [], []
+    for (r, k), phase in zip(chains, phases, strict=True):
         sel = (k % period) == phase
         heavy.extend(mass[r][sel])
         light.extend(mass[r][~sel])
-        rows.extend(y[r][sel])
     if heavy and light and np.median(heavy) >= 1.25 * np.median(light):
-        return period, rows
-    return None, []
+        return period, phases
+    return None, [0] * len(chains)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -688,101 +776,125 @@ def _num(v: float) -> str:
     return repr(float(v))
 
 
+def _kv(key: str, value: str, comment: str = "", indent: str = "") -> str:
+    """``key = value`` with the comment aligned in one column."""
+    text = f"{indent}{key} = {value}"
+    return f"{text:<30} # {comment}" if comment else text
+
+
+def _summary(tracks: list[DraftTrack]) -> str:
+    if not tracks:
+        return "no recognised grid"
+    return ", ".join(
+        f"{t.scale}{f' {t.decades} dec' if t.decades else ''} {t.left_px:.0f}-{t.right_px:.0f}"
+        for t in tracks
+    )
+
+
 def draft_toml(draft: LayoutDraft, *, scan_name: str = "the scan",
                png_name: str | None = None) -> str:
     """The sidecar TOML for a draft, with every guessed field marked ``# TO CONFIRM``.
 
-    The text is valid for :func:`logdigit.layout.load_layout`.
+    The header comment says what was found; the text is valid for
+    :func:`logdigit.layout.load_layout`.
     """
     d = draft.depth
-    lines = [
-        f"# Draft layout written by `logdigit layout` for {scan_name}",
-        f"# ({draft.n_cols} x {draft.n_rows} px). Every line marked \"{TO_CONFIRM}\" is a "
-        "guess or a",
-        "# placeholder: check it against the scan"
-        + (f" and {png_name}" if png_name else "") + " before converting.",
+    confirm = TO_CONFIRM.lstrip("# ")
+    out = [
+        f"# Draft layout written by `logdigit layout` for {scan_name} "
+        f"({draft.n_cols} x {draft.n_rows} px).",
+        f'# Every value marked "{TO_CONFIRM}" is a guess or a placeholder: check it against',
+        "# the scan" + (f" and {png_name}" if png_name else "") + " before converting; "
+        "the depth numbers were not read.",
         "#",
-        "# Found:",
+        f"# Confidence: {draft.confidence}.",
     ]
     if draft.skew:
-        lines.append(f"#   skew {draft.skew:+.3f} deg (vertical lines drift right going down "
-                     "when positive); columns")
-        lines.append("#   below are those of the deskewed scan = the track edges on the centre "
-                     f"row {(draft.n_rows - 1) / 2:.0f}")
+        out += [f"# Skew: {draft.skew:+.3f} deg (grid lines drift right going down when > 0). "
+                "Columns are those",
+                f"#   of the deskewed scan = the track edges on the centre row "
+                f"{(draft.n_rows - 1) / 2:.0f} of the stored scan."]
     else:
-        lines.append(f"#   skew: none corrected (measured {draft.skew_measured:+.3f} deg)")
+        out.append(f"# Skew: none corrected (measured {draft.skew_measured:+.3f} deg).")
+    out.append(f"# Tracks, from the vertical grid lines in {len(draft.bands)} bands of rows:")
     for i, t in enumerate(draft.tracks, 1):
-        lines.append(f"#   track {i}: {t.describe()}")
+        seen = (f"; seen in {draft.support[i - 1]} of {len(draft.bands)} bands"
+                if draft.support else "")
+        out.append(f"#   track {i}: {t.describe()}{seen}")
     for a, b in draft.unexplained:
-        lines.append(f"#   columns {a:.0f}..{b:.0f}: gridded, but the grid is neither linear "
-                     "(10 divisions) nor log: not drafted")
+        out.append(f"#   columns {a:.0f}..{b:.0f}: gridded, but neither a linear (10 divisions) "
+                   "nor a log grid: not drafted")
     if draft.depth_track:
         a, b = draft.depth_track
-        lines.append(f"#   depth track (ink, no grid: depth numbers?): columns {a}..{b}")
-    else:
-        lines.append("#   depth track: not found")
+        out.append(f"#   depth track (ink but no grid: the depth numbers?): columns {a}..{b}")
+    if draft.band_tracks:
+        out.append("# What each band of rows shows:")
+        for (a, b), tracks in zip(draft.bands, draft.band_tracks, strict=True):
+            out.append(f"#   rows {a}-{b}: {_summary(tracks)}")
     if d is not None:
-        major = (f"major lines every {d.major_every} minor ({d.major_every * d.spacing_px:.2f} "
-                 f"px), {len(d.major_rows)} found") if d.major_every else (
+        major = (f"heavier major lines every {d.major_every} minor "
+                 f"({d.major_every * d.spacing_px:.2f} px)") if d.major_every else (
                  "no heavier major lines stood out")
-        lines.append(f"#   depth lines: every {d.spacing_px:.3f} px (minor); {major}")
-        lines.append(f"#   {len(d.rows)} lines on a regular lattice out of {d.n_found} "
-                     f"line-like rows ({100 * d.regular:.0f} %), rows "
-                     f"{d.rows[0]:.0f}..{d.rows[-1]:.0f}")
-        if d.major_every:
-            first = ", ".join(f"{r:.0f}" for r in d.major_rows[:8])
-            more = ", ..." if len(d.major_rows) > 8 else ""
-            lines.append(f"#   major lines at rows {first}{more}")
+        out += [f"# Depth lines: every {d.spacing_px:.3f} px (minor); {major};",
+                f"#   {len(d.rows)} of {d.n_found} line-like rows ({100 * d.regular:.0f} %) lie "
+                "on this lattice, in these stretches:"]
+        for a, b, n in d.stretches[:12]:
+            out.append(f"#   rows {a:.0f}..{b:.0f} ({n} lines)")
+        if len(d.stretches) > 12:
+            out.append(f"#   ... and {len(d.stretches) - 12} more")
+        if d.other_spacings:
+            out.append("#   other stretches are drawn at other spacings (another depth scale?): "
+                       + ", ".join(f"{v:g}" for v in d.other_spacings[:6]) + " px")
+        out.append(f"#   top_row/bottom_row: the first and last "
+                   f"{'major ' if d.major_every else ''}line of the longest stretch, "
+                   f"{d.intervals} minor intervals apart.")
     else:
-        lines.append("#   depth lines: none found (set top_row/bottom_row by hand)")
+        out.append("# Depth lines: no regular horizontal depth lines found over the tracks.")
     for note in draft.notes:
-        lines.append(f"#   note: {note}")
-    lines.append(f"#   confidence: {draft.confidence}")
-    lines.append("#   depth numbers were not read (no OCR): depth values are placeholders")
-    lines += ["", 'orientation = "depth-down"', "", "[depth]"]
+        out.append(f"# Note: {note}")
+    out += ["", _kv("orientation", '"depth-down"'), "", "[depth]"]
 
-    if d is not None and draft.top_row is not None and draft.bottom_row is not None:
-        n_minor = draft.minor_intervals or 1
-        what = "major" if d.major_every and len(d.major_rows) >= 2 else "lattice"
-        lines += [
-            f"top = 0.0              {TO_CONFIRM}: depth at top_row (read it off the scan)",
-            f"bottom = {_num(float(n_minor)):<13} {TO_CONFIRM}: depth at bottom_row "
-            f"({n_minor} minor intervals below top_row: top + {n_minor} x depth per minor "
-            "line)",
-            f"top_row = {draft.top_row:<12} {TO_CONFIRM}: first {what} depth line found",
-            f"bottom_row = {draft.bottom_row:<9} {TO_CONFIRM}: last {what} depth line found",
+    if d is not None:
+        n = d.intervals
+        out += [
+            _kv("top", "0.0", f"{confirm}: the depth at top_row, read off the scan"),
+            _kv("bottom", _num(float(n)),
+                f"{confirm}: the depth at bottom_row = top + {n} x (depth per minor line)"),
+            _kv("top_row", str(draft.top_row),
+                f"{confirm}: {'major ' if d.major_every else ''}depth line found here"),
+            _kv("bottom_row", str(draft.bottom_row),
+                f"{confirm}: {'major ' if d.major_every else ''}depth line found here"),
         ]
     else:
-        lines += [
-            f"top = 0.0              {TO_CONFIRM}: depth at top_row",
-            f"bottom = {_num(float(draft.n_rows - 1)):<13} {TO_CONFIRM}: depth at bottom_row",
-            f"top_row = 0            {TO_CONFIRM}: no depth lines found; set by hand",
-            f"bottom_row = {draft.n_rows - 1:<9} {TO_CONFIRM}: no depth lines found; set by hand",
+        out += [
+            _kv("top", "0.0", f"{confirm}: the depth at top_row"),
+            _kv("bottom", _num(float(draft.n_rows - 1)), f"{confirm}: the depth at bottom_row"),
+            _kv("top_row", "0", f"{confirm}: no depth lines found; set by hand"),
+            _kv("bottom_row", str(draft.n_rows - 1),
+                f"{confirm}: no depth lines found; set by hand"),
         ]
-    lines.append(f'unit = "FT"            {TO_CONFIRM}: FT or M')
+    out.append(_kv("unit", '"FT"', f"{confirm}: FT or M"))
     for i, t in enumerate(draft.tracks, 1):
         log = t.scale == "log"
         left, right = (0.2, 0.2 * 10 ** t.decades) if log else (0.0, 100.0)
-        lines += [
+        grid = f"{t.decades}-decade log grid" if log else "linear grid"
+        out += [
             "",
             "[[tracks]]",
-            f"left_px = {t.left_px:<12.1f} # left edge line ({t.scale} grid)",
-            f"right_px = {t.right_px:<11.1f} # right edge line",
+            _kv("left_px", f"{t.left_px:.1f}", f"left edge line of a {grid}"),
+            _kv("right_px", f"{t.right_px:.1f}", "right edge line"),
         ]
         for style in ("solid", "dashed"):
-            scale = f'"{t.scale}"'
-            lines += [
+            out += [
                 "  [[tracks.curves]]",
-                f'  mnemonic = "T{i}_{style.upper()}"  {TO_CONFIRM}: the curve\'s LAS mnemonic',
-                f'  unit = ""               {TO_CONFIRM}',
-                f"  left = {_num(left):<16} {TO_CONFIRM}: value at left_px",
-                f"  right = {_num(right):<15} {TO_CONFIRM}: value at right_px",
-                f"  scale = {scale:<15} # from the grid"
-                + (f" ({t.decades} decade{'s' if t.decades > 1 else ''})" if log else ""),
-                f'  style = "{style}"{" " * (14 - len(style))} {TO_CONFIRM}: '
-                "solid, or dashed/dotted",
+                _kv("mnemonic", f'"T{i}_{style.upper()}"', f"{confirm}: the LAS mnemonic", "  "),
+                _kv("unit", '""', f"{confirm}: the LAS unit", "  "),
+                _kv("left", _num(left), f"{confirm}: the curve value at left_px", "  "),
+                _kv("right", _num(right), f"{confirm}: the curve value at right_px", "  "),
+                _kv("scale", f'"{t.scale}"', "from the grid", "  "),
+                _kv("style", f'"{style}"', f"{confirm}: solid, dashed or dotted", "  "),
             ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(out) + "\n"
 
 
 _COLOURS = {
@@ -813,26 +925,35 @@ def draft_image(draft: LayoutDraft, pixels: np.ndarray, *, width: int = 1400,
     pixels = np.asarray(pixels)
     n_rows, n_cols = pixels.shape
     d = draft.depth
-    # the strip: around the first major line, else the middle of the lattice
+    # the strip: in a band of rows that shows the drafted tracks, from a major line
+    def shown(tracks: list[DraftTrack]) -> int:
+        tol = max(3.0, 0.005 * n_cols)
+        return sum(any(abs(u.left_px - t.left_px) <= tol and abs(u.right_px - t.right_px) <= tol
+                       for u in tracks) for t in draft.tracks)
+
     centre = n_rows // 2
-    if d is not None and len(d.rows):
-        centre = int(d.major_rows[0] if len(d.major_rows) else d.rows[len(d.rows) // 2])
-    r0 = int(np.clip(centre - strip_rows // 4, 0, max(0, n_rows - strip_rows)))
+    if draft.band_tracks:
+        k = max(range(len(draft.bands)), key=lambda i: (shown(draft.band_tracks[i]), -i))
+        a, b = draft.bands[k]
+        centre = (a + b) // 2
+        if d is not None:
+            inside = d.major_rows[(d.major_rows >= a) & (d.major_rows < b)]
+            if len(inside):
+                centre = int(inside[0]) + strip_rows // 2 - 60
+    r0 = int(np.clip(centre - strip_rows // 2, 0, max(0, n_rows - strip_rows)))
     r1 = min(n_rows, r0 + strip_rows)
     strip = pixels[r0:r1]
     if draft.skew:
-        from .deskew import shear_columns
-
         strip = shear_columns(strip, math.tan(math.radians(draft.skew)), row0=r0,
                               rc=(n_rows - 1) / 2)
     scale = min(1.0, (width * 0.7) / n_cols)
     sw, sh = max(1, round(n_cols * scale)), max(1, round((r1 - r0) * scale))
     img = Image.fromarray(strip).convert("RGB").resize((sw, sh), Image.Resampling.BOX)
-    # overview of the whole scan, same height as the strip
-    ov_scale = sh / n_rows
-    ow = max(1, round(n_cols * ov_scale))
-    step = max(1, n_rows // (sh * 4))
-    ov = Image.fromarray(pixels[::step]).convert("RGB").resize((ow, sh), Image.Resampling.BOX)
+    # overview of the whole scan: at most as tall as the strip, at most 28 % of the width
+    ov_scale = min(sh / n_rows, 0.28 * width / n_cols)
+    ow, oh = max(1, round(n_cols * ov_scale)), max(1, round(n_rows * ov_scale))
+    step = max(1, n_rows // (oh * 4))
+    ov = Image.fromarray(pixels[::step]).convert("RGB").resize((ow, oh), Image.Resampling.BOX)
 
     head = 70
     canvas = Image.new("RGB", (sw + ow + 30, sh + head), (255, 255, 255))
@@ -851,7 +972,7 @@ def draft_image(draft: LayoutDraft, pixels: np.ndarray, *, width: int = 1400,
         a, b = draft.depth_track
         draw.rectangle([sx(a), head, sx(b), head + sh], fill=(*_COLOURS["depth"], 90))
     for t in draft.tracks:
-        fracs = _grid_fractions(t.decades)
+        fracs = _grid_fractions(t.decades, t.pattern or "1-9")
         for fr in fracs[1:-1]:
             x = sx(t.left_px + fr * (t.right_px - t.left_px))
             draw.line([(x, head), (x, head + 12)], fill=_COLOURS[t.scale], width=1)
@@ -881,7 +1002,7 @@ def draft_image(draft: LayoutDraft, pixels: np.ndarray, *, width: int = 1400,
     for t in draft.tracks:
         for x in (t.left_px, t.right_px):
             xt, xb = x + (0 - rc) * tan_a, x + (n_rows - 1 - rc) * tan_a
-            draw.line([(ox + xt * ov_scale, head), (ox + xb * ov_scale, head + sh)],
+            draw.line([(ox + xt * ov_scale, head), (ox + xb * ov_scale, head + oh)],
                       fill=(*_COLOURS["edge"], 160), width=1)
     for r in (draft.top_row, draft.bottom_row):
         if r is not None:

@@ -183,7 +183,7 @@ def trace_curve(
     *,
     x_offset: float = 0.0,
     jump_ink: float = 0.02,
-    jump_paper: float = 0.5,
+    jump_paper: float = 1.0,
     min_prob: float = 0.25,
     max_gap: int = 24,
     radius: int = 6,
