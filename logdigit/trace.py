@@ -261,25 +261,6 @@ def exclude_trace(prob: np.ndarray, x: np.ndarray, *, half_width: float) -> np.n
     return out
 
 
-def second_curve_map(p_own: np.ndarray, p_other: np.ndarray, x_other: np.ndarray, *,
-                     half_width: float, fallback: float = 0.5) -> np.ndarray:
-    """Probability map for the second curve of a track (e.g. the dashed one).
-
-    Its own class probability, or ``fallback`` times the other class's probability where
-    that is larger (a segmenter unsure of the line style still marks the ink), with the
-    first curve's traced band removed so its ink is never reused.
-
-    Parameters
-    ----------
-    p_own, p_other : (rows, cols) uint8
-    x_other : (rows,) float
-        The first curve's centreline in these columns.
-    """
-    other = (p_other.astype(np.float32) * fallback).astype(np.uint8)
-    merged = np.maximum(p_own, other)
-    return exclude_trace(merged, x_other, half_width=half_width)
-
-
 def _sample(img: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
     """Per row, the largest value of ``img`` within ``reach`` px of ``x`` (NaN rows -> NaN)."""
     H, W = img.shape
@@ -328,12 +309,19 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     jump = 3 * half_width
     jumped = np.zeros(len(xs), bool)
     jumped[1:] = (np.abs(np.diff(xs)) > jump) | (np.abs(np.diff(xd)) > jump)
-    apart &= ~jumped
     if not apart.any():
         return xs, xd
     ink_s, ink_d = _sample(ink, xs, 1), _sample(ink, xd, 1)
     st_s, st_d = _sample(style, xs, 1) / 255.0, _sample(style, xd, 1) / 255.0
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], apart.astype(np.int8), [0]])))
+    # stretches: runs of rows where the traces are apart, also split where either jumps
+    prev_apart = np.concatenate([[False], apart[:-1]])
+    starts = np.flatnonzero(apart & (~prev_apart | jumped))
+    ends = np.append(starts[1:], len(xs))
+    stop = np.flatnonzero(~apart)
+    edges = []
+    for a, e in zip(starts, ends, strict=True):
+        nxt = stop[np.searchsorted(stop, a)] if np.searchsorted(stop, a) < len(stop) else e
+        edges += [a, min(e, nxt)]
     for a, b in zip(edges[::2], edges[1::2], strict=True):
         if b - a < min_rows:
             continue

@@ -106,3 +106,38 @@ def test_bridge_edges():
     out = _bridge(x, sup, 2)
     assert np.isnan(out[0]) and np.isnan(out[6:]).all()  # no extrapolation at the ends
     np.testing.assert_allclose(out[1:6], [1, 2, 3, 4, 5])
+
+
+def test_exclude_trace_zeroes_a_band():
+    from logdigit.trace import exclude_trace
+
+    prob = np.full((4, 20), 200, np.uint8)
+    x = np.array([5.0, 5.0, np.nan, 15.0])
+    out = exclude_trace(prob, x, half_width=2)
+    assert out[0, 3:8].max() == 0 and out[0, 8] == 200 and out[0, 2] == 200
+    assert (out[2] == 200).all()  # NaN rows untouched
+    assert out[3, 13:18].max() == 0
+    assert prob.min() == 200  # input not modified
+
+
+def test_resolve_crossings_swaps_back_by_continuity():
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 300, 100
+    a = np.full(rows, 20.0)  # the solid line: ink on every row
+    b = np.full(rows, 70.0)  # the dashed line: 6 rows on, 4 off
+    ink = np.zeros((rows, cols), np.uint8)
+    ink[:, 19:22] = 1
+    for r in range(rows):
+        if r % 10 < 6:
+            ink[r, 69:72] = 1
+    style = np.zeros((rows, cols), np.int16)
+    # the traces changed curves for rows 100..199 (at a jump)
+    xs, xd = a.copy(), b.copy()
+    xs[100:200], xd[100:200] = b[100:200], a[100:200]
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3)
+    np.testing.assert_array_equal(fs, a)
+    np.testing.assert_array_equal(fd, b)
+    # already right: nothing changes
+    fs, fd = resolve_crossings(a, b, ink=ink, style=style, half_width=3)
+    np.testing.assert_array_equal(fs, a)
