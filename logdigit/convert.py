@@ -142,7 +142,7 @@ def convert_scan(
         # per-pixel class. The solid curve goes first (a gapless line is the cheaper
         # path), and the second curve never reuses the first one's ink.
         t = time.perf_counter()
-        half = max(3.0, 1.5 * stroke / k) if np.isfinite(stroke) else 3.0
+        half = (max(4.0, 1.5 * stroke + 2) if np.isfinite(stroke) else 4.0) / k
         p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
                            ).astype(np.uint8)
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
