@@ -36,8 +36,10 @@ squares of the column projection of the ink, i.e. the angle that makes the long 
 grid lines sharpest. It looks at a few bands of rows (by default 6 bands of 2,000 rows,
 spread over the image), first band by band in 0.05 degree steps, then over all bands at
 once with their true row offsets, which on a tall scan pins the angle to a few
-thousandths of a degree. Without clear vertical structure it returns 0.0 (leave the scan
-as it is); :func:`measure_skew` also gives the strength of the evidence.
+thousandths of a degree. Without clear vertical structure, or when the bands disagree
+(pages pasted together at different slants, paper that wandered), it returns 0.0: leave
+the scan as it is. :func:`measure_skew` also gives the strength of the evidence and the
+disagreement between bands.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ __all__ = [
 MAX_ANGLE = 2.0  # degrees searched either side of 0
 _STRIP = 16  # rows summed into one strip of the projection
 _MIN_STRENGTH = 0.02  # relative peak height below which the skew is called unknown
+_BAND_TOLERANCE = 0.1  # degrees a band's own slant may differ from the whole scan's
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,20 @@ class SkewEstimate:
         search range: ``max / median - 1`` of the per-band objective. About 0 for a page
         without vertical lines; well above 0.1 for a gridded log.
     confident : bool
-        ``strength`` is above a small threshold and the peak is not at the edge of the
-        search range.
+        ``strength`` is above a small threshold, the peak is not at the edge of the search
+        range, and at least 3 in 4 of the bands with clear lines, each measured on its
+        own, agree with ``measured`` within 0.1 degree. When they do not, pages were
+        pasted together at different slants or the paper wandered through the scanner: a
+        single shear cannot straighten such a scan, so it is left alone.
+    spread : float
+        Largest difference, in degrees, between one band's own slant and ``measured``.
     """
 
     angle: float
     measured: float
     strength: float
     confident: bool
+    spread: float = 0.0
 
 
 def sample_bands(n_rows: int, *, n_bands: int = 6, band_rows: int = 2000) -> list[tuple[int, int]]:
@@ -163,14 +172,14 @@ def measure_skew(
         ys.append(a + (np.arange(k) + 0.5) * _STRIP - 0.5 - rc)
         band_of.append(np.full(k, i))
     if not strips:
-        return SkewEstimate(0.0, 0.0, 0.0, False)
+        return SkewEstimate(0.0, 0.0, 0.0, False, 0.0)
     # a slight blur across the columns, so that sub-pixel interpolation does not favour
     # angles whose shifts happen to be whole pixels
     S = ndimage.gaussian_filter1d(np.concatenate(strips), 1.0, axis=1, mode="constant")
     Y = np.concatenate(ys)
     B = np.concatenate(band_of)
     if not S.any():
-        return SkewEstimate(0.0, 0.0, 0.0, False)
+        return SkewEstimate(0.0, 0.0, 0.0, False, 0.0)
 
     # stage 1: band by band (each band about its own centre): 0.05 degree steps, then
     # 0.005 degree steps around the best
@@ -180,12 +189,23 @@ def measure_skew(
         local_y[sel] -= local_y[sel].mean()
     coarse = np.arange(-max_angle, max_angle + 1e-9, 0.05)
     starts = np.flatnonzero(np.diff(B, prepend=-1))
-    obj = _objective(S, local_y, np.tan(np.radians(coarse)), starts)
+    per_band = _objective(S, local_y, np.tan(np.radians(coarse)), starts, per_group=True)
+    obj = per_band.sum(axis=1)
     best = int(np.argmax(obj))
     strength = float(obj[best] / max(np.median(obj), 1e-12) - 1.0)
     at_edge = best in (0, len(coarse) - 1)
     fine = np.linspace(coarse[best] - 0.05, coarse[best] + 0.05, 21)
     angle = _peak(fine, _objective(S, local_y, np.tan(np.radians(fine)), starts))
+    # every band with clear lines should agree: pages pasted together, or paper that
+    # wanders, have no single slant to remove
+    deviations = []
+    for j in range(per_band.shape[1]):
+        o = per_band[:, j]
+        k = int(np.argmax(o))
+        if o[k] / max(float(np.median(o)), 1e-12) - 1.0 >= 0.1 and 0 < k < len(o) - 1:
+            deviations.append(abs(_peak(coarse, o) - angle))
+    spread = max(deviations, default=0.0)
+    agree = np.mean(np.asarray(deviations) <= _BAND_TOLERANCE) if deviations else 1.0
 
     # stage 2: one profile per band (deskewed about its own centre by the stage-1 angle),
     # then the bands shifted by their offsets from the centre row and summed; on
@@ -208,8 +228,8 @@ def measure_skew(
         if 0 < int(np.argmax(obj)) < len(grid) - 1:  # else keep the stage-1 angle
             angle = _peak(grid, obj)
     angle = float(np.clip(angle, -max_angle, max_angle))
-    confident = strength >= _MIN_STRENGTH and not at_edge
-    return SkewEstimate(angle if confident else 0.0, angle, strength, confident)
+    confident = strength >= _MIN_STRENGTH and not at_edge and agree >= 0.75
+    return SkewEstimate(angle if confident else 0.0, angle, strength, confident, spread)
 
 
 def estimate_skew(pixels: np.ndarray, *, max_angle: float = MAX_ANGLE) -> float:
@@ -326,19 +346,20 @@ def _profile(strips: np.ndarray, ys: np.ndarray, t: float) -> np.ndarray:
     return (left + f * (right - left)).sum(axis=0)
 
 
-def _objective(strips: np.ndarray, ys: np.ndarray, tans: np.ndarray, starts: np.ndarray
-               ) -> np.ndarray:
+def _objective(strips: np.ndarray, ys: np.ndarray, tans: np.ndarray, starts: np.ndarray,
+               *, per_group: bool = False) -> np.ndarray:
     """Sum of squares of the column projections of ``strips`` sheared by each slope.
 
     ``starts`` are the first strips of each group (band): every group gets its own
-    projection, so groups far apart need not line up with each other.
+    projection, so groups far apart need not line up with each other. Returns one value
+    per slope, or with ``per_group`` an array (slopes, groups).
     """
     k, n_cols = strips.shape
     reach = int(math.ceil(float(np.abs(ys).max()) * float(np.abs(tans).max()))) + 2
     padded = np.zeros((k, n_cols + 4 * reach), dtype=np.float32)
     padded[:, 2 * reach : 2 * reach + n_cols] = strips
     cols = np.arange(-reach, n_cols + reach)
-    out = np.empty(len(tans))
+    out = np.empty((len(tans), len(starts)))
     for i, t in enumerate(tans):
         shift = ys * t
         kk = np.floor(shift).astype(np.int64)
@@ -347,5 +368,5 @@ def _objective(strips: np.ndarray, ys: np.ndarray, tans: np.ndarray, starts: np.
         left = np.take_along_axis(padded, idx, axis=1)
         right = np.take_along_axis(padded, idx + 1, axis=1)
         profiles = np.add.reduceat(left + f * (right - left), starts, axis=0)
-        out[i] = float(np.einsum("ij,ij->", profiles, profiles))
-    return out
+        out[i] = np.einsum("ij,ij->i", profiles, profiles)
+    return out if per_group else out.sum(axis=1)

@@ -145,6 +145,8 @@ class DepthLines:
         missing lines does not break a stretch).
     other_spacings : list of float
         Spacings of stretches drawn at another depth scale (another section of the log).
+    ends_on_majors : bool
+        ``top`` and ``bottom`` are major lines (else plain lines of the stretch).
     """
 
     spacing_px: float
@@ -158,6 +160,7 @@ class DepthLines:
     intervals: int = 0
     stretches: list[tuple[float, float, int]] = field(default_factory=list)
     other_spacings: list[float] = field(default_factory=list)
+    ends_on_majors: bool = False
 
 
 @dataclass
@@ -179,6 +182,7 @@ class LayoutDraft:
     support: list[int] = field(default_factory=list)  # bands showing each track
     band_tracks: list[list[DraftTrack]] = field(default_factory=list)  # per band
     wander_px: float = 0.0  # largest sideways offset of the grid between bands
+    edge_doubts: int = 0  # tracks whose uniform grid continues past an edge
 
     @property
     def top_row(self) -> int | None:
@@ -205,7 +209,8 @@ class LayoutDraft:
         if (min(fits) >= 0.9 and d is not None and d.regular >= 0.8 and d.major_every
                 and not self.unexplained and not self.wander_px):
             return "high"
-        if min(fits) >= _MIN_FIT and d is not None and d.regular >= 0.5:
+        if (min(fits) >= _MIN_FIT and d is not None and d.regular >= 0.5 and not self.wander_px
+                and not self.edge_doubts):
             return "medium"
         return "low"
 
@@ -290,6 +295,8 @@ def draft_layout(pixels: np.ndarray, *, n_bands: int = 8, band_rows: int = 2000,
     if n_with < len(bands):
         notes.append(f"{len(bands) - n_with} of {len(bands)} sampled bands of rows show no "
                      "recognised grid (header, tables, blank or another log section?)")
+    doubts = _edge_doubts(tracks, lines, h)
+    notes += doubts[1]
     wander = _wander(tracks, [pb.tracks for pb in per_band], n_cols)
     if wander:
         notes.append(f"the grid sits up to {wander:.0f} px further left or right in some bands "
@@ -297,6 +304,10 @@ def draft_layout(pixels: np.ndarray, *, n_bands: int = 8, band_rows: int = 2000,
     if skew.confident and not angle and abs(skew.measured) >= 0.005:
         notes.append(f"skew {skew.measured:+.3f} deg is below half a pixel over the scan: "
                      "not corrected")
+    elif not skew.confident and skew.spread > 0.1:
+        notes.append(f"the slant of the grid differs between bands of rows (by up to "
+                     f"{skew.spread:.2f} deg: pages pasted together, or paper that wandered "
+                     "through the scanner): not deskewed")
     elif not skew.confident:
         notes.append("skew: no clear evidence, not corrected")
     depth_track = _depth_track(tracks, f, h, n_cols)
@@ -308,7 +319,7 @@ def draft_layout(pixels: np.ndarray, *, n_bands: int = 8, band_rows: int = 2000,
         skew_strength=skew.strength, tracks=tracks, lines=lines, depth_track=depth_track,
         depth=depth, unexplained=unexplained, bands=bands, notes=notes,
         support=[len(m) for m in support], band_tracks=[pb.tracks for pb in per_band],
-        wander_px=wander,
+        wander_px=wander, edge_doubts=doubts[0],
     )
 
 
@@ -413,8 +424,10 @@ def _consensus(band_tracks: list[list[DraftTrack]], n_cols: int
                            matched=best.matched, expected=best.expected, extra=best.extra,
                            pattern=best.pattern)
         cands.append((track, bands_in, len(bands_in) + 0.01 * best.fit))
+    # keep what at least half as many bands show as the best-supported track (and, unless
+    # no track is seen twice, what more than one band shows)
     top = max(w for _, _, w in cands)
-    cands = [c for c in cands if c[2] >= 0.34 * top]
+    cands = [c for c in cands if c[2] >= 0.5 * top and (len(c[1]) >= 2 or top < 2)]
     # weighted interval scheduling: tracks may share an edge but not overlap
     cands.sort(key=lambda c: c[0].right_px)
     n = len(cands)
@@ -450,6 +463,46 @@ _LOG_PATTERNS = {
     "1-9": (1, 2, 3, 4, 5, 6, 7, 8, 9),
     "1-5 by 0.5": (1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5),
 }
+
+
+def _edge_doubts(tracks: list[DraftTrack], xs: np.ndarray, h: np.ndarray
+                 ) -> tuple[int, list[str]]:
+    """Notes on linear tracks whose edges may be wrong.
+
+    A uniform grid that goes on past a track's edge at the same spacing (with horizontal
+    lines in between) means the track may have more than 10 divisions and only 10 of
+    them were drafted; two adjacent linear tracks with the same division may be one track
+    of 20 divisions. Returns the number of doubtful edges of the first kind and notes.
+    """
+    count, notes = 0, []
+    inside = [float(np.median(h[int(t.left_px) + 2 : int(t.right_px) - 1]))
+              for t in tracks]
+    for i, t in enumerate(tracks):
+        if t.scale != "linear":
+            continue
+        s = t.spacing_px
+        tol = max(1.5, 0.06 * s)
+        for side, x in (("left", t.left_px - s), ("right", t.right_px + s)):
+            edge = t.left_px if side == "left" else t.right_px
+            # a neighbour sharing this edge is the other note's business
+            shared = any(abs((u.right_px if side == "left" else u.left_px) - edge) <= tol
+                         for u in tracks if u is not t)
+            if shared or not len(xs) or np.min(np.abs(xs - x)) > tol:
+                continue
+            a, b = sorted((x, edge))
+            gap = h[int(a) + 2 : int(b) - 1]
+            if len(gap) and float(np.median(gap)) >= 0.25 * inside[i]:
+                count += 1
+                notes.append(f"the grid of track {i + 1} goes on past its {side} edge at the "
+                             f"same spacing ({s:.1f} px): the track may have more than 10 "
+                             "divisions; check its edges")
+        if i + 1 < len(tracks):
+            u = tracks[i + 1]
+            if (u.scale == "linear" and abs(u.left_px - t.right_px) <= tol
+                    and abs(u.spacing_px - s) <= 0.02 * s):
+                notes.append(f"tracks {i + 1} and {i + 2} share an edge and have the same "
+                             f"divisions ({s:.1f} px): maybe one track of 20 divisions")
+    return count, notes
 
 
 def _wander(tracks: list[DraftTrack], band_tracks: list[list[DraftTrack]], n_cols: int
@@ -706,7 +759,8 @@ def _depth_lines(work: np.ndarray, tracks: list[DraftTrack], xs: np.ndarray, thr
         stretches.append((r, k, sel))
     # the calibration rows: first and last major line of the longest continuous stretch
     r, k, sel = max(stretches, key=lambda c: y[c[0][-1]] - y[c[0][0]])
-    ends = np.flatnonzero(sel) if sel.sum() >= 2 else np.array([0, len(r) - 1])
+    on_majors = bool(sel.sum() >= 2)
+    ends = np.flatnonzero(sel) if on_majors else np.array([0, len(r) - 1])
     first, last = int(ends[0]), int(ends[-1])
     rows = np.concatenate([y[c[0]] for c in chains])
     return DepthLines(
@@ -714,7 +768,7 @@ def _depth_lines(work: np.ndarray, tracks: list[DraftTrack], xs: np.ndarray, thr
         major_every=major_every, regular=len(rows) / len(y), n_found=len(y),
         top=float(y[r[first]]), bottom=float(y[r[last]]), intervals=int(k[last] - k[first]),
         stretches=[(float(y[c[0][0]]), float(y[c[0][-1]]), len(c[0])) for c in chains],
-        other_spacings=others,
+        other_spacings=others, ends_on_majors=on_majors,
     )
 
 
@@ -792,7 +846,7 @@ def _summary(tracks: list[DraftTrack]) -> str:
 
 
 def draft_toml(draft: LayoutDraft, *, scan_name: str = "the scan",
-               png_name: str | None = None) -> str:
+               png_name: str | None = None, orientation: str = "depth-down") -> str:
     """The sidecar TOML for a draft, with every guessed field marked ``# TO CONFIRM``.
 
     The header comment says what was found; the text is valid for
@@ -846,13 +900,16 @@ def draft_toml(draft: LayoutDraft, *, scan_name: str = "the scan",
             out.append("#   other stretches are drawn at other spacings (another depth scale?): "
                        + ", ".join(f"{v:g}" for v in d.other_spacings[:6]) + " px")
         out.append(f"#   top_row/bottom_row: the first and last "
-                   f"{'major ' if d.major_every else ''}line of the longest stretch, "
+                   f"{'major ' if d.ends_on_majors else ''}line of the longest stretch, "
                    f"{d.intervals} minor intervals apart.")
     else:
         out.append("# Depth lines: no regular horizontal depth lines found over the tracks.")
     for note in draft.notes:
         out.append(f"# Note: {note}")
-    out += ["", _kv("orientation", '"depth-down"'), "", "[depth]"]
+    if orientation == "depth-right":
+        out += ["# Orientation depth-right: rows and columns are those of the transposed scan",
+                "#   (a *_row is a stored column, a *_px a stored row)."]
+    out += ["", _kv("orientation", f'"{orientation}"'), "", "[depth]"]
 
     if d is not None:
         n = d.intervals
@@ -861,9 +918,9 @@ def draft_toml(draft: LayoutDraft, *, scan_name: str = "the scan",
             _kv("bottom", _num(float(n)),
                 f"{confirm}: the depth at bottom_row = top + {n} x (depth per minor line)"),
             _kv("top_row", str(draft.top_row),
-                f"{confirm}: {'major ' if d.major_every else ''}depth line found here"),
+                f"{confirm}: {'major ' if d.ends_on_majors else ''}depth line found here"),
             _kv("bottom_row", str(draft.bottom_row),
-                f"{confirm}: {'major ' if d.major_every else ''}depth line found here"),
+                f"{confirm}: {'major ' if d.ends_on_majors else ''}depth line found here"),
         ]
     else:
         out += [

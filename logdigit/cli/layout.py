@@ -24,6 +24,10 @@ def layout(
     png: Path | None = typer.Option(None, "--png",
                                     help="QC picture to write (default: OUT with .layout.png)."),
     page: int = typer.Option(0, "--page", min=0, help="Page of a multi-page TIFF (0-based)."),
+    orientation: str = typer.Option("depth-down", "--orientation",
+                                    help="depth-down, or depth-right for strips whose depth "
+                                    "increases to the right (coordinates are then those of "
+                                    "the transposed scan, as in the layout)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail on stderr."),
@@ -49,17 +53,21 @@ def layout(
     check_output(out, overwrite=overwrite)
     check_output(png, overwrite=overwrite)
 
-    pixels = read_scan(scan, page=page).pixels
+    if orientation not in ("depth-down", "depth-right"):
+        raise UsageError(f'--orientation must be "depth-down" or "depth-right", got '
+                         f'"{orientation}"')
+    pixels = read_scan(scan, page=page, orientation=orientation).pixels
     draft = draft_layout(pixels, source=scan)
-    text = draft_toml(draft, scan_name=scan.name, png_name=png.name)
+    text = draft_toml(draft, scan_name=scan.name, png_name=png.name, orientation=orientation)
     picture = draft_image(draft, pixels)
     # never write a sidecar that logdigit itself would reject
     parse_layout(tomllib.loads(text), source=out).resolved(n_rows=draft.n_rows,
                                                            n_cols=draft.n_cols)
-    with atomic_output(out, overwrite=overwrite) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    with atomic_output(png, overwrite=overwrite) as tmp:
-        picture.save(tmp, format="PNG", optimize=True)
+    # both files appear together or not at all (the PNG is renamed first, then the TOML)
+    with atomic_output(out, overwrite=overwrite) as tmp_toml, \
+            atomic_output(png, overwrite=overwrite) as tmp_png:
+        tmp_toml.write_text(text, encoding="utf-8")
+        picture.save(tmp_png, format="PNG", optimize=True)
 
     tracks = ", ".join(
         f"{t.scale}{f' {t.decades} dec' if t.decades else ''} {t.left_px:.0f}-{t.right_px:.0f}"
