@@ -236,8 +236,25 @@ def trace_curve(
     return Trace(x=x + float(x_offset), confidence=conf)
 
 
+@numba.njit(cache=True, nogil=True)
+def _exclude(prob, x, half_width):  # pragma: no cover - jitted
+    H, W = prob.shape
+    for r in range(H):
+        if not np.isfinite(x[r]):
+            continue
+        lo = max(0, int(np.floor(x[r] - half_width)))
+        hi = min(W - 1, int(np.ceil(x[r] + half_width)))
+        # the whole run of ink the path sits on (a horizontal stroke) belongs to it too
+        while lo > 0 and prob[r, lo - 1] >= 128:
+            lo -= 1
+        while hi < W - 1 and prob[r, hi + 1] >= 128:
+            hi += 1
+        for k in range(lo, hi + 1):
+            prob[r, k] = 0
+
+
 def exclude_trace(prob: np.ndarray, x: np.ndarray, *, half_width: float) -> np.ndarray:
-    """A copy of ``prob`` with a band of ``half_width`` px around a traced curve zeroed.
+    """A copy of ``prob`` without the ink of a traced curve.
 
     Parameters
     ----------
@@ -245,19 +262,14 @@ def exclude_trace(prob: np.ndarray, x: np.ndarray, *, half_width: float) -> np.n
     x : (rows,) float
         The other curve's centreline in the columns of ``prob``; NaN rows are left alone.
     half_width : float
-        Half-width of the band, px.
+        Half-width (px) of the band removed around ``x``; the band is widened to the whole
+        run of ink (probability >= 0.5) it touches, so horizontal strokes go too.
 
     Used so that the ink of a curve already traced in a track is never given to a second
     curve of the same track; at crossings the second trace bridges the band as a gap.
     """
-    out = prob.copy()
-    ok = np.isfinite(x)
-    if ok.any():
-        cols = np.arange(prob.shape[1], dtype=np.float32)
-        band = np.abs(cols[None, :] - x[ok, None].astype(np.float32)) <= half_width
-        sub = out[ok]
-        sub[band] = 0
-        out[ok] = sub
+    out = np.ascontiguousarray(prob).copy()
+    _exclude(out, np.asarray(x, np.float64), float(half_width))
     return out
 
 

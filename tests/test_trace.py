@@ -108,16 +108,19 @@ def test_bridge_edges():
     np.testing.assert_allclose(out[1:6], [1, 2, 3, 4, 5])
 
 
-def test_exclude_trace_zeroes_a_band():
+def test_exclude_trace_removes_the_curve_and_its_stroke():
     from logdigit.trace import exclude_trace
 
-    prob = np.full((4, 20), 200, np.uint8)
-    x = np.array([5.0, 5.0, np.nan, 15.0])
+    prob = np.zeros((4, 40), np.uint8)
+    prob[:, 4:7] = 200  # the traced curve
+    prob[1, 4:20] = 200  # ... with a horizontal stroke (a peak) in row 1
+    prob[:, 30:33] = 150  # another curve
+    x = np.array([5.0, 5.0, np.nan, 5.0])
     out = exclude_trace(prob, x, half_width=2)
-    assert out[0, 3:8].max() == 0 and out[0, 8] == 200 and out[0, 2] == 200
-    assert (out[2] == 200).all()  # NaN rows untouched
-    assert out[3, 13:18].max() == 0
-    assert prob.min() == 200  # input not modified
+    assert out[[0, 1, 3], :25].max() == 0  # the curve and its whole stroke are gone
+    assert (out[:, 30:33] == 150).all()  # the other curve stays
+    assert (out[2] == prob[2]).all()  # NaN rows untouched
+    assert prob[1, 15] == 200  # input not modified
 
 
 def test_resolve_crossings_swaps_back_by_continuity():
