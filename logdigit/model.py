@@ -39,8 +39,8 @@ DEFAULT_CONFIG: dict = {
     "class_names": ["background", "solid", "dashed"],
     # input: x = 1 - pixels / 255 (ink -> 1, paper -> 0)
     "input": "inverted-unit",
-    "tile": 512,
-    "overlap": 64,
+    "tile": 384,
+    "overlap": 32,
 }
 
 
