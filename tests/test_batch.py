@@ -294,9 +294,11 @@ def test_rerun_skips_and_force_redoes(first_run, tmp_path, tree, tiny_model_dir)
     assert (out / "well A/log 1.las").stat().st_mtime_ns > before
 
 
-def test_overlays_and_gate(first_run, tmp_path, tree, tiny_model_dir):
-    _, first_out, _ = first_run
-    # references: the first run's own outputs (R² = 1), except one with no curve in common
+def test_overlays_and_gate(tmp_path, tree, tiny_model_dir):
+    # references: outputs of an identical run (same worker and thread count, so R² = 1;
+    # results are not bit-identical across thread counts), except one with no curve in common
+    first_out = tmp_path / "first"
+    run_batch(tree, first_out, workers=1, model=str(tiny_model_dir))
     ref = tmp_path / "ref"
     for rel in GOOD[:2]:
         src = first_out / Path(rel).with_suffix(".las")
@@ -312,12 +314,16 @@ def test_overlays_and_gate(first_run, tmp_path, tree, tiny_model_dir):
                   gate_dir=ref, min_r2=0.99, min_coverage=0.0)
     recs = read_manifest(out / MANIFEST_NAME)
     sub = recs["well A/sub #2/X.TIF"]
-    assert sub["status"] == "ok" and sub["gate"] == "passed", sub
-    assert sub["gate_r2"] and all(v == pytest.approx(1.0) for v in sub["gate_r2"].values())
+    # the random-weights model may leave a curve untraced (all NULL): such a curve cannot
+    # pass a gate; every curve that was traced matches its own reference exactly
+    traced = [m for m, c in sub["coverage"].items() if c > 0]
+    assert sub["status"] == "ok" and traced, json.dumps(sub)
+    assert all(sub["gate_r2"][m] == pytest.approx(1.0) for m in traced)
+    assert sub["gate"] == ("passed" if len(traced) == len(sub["coverage"]) else "failed")
     assert recs["well A/log 1.tif"]["gate"] == "failed"
     assert "no curve in common" in recs["well A/log 1.tif"]["gate_reason"]
     assert recs["well A/sub #2/page.png"]["gate"] == "no-reference"
-    assert s.gate_failed == 1 and s.exit_code == EXIT_BATCH_FAILURES
+    assert s.gate_failed == 1 + (sub["gate"] == "failed") and s.exit_code == EXIT_BATCH_FAILURES
     assert s.gate_failures[0]["scan"] == "well A/log 1.tif"
     for rel in GOOD:
         assert (out / rel).with_suffix(".png").is_file()
@@ -332,7 +338,7 @@ def test_overlays_and_gate(first_run, tmp_path, tree, tiny_model_dir):
     assert (out / "well A/sub #2/page.png").is_file()
     # skipped scans are gated again
     assert recs["well A/log 1.tif"]["status"] == "skipped"
-    assert recs["well A/log 1.tif"]["gate"] == "failed" and s.gate_failed == 1
+    assert recs["well A/log 1.tif"]["gate"] == "failed" and s.gate_failed == 1 + (sub["gate"] == "failed")
 
 
 # --------------------------------------------------------------------------- crash safety

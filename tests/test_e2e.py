@@ -41,7 +41,7 @@ def test_demo_example_reaches_r2_098(tmp_path):
     p = run_cli(ex / "scan.tif", "-o", out, "--overlay", tmp_path / "qc.png")
     assert p.returncode == 0, p.stderr
     scores = curve_r2(out, ex / "reference.las")
-    assert set(scores) == {"GR", "SP", "RHOB", "NPHI"}
+    assert set(scores) == {"GR", "SP", "RHOB", "ILD"}
     assert min(scores.values()) >= 0.98, scores
     assert Image.open(tmp_path / "qc.png").mode == "RGB"
     # the gate command agrees

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -169,6 +170,7 @@ def test_invalid_arguments(tmp_path: Path, kwargs: dict) -> None:
 
 
 def test_reserved_well_items_are_ignored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="logdigit")
     depth, curves = _example()
     out = tmp_path / "r.las"
     write_las(out, depth=depth, depth_unit="FT", curves=curves, well={"STEP": "9", "WELL": "W"})
