@@ -338,7 +338,8 @@ def test_overlays_and_gate(tmp_path, tree, tiny_model_dir):
     assert (out / "well A/sub #2/page.png").is_file()
     # skipped scans are gated again
     assert recs["well A/log 1.tif"]["status"] == "skipped"
-    assert recs["well A/log 1.tif"]["gate"] == "failed" and s.gate_failed == 1 + (sub["gate"] == "failed")
+    assert recs["well A/log 1.tif"]["gate"] == "failed"
+    assert s.gate_failed == 1 + (sub["gate"] == "failed")
 
 
 # --------------------------------------------------------------------------- crash safety
