@@ -75,3 +75,17 @@ def _reset_logging():
     for h in list(root.handlers):
         if h not in handlers:
             root.removeHandler(h)
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """Run ``logdigit ARGS`` in-process: exit code, stdout, stderr (never a traceback)."""
+    from logdigit.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err

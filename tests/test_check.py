@@ -18,9 +18,10 @@ from logdigit.check import (
     parse_depth_range,
     parse_map,
 )
-from logdigit.cli import main
 from logdigit.errors import LasReadError, UsageError
 from logdigit.lasfile import LasCurve, LasData, read_las, write_las
+
+from .conftest import cli
 
 TOP, BOTTOM, STEP = 1000.0, 1200.0, 0.5
 
@@ -50,16 +51,6 @@ def write(path: Path, curves: dict[str, np.ndarray], depth: np.ndarray | None = 
     return path
 
 
-def cli(capsys, *args) -> tuple[int, str, str]:
-    """Run ``logdigit ARGS`` in-process: exit code, stdout, stderr."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def one_error_line(err: str, *needles: str) -> str:
@@ -407,7 +398,7 @@ def test_cli_unreadable_inputs(capsys, files, tmp_path, which) -> None:
 
 def test_cli_real_reference(capsys, tmp_path) -> None:
     """A real LAS as reference, the recovered file written from its first usable curve."""
-    from .conftest import shared_or_skip
+    from .conftest import cli, shared_or_skip
 
     ref_path = shared_or_skip("las", "eval", "alma3.las")
     ref = read_las(ref_path)

@@ -24,7 +24,7 @@ import logdigit.model
 from logdigit.cli import main
 from logdigit.lasfile import LasCurve, read_las, write_las
 
-from .conftest import REPO
+from .conftest import REPO, cli
 
 ROWS, COLS = 300, 160
 LAYOUT = """\
@@ -63,16 +63,6 @@ def make_scan(folder: Path, name: str = "scan.png", *, layout: str | None = LAYO
     return scan
 
 
-def cli(capsys, *args) -> tuple[int, str, str]:
-    """``logdigit ARGS`` in-process: exit code, stdout, stderr (never a traceback)."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def run_logdigit(*args, cwd: Path) -> subprocess.CompletedProcess:

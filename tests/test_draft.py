@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from logdigit.cli import main
 from logdigit.deskew import shear_columns
 from logdigit.draft import draft_image, draft_layout, draft_toml
 from logdigit.errors import ScanError
 from logdigit.layout import load_layout
 from logdigit.render import random_walk_bank, render_page
+
+from .conftest import cli
 
 
 @functools.cache
@@ -157,15 +158,6 @@ def test_no_clear_grid_is_an_error(kind):
 # ------------------------------------------------------------------------------ the CLI
 
 
-def cli(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 @pytest.fixture

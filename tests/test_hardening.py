@@ -26,12 +26,11 @@ import logdigit.convert
 import logdigit.lasfile
 import logdigit.model
 import logdigit.scanio
-from logdigit.cli import main
 from logdigit.errors import LasReadError
 from logdigit.lasfile import LasCurve, read_las, write_las
 from logdigit.model import DEFAULT_CONFIG
 
-from .conftest import SHARED
+from .conftest import SHARED, cli
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 ROOT_REASON = "running as root: permission bits do not stop root, nothing to test"
@@ -108,15 +107,6 @@ def make_case(folder: Path, name: str = "scan.png", *, pixels=None, layout=LAYOU
     return scan
 
 
-def cli(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def no_output_left(out: Path) -> None:
