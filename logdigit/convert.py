@@ -82,6 +82,7 @@ def convert_scan(
     batch_size: int = 4,
     progress: Callable[[int], None] | None = None,
     factor: int | None = None,
+    stroke: float | None = None,
 ) -> ConversionResult:
     """Recover every curve of ``layout`` from ``scan``.
 
@@ -98,6 +99,8 @@ def convert_scan(
     factor : int, optional
         Working-resolution shrink factor; default: from the measured stroke width
         (:mod:`logdigit.scale`), 1 for strokes under 4 px.
+    stroke : float, optional
+        Stroke width in px if already measured (:func:`measure_stroke`).
 
     Raises
     ------
@@ -119,9 +122,8 @@ def convert_scan(
     max_gap_rows = int(max(24, round(3 * px_per_step)))
 
     t = time.perf_counter()
-    span = slice(max(0, int(min(tk.left_px for tk in layout.tracks))),
-                 int(max(tk.right_px for tk in layout.tracks)) + 1)
-    stroke = stroke_width(scan.pixels[r0:r1, span])
+    if stroke is None:
+        stroke = measure_stroke(scan, layout)
     k = int(factor) if factor is not None else working_factor(stroke)
     logger.info("stroke width %.1f px: working resolution 1/%d", stroke, k)
     seconds["scale"] = time.perf_counter() - t
@@ -193,17 +195,19 @@ def convert_scan(
                             shape=(H, W), seconds=seconds)
 
 
-def choose_factor(scan: Scan, layout: Layout) -> int:
-    """Working-resolution shrink factor for ``scan`` from the stroke width in its tracks."""
+def measure_stroke(scan: Scan, layout: Layout) -> float:
+    """Stroke width (px) of the ink between the outer track edges, in the digitized rows."""
     H, W = scan.shape
     lay = layout.resolved(n_rows=H, n_cols=W)
     r0, r1 = lay.depth.top_row, lay.depth.bottom_row + 1
     span = slice(max(0, int(min(tk.left_px for tk in lay.tracks))),
                  int(max(tk.right_px for tk in lay.tracks)) + 1)
-    width = stroke_width(scan.pixels[r0:r1, span])
-    k = working_factor(width)
-    logger.info("stroke width %.1f px: working resolution 1/%d", width, k)
-    return k
+    return stroke_width(scan.pixels[r0:r1, span])
+
+
+def choose_factor(scan: Scan, layout: Layout) -> int:
+    """Working-resolution shrink factor for ``scan`` from the stroke width in its tracks."""
+    return working_factor(measure_stroke(scan, layout))
 
 
 def total_tiles(scan: Scan, layout: Layout, *, config: dict, factor: int = 1) -> int:
@@ -265,11 +269,12 @@ def convert_file(
     t = time.perf_counter()
     scan = read_scan(scan_path, page=page, orientation=layout.orientation)
     t_read = time.perf_counter() - t
-    k = choose_factor(scan, layout)
+    stroke = measure_stroke(scan, layout)  # once: it sets the factor and the trace bands
+    k = working_factor(stroke)
     progress = progress_factory(total_tiles(scan, layout, config=config, factor=k)) if (
         progress_factory) else None
     result = convert_scan(scan, layout, model=model, config=config, device=device,
-                          progress=progress, factor=k)
+                          progress=progress, factor=k, stroke=stroke)
     result.seconds = {"read": t_read, **result.seconds}
     t = time.perf_counter()
     model_name = Path(config.get("path", "")).name
