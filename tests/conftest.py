@@ -89,3 +89,34 @@ def cli(capsys, *args) -> tuple[int, str, str]:
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out, err
+
+
+@pytest.fixture
+def one_torch_thread():
+    """The test machine is busy (2 cores): one thread is faster and steadier than two."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+_LOADED: dict = {}
+
+
+@pytest.fixture
+def model(tiny_model_dir, monkeypatch) -> list[str]:
+    """``--model TINY`` for in-process CLI calls; TINY is loaded once per session (other
+    model folders, e.g. the bad-model tests, load for real)."""
+    import logdigit.model
+
+    real = logdigit.model.load_model
+
+    def load_once(name, *, device="cpu"):
+        if Path(name) != tiny_model_dir:
+            return real(name, device=device)
+        if name not in _LOADED:
+            _LOADED[name] = real(name, device=device)
+        return _LOADED[name]
+
+    monkeypatch.setattr(logdigit.model, "load_model", load_once)
+    return ["--model", str(tiny_model_dir)]

@@ -99,32 +99,7 @@ def flat(text: str) -> str:
     return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The test machine is busy (2 cores): one thread is faster and steadier than two."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-_LOADED: dict = {}
-
-
-@pytest.fixture
-def model(tiny_model_dir: Path, monkeypatch) -> list[str]:
-    """``--model TINY``, loaded once per session in-process (subprocesses load it for real)."""
-    real = logdigit.model.load_model
-
-    def load_once(name, *, device="cpu"):
-        if Path(name) != tiny_model_dir:
-            return real(name, device=device)
-        if name not in _LOADED:
-            _LOADED[name] = real(name, device=device)
-        return _LOADED[name]
-
-    monkeypatch.setattr(logdigit.model, "load_model", load_once)
-    return ["--model", str(tiny_model_dir)]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def reference_las(path: Path, values=None) -> Path:
