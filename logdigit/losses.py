@@ -47,6 +47,23 @@ def focal_ce(logits: torch.Tensor, target: torch.Tensor, *, gamma: float = 2.0,
     return ce.mean()
 
 
+def ink_tversky_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.3,
+                     beta: float = 0.7, eps: float = 1.0) -> torch.Tensor:
+    """Tversky loss of *any* curve ink (solid + dashed probability against ``target > 0``).
+
+    The tracer follows the ink probability and decides the line style itself, so finding
+    every curve pixel and nothing else (grid, text, stains) matters more than the class;
+    this term rewards that without the style confusion diluting it.
+    """
+    prob = logits.float().softmax(1)
+    p = prob[:, 1] + prob[:, 2]
+    t = (target > 0).float()
+    tp = (p * t).sum()
+    fp = (p * (1 - t)).sum()
+    fn = ((1 - p) * t).sum()
+    return 1 - (tp + eps) / (tp + alpha * fp + beta * fn + eps)
+
+
 def style_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Cross-entropy between the curve classes on curve pixels only (solid vs dashed).
 
@@ -62,11 +79,13 @@ def style_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.3,
                       beta: float = 0.7, gamma: float = 2.0, ce_weight: float = 1.0,
-                      style_weight: float = 0.0):
-    """Tversky + focal CE (+ the curve-style term): the training loss."""
+                      style_weight: float = 0.0, ink_weight: float = 0.0):
+    """Tversky + focal CE (+ the curve-style and any-ink terms): the training loss."""
     loss = tversky_loss(logits, target, alpha=alpha, beta=beta) + ce_weight * focal_ce(
         logits, target, gamma=gamma
     )
+    if ink_weight:
+        loss = loss + ink_weight * ink_tversky_loss(logits, target, alpha=alpha, beta=beta)
     if style_weight:
         loss = loss + style_weight * style_loss(logits, target)
     return loss

@@ -42,6 +42,9 @@ class TrainOptions:
     beta: float = 0.7
     gamma: float = 2.0
     style_weight: float = 1.0  # solid-vs-dashed CE on curve pixels (losses.style_loss)
+    ink_weight: float = 1.0  # Tversky of solid + dashed ink (losses.ink_tversky_loss)
+    init: str | None = None  # model folder whose weights start a fresh run (fine-tuning)
+    warmup: int = 100
     checkpoint_minutes: float = 3.0
     val_every: int = 250
     val_pages: int = 6
@@ -157,7 +160,9 @@ def model_card(opts: TrainOptions, *, step: int, seconds: float, val: dict | Non
         f"- Data: synthetic pages rendered by `logdigit.render` from the curves in "
         f"`{opts.las_dir or 'random walks'}`, crops of {opts.crop} px, batch {opts.batch}.",
         f"- Loss: Tversky (alpha {opts.alpha}, beta {opts.beta}) + focal CE (gamma {opts.gamma})"
-        f" + {opts.style_weight} x solid-vs-dashed CE on curve pixels.",
+        f" + {opts.style_weight} x solid-vs-dashed CE on curve pixels"
+        f" + {opts.ink_weight} x Tversky of any curve ink.",
+        f"- Started from: {opts.init or 'random weights'}.",
         f"- Steps: {step}, AdamW lr {opts.lr} with cosine decay, seed {opts.seed}.",
         f"- Training time: {seconds / 60:.1f} min on this project's 2-core CPU.",
         "- Command: `python -m logdigit.train` (see `make train`); options:",
@@ -193,12 +198,20 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     torch.manual_seed(opts.seed)
     model = build_model(config)
     optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=1e-4)
-    def lr_factor(s: int) -> float:  # 100 warm-up steps, then cosine decay to 0
-        return min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(s, opts.steps)
-                                                           / opts.steps))
+    def lr_factor(s: int) -> float:  # linear warm-up, then cosine decay to 0
+        warm = min(1.0, (s + 1) / max(1, opts.warmup))
+        return warm * 0.5 * (1 + math.cos(math.pi * min(s, opts.steps) / opts.steps))
 
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
     step, seconds, val = 0, 0.0, None
+    if opts.init and not (resume and ckpt_path.exists()):
+        from .model import load_model
+
+        start, start_config = load_model(opts.init)
+        if {k: start_config.get(k) for k in config} != config:
+            raise ValueError(f"{opts.init}: architecture differs from the default config")
+        model.load_state_dict(start.state_dict())
+        logger.info("starting from the weights in %s", opts.init)
     if resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
@@ -243,7 +256,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
         x, y = next(batches)
         logits = model(x)
         loss = segmentation_loss(logits, y, alpha=opts.alpha, beta=opts.beta, gamma=opts.gamma,
-                                 style_weight=opts.style_weight)
+                                 style_weight=opts.style_weight, ink_weight=opts.ink_weight)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()

@@ -56,3 +56,22 @@ def test_style_loss_only_looks_at_curve_pixels():
     bg_wrong[:, 0, 0, 0] = -50  # background pixels do not matter to this term
     assert torch.isclose(style_loss(bg_wrong, t), style_loss(good, t))
     assert style_loss(good, torch.zeros_like(t)) == 0
+
+
+def test_ink_tversky_ignores_the_style_but_not_the_ink():
+    from logdigit.losses import ink_tversky_loss
+
+    t = torch.zeros(1, 16, 16, dtype=torch.long)
+    t[0, 4, :] = 1
+    t[0, 9, :] = 2
+    good = perfect_logits(t)
+    swapped = good.clone()
+    swapped[:, [1, 2]] = swapped[:, [2, 1]]  # every curve pixel has the wrong style
+    assert ink_tversky_loss(good, t) < 1e-3
+    assert ink_tversky_loss(swapped, t) < 1e-3  # still all ink: no penalty here
+    assert tversky_loss(swapped, t) > 0.9  # the per-class term does penalise it
+    missed = perfect_logits(torch.where(t == 2, 0, t))  # the dashed curve not found
+    assert ink_tversky_loss(missed, t) > 0.3
+    no_ink = torch.zeros_like(t)
+    assert segmentation_loss(good, t, ink_weight=1.0) < segmentation_loss(
+        perfect_logits(no_ink), t, ink_weight=1.0)

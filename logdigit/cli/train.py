@@ -26,6 +26,8 @@ def train(
     seed: int = typer.Option(0, "--seed"),
     checkpoint_minutes: float = typer.Option(3.0, "--checkpoint-minutes"),
     val_every: int = typer.Option(250, "--val-every", min=1),
+    init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
+                                     "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -37,6 +39,8 @@ def train(
     setup_logging(quiet=quiet, verbose=not quiet)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: --out is a file, expected a model folder")
+    if init is not None and not (init / "config.json").is_file():
+        raise UsageError(f"{init}: --init is not a model folder (no config.json)")
     for d in (las_dir, val_las_dir):
         if d is not None and not d.is_dir():
             raise UsageError(f"{d}: not a folder of LAS files")
@@ -45,6 +49,7 @@ def train(
                              "at least 400 finite, varying samples)")
     opts = TrainOptions(las_dir=str(las_dir), val_las_dir=str(val_las_dir) if val_las_dir else
                         None, steps=steps, batch=batch, crop=crop, lr=lr, seed=seed,
-                        checkpoint_minutes=checkpoint_minutes, val_every=val_every)
+                        checkpoint_minutes=checkpoint_minutes, val_every=val_every,
+                        init=str(init) if init else None)
     folder = run(opts, out=out, resume=resume)
     print(folder)

@@ -1,0 +1,75 @@
+"""Short training runs on random-walk pages: checkpoint, resume, fine-tuning start."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from logdigit.model import load_model
+from logdigit.train import TrainOptions, confusion, sample_crops, scores_from_confusion, train
+
+
+def _opts(**kw):
+    base = dict(steps=2, batch=2, crop=64, val_pages=1, val_every=1000, bn_batches=1,
+                workers=0, threads=1, checkpoint_minutes=60.0)
+    base.update(kw)
+    return TrainOptions(**base)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    train(_opts(), out=out)
+    return out
+
+
+def test_train_writes_a_loadable_model_folder(first_run):
+    model, config = load_model(first_run)
+    assert (first_run / "MODEL_CARD.md").read_text().startswith("# logdigit")
+    assert json.loads((first_run / "config.json").read_text())["classes"] == 3
+    with torch.no_grad():
+        y = model(torch.zeros(1, 1, 64, 64))
+    assert y.shape == (1, 3, 64, 64)
+    ck = torch.load(first_run / "checkpoint.pt", weights_only=False)
+    assert ck["step"] == 2
+
+
+def test_resume_continues_from_the_checkpoint(first_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "resumed"
+    shutil.copytree(first_run, out)
+    train(_opts(steps=3), out=out, resume=True)
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 3
+
+
+def test_init_starts_from_the_given_weights(first_run, tmp_path):
+    out = tmp_path / "ft"
+    train(_opts(steps=1, lr=0.0, init=str(first_run)), out=out)  # lr 0: weights unchanged
+    a, _ = load_model(first_run)
+    b, _ = load_model(out)
+    wa = {k: v for k, v in a.state_dict().items() if "running" not in k and "num_batches" not in k}
+    wb = b.state_dict()
+    assert all(torch.equal(v, wb[k]) for k, v in wa.items())
+    assert "Started from: " + str(first_run) in (out / "MODEL_CARD.md").read_text()
+
+
+def test_sample_crops_shape_and_bias_towards_ink():
+    rng = np.random.default_rng(0)
+    img = np.zeros((300, 300), np.float32)
+    lab = np.zeros((300, 300), np.uint8)
+    lab[:, 150:154] = 1  # labels are at least 3 px wide; the sampler looks at every 4th
+    x, y = sample_crops(img, lab, rng=rng, crop=64, n=40)
+    assert x.shape == (40, 64, 64) and y.shape == (40, 64, 64)
+    assert (y.reshape(40, -1).max(1) > 0).mean() > 0.6  # 3 in 4 are centred near ink
+
+
+def test_scores_from_confusion():
+    true = np.array([0, 1, 1, 2, 2, 0])
+    pred = np.array([0, 1, 0, 2, 1, 1])
+    cm = confusion(pred, true)
+    s = scores_from_confusion(cm)
+    assert s["solid"]["recall"] == pytest.approx(0.5)
+    assert s["solid"]["precision"] == pytest.approx(1 / 3)
+    assert s["dashed"]["precision"] == pytest.approx(1.0)
