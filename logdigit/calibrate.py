@@ -5,6 +5,8 @@ working image, in which depth increases down the rows.
 
 * :func:`x_to_value` / :func:`value_to_x` map a column to a curve value and back, on the
   curve's linear or logarithmic scale across its track.
+* :func:`x_to_true_value` does the same for a whole trace, unwrapping backup
+  (wrap-around) scales: :func:`wrap_levels` finds which scale each row is on.
 * :func:`row_to_depth` / :func:`depth_to_row` map a row to a depth and back.
 * :func:`depth_grid` is the regular output depth grid.
 * :func:`resample` turns one value per image row (with NaN gaps) into values on that grid.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -29,6 +32,8 @@ __all__ = [
     "resample",
     "row_to_depth",
     "value_to_x",
+    "wrap_levels",
+    "x_to_true_value",
     "x_to_value",
 ]
 
@@ -104,6 +109,111 @@ def x_to_value(x: ArrayLike, *, track: Track, curve: Curve) -> np.ndarray:
         with np.errstate(over="ignore"):
             scaled = np.power(10.0, scaled)
     return np.asarray(scaled, dtype=np.float64)
+
+
+def _wrap_events(x: np.ndarray, left_px: float, right_px: float, zone: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows where the trace jumps across the track between the edge zones, and the edge left.
+
+    Returns ``(rows, exits_right)``: the first row after each wrap, and whether the curve
+    left through the right edge (True) or the left edge (False).
+    """
+    idx = np.flatnonzero(np.isfinite(x))
+    if len(idx) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    a, b = x[idx[:-1]], x[idx[1:]]
+    width = right_px - left_px
+    lo, hi = left_px + zone * width, right_px - zone * width
+    out_right = (a >= hi) & (b <= lo)
+    out_left = (a <= lo) & (b >= hi)
+    k = np.flatnonzero(out_right | out_left)
+    return idx[1:][k], out_right[k]
+
+
+def _follow(start: int, exits_right: np.ndarray, scales: list[tuple[float, float]]
+            ) -> tuple[list[int], int]:
+    """Scale index after each wrap event starting on ``scales[start]``; matched count."""
+    level, levels, matched = start, [], 0
+    for right in exits_right:
+        edge_value = scales[level][1] if right else scales[level][0]
+        side = 0 if right else 1  # the scale we enter has edge_value at the opposite edge
+        nxt = [j for j, sc in enumerate(scales)
+               if j != level and math.isclose(sc[side], edge_value, rel_tol=1e-9, abs_tol=1e-12)]
+        if nxt:
+            level = nxt[0]
+            matched += 1
+        levels.append(level)
+    return levels, matched
+
+
+def wrap_levels(x: ArrayLike, *, track: Track, curve: Curve, zone: float = 0.25) -> np.ndarray:
+    """Which scale (0 main, ``i`` = ``curve.backup[i - 1]``) each row of a trace is on.
+
+    A wrap is a jump between consecutive traced rows (gaps skipped) from within ``zone`` of
+    one track edge to within ``zone`` of the other. Leaving through the edge where the
+    current scale reads ``v``, the curve continues on the scale that reads ``v`` at the
+    opposite edge; a jump that fits no scale is a jump, not a wrap, and changes nothing.
+    The starting scale is the one under which the most jumps are wraps (main on a tie),
+    so a trace that begins on its backup scale is recognised.
+
+    Parameters
+    ----------
+    x : array_like, shape (rows,)
+        Traced columns (pixels), NaN in gaps.
+    track, curve : Track, Curve
+        ``curve.backup`` lists the backup scales.
+    zone : float
+        Edge zone, as a fraction of the track width.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (rows,)
+        Scale index per row (also set in gaps, from the last traced row).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    levels = np.zeros(x.shape, np.int64)
+    if not curve.backup:
+        return levels
+    scales = [(float(curve.left), float(curve.right))] + [tuple(map(float, b))
+                                                          for b in curve.backup]
+    rows, exits_right = _wrap_events(x, float(track.left_px), float(track.right_px), zone)
+    best_start, best = 0, _follow(0, exits_right, scales)
+    for start in range(1, len(scales)):
+        cand = _follow(start, exits_right, scales)
+        if cand[1] > best[1]:
+            best_start, best = start, cand
+    levels[:] = best_start
+    for row, level in zip(rows, best[0], strict=True):
+        levels[row:] = level
+    return levels
+
+
+def x_to_true_value(x: ArrayLike, *, track: Track, curve: Curve) -> np.ndarray:
+    """:func:`x_to_value` with the backup scales of ``curve`` unwrapped (:func:`wrap_levels`).
+
+    Parameters
+    ----------
+    x : array_like, shape (rows,)
+        One traced column per depth row, in depth order, NaN in gaps.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (rows,)
+        True curve values: on the main scale where the trace is on it, on the backup scale
+        where it has wrapped.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if not curve.backup:
+        return x_to_value(x, track=track, curve=curve)
+    levels = wrap_levels(x, track=track, curve=curve)
+    out = np.full(x.shape, np.nan)
+    scales = [(curve.left, curve.right)] + list(curve.backup)
+    for i, (lo, hi) in enumerate(scales):
+        sel = levels == i
+        if sel.any():
+            out[sel] = x_to_value(x[sel], track=track,
+                                  curve=replace(curve, left=lo, right=hi, backup=()))
+    return out
 
 
 def value_to_x(value: ArrayLike, *, track: Track, curve: Curve) -> np.ndarray:

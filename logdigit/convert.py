@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .calibrate import depth_grid, resample, row_to_depth, x_to_value
+from .calibrate import depth_grid, resample, row_to_depth, x_to_true_value
 from .errors import TraceError
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
@@ -27,6 +27,10 @@ from .segment import count_tiles, segment_array, track_window
 from .trace import Trace, exclude_trace, resolve_crossings, trace_curve
 
 logger = logging.getLogger(__name__)
+
+#: Tracer cost (units of -log p) of a wrap between the track edges, for curves with backup
+#: scales: about the cost of a few rows without ink, far below crossing the track on paper.
+WRAP_COST = 4.0
 
 
 @dataclass
@@ -159,7 +163,8 @@ def convert_scan(
             else:
                 prob = exclude_trace(p_ink, first_x, half_width=half)
             tr = trace_curve(np.ascontiguousarray(prob), x_offset=0,
-                             max_gap=max(2, max_gap_rows // k))
+                             max_gap=max(2, max_gap_rows // k),
+                             wrap=WRAP_COST if curve.backup else None)
             low[curve.mnemonic] = (tr.x, tr.confidence)
             if first_x is None:
                 first_x = tr.x
@@ -181,7 +186,7 @@ def convert_scan(
             seconds["trace"] += time.perf_counter() - t
             t = time.perf_counter()
             x = np.clip(tr.x, track.left_px, track.right_px)
-            vals = x_to_value(x, track=track, curve=curve)
+            vals = x_to_true_value(x, track=track, curve=curve)  # unwraps backups
             on_grid = resample(row_depths, vals, grid)
             seconds["resample"] += time.perf_counter() - t
             by_curve[curve.mnemonic] = CurveResult(track=track, curve=curve, values=on_grid,

@@ -43,6 +43,7 @@ Schema
       style = "solid"            # "solid" (segmentation class 1) or "dashed"/"dotted"
                                  # (class 2); default solid. At most one curve per class
                                  # per track.
+      backup = [150, 300]        # optional: backup (wrap-around) scale(s), see below
 
 Rules
 -----
@@ -52,6 +53,11 @@ Rules
 * Mnemonics are stripped of surrounding whitespace and keep their case; they may not contain
   spaces, ``.`` or ``:`` (LAS delimiters), may not be ``DEPT``/``DEPTH`` (the index curve),
   and must be unique (ignoring case).
+* ``backup`` is one ``[left, right]`` pair or a list of them (``[[150, 300], [300, 450]]``).
+  A curve that leaves the track at the edge where its scale reads ``v`` comes back in at
+  the opposite edge on the scale that reads ``v`` there; the tracer stitches the pieces
+  into one continuous curve and the LAS carries the true values. A trace that starts on a
+  backup scale is recognised from its first wraps when they only fit that way.
 * ``[well]`` keys follow the same character rules; ``STRT``, ``STOP``, ``STEP`` and ``NULL``
   are written by logdigit itself, so they are ignored with a warning.
 
@@ -109,7 +115,7 @@ _UNIT_ALIASES = DEPTH_UNIT_ALIASES
 _TOP_KEYS = ("orientation", "depth", "well", "tracks")
 _DEPTH_KEYS = ("top", "bottom", "top_row", "bottom_row", "unit", "step")
 _TRACK_KEYS = ("left_px", "right_px", "curves")
-_CURVE_KEYS = ("mnemonic", "unit", "description", "left", "right", "scale", "style")
+_CURVE_KEYS = ("mnemonic", "unit", "description", "left", "right", "scale", "style", "backup")
 _RESERVED_MNEMONICS = ("DEPT", "DEPTH")
 _WRITER_WELL_KEYS = ("STRT", "STOP", "STEP", "NULL")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -138,6 +144,12 @@ class Curve:
         Line style on the scan; selects the segmentation class (see :attr:`cls`).
     description : str, optional
         LAS curve description.
+    backup : tuple of (left, right) pairs, optional
+        Backup (wrap-around) scales: values past the edge of the main scale are drawn
+        again inside the track on these scales, in the same columns. A curve leaving the
+        track at the edge whose value is ``v`` re-enters at the opposite edge on the
+        backup scale that has ``v`` at that edge (GR 0-150 with ``((150, 300),)``; a
+        reversed sonic 140-40 with ``((240, 140),)``). Same ``scale`` as the main one.
     """
 
     mnemonic: str
@@ -147,6 +159,7 @@ class Curve:
     scale: str = "linear"
     style: str = "solid"
     description: str = ""
+    backup: tuple[tuple[float, float], ...] = ()
 
     @property
     def cls(self) -> int:
@@ -604,6 +617,10 @@ class _Parser:
                         _join(prefix, name),
                         f"must be > 0 for a log scale, got {_num(values[name])}",
                     )
+        backup: tuple[tuple[float, float], ...] = ()
+        if "backup" in table:
+            backup = self.backup(table["backup"], _join(prefix, "backup"), scale=scale,
+                                 main=(values["left"], values["right"]))
         return Curve(
             mnemonic=mnemonic,
             left=values["left"],
@@ -612,7 +629,31 @@ class _Parser:
             scale=scale,
             style=style,
             description=description,
+            backup=backup,
         )
+
+    def backup(self, value: Any, key: str, *, scale: str,
+               main: tuple[float, float]) -> tuple[tuple[float, float], ...]:
+        """``[left, right]`` or a list of such pairs: the backup (wrap-around) scales."""
+        hint = "expected [left, right] or a list of [left, right] pairs, e.g. [150, 300]"
+        if not isinstance(value, list) or not value:
+            raise self.error(key, f"{hint}; got {_describe(value)}")
+        pairs = [value] if not isinstance(value[0], list) else value
+        out = []
+        for i, pair in enumerate(pairs):
+            pkey = key if pairs is not value else f"{key}[{i}]"
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise self.error(pkey, f"{hint}; got {_describe(pair)}")
+            lo, hi = (self.number(v, pkey) for v in pair)
+            if lo == hi:
+                raise self.error(pkey, f"left and right must differ, both are {_num(lo)}")
+            if scale == "log" and (lo <= 0 or hi <= 0):
+                raise self.error(pkey, f"values must be > 0 for a log scale, got "
+                                       f"[{_num(lo)}, {_num(hi)}]")
+            if (lo, hi) == tuple(main) or (lo, hi) in out:
+                raise self.error(pkey, f"[{_num(lo)}, {_num(hi)}] repeats another scale")
+            out.append((lo, hi))
+        return tuple(out)
 
 
 def parse_layout(data: Mapping[str, Any], *, source: Path | None = None) -> Layout:
@@ -839,6 +880,7 @@ right_px = 499      # column where each curve's `right` value sits (greater than
   left = -80
   right = 20
   style = "dashed"
+  # backup = [20, 120]      # optional wrap-around scale(s): SP past 20 re-enters at left
 
 [[tracks]]
 left_px = 560

@@ -51,13 +51,15 @@ class Trace:
 
 @numba.njit(cache=True, nogil=True)
 def _viterbi(cost: np.ndarray, prob: np.ndarray, jump_ink: float,
-             jump_paper: float) -> np.ndarray:  # pragma: no cover - jitted
+             jump_paper: float, wrap: float) -> np.ndarray:  # pragma: no cover - jitted
     """Least-cost path through ``cost`` (rows, cols), one column per row.
 
     Moving one column sideways between rows r-1 and r costs
     ``jump_ink + jump_paper * (1 - p)``, with p the larger probability of the two rows at
     that column: following a horizontal stroke of ink (a sharp peak) is cheap, jumping
-    across empty paper to another curve is expensive.
+    across empty paper to another curve is expensive. With ``wrap >= 0`` the first and
+    last columns are also neighbours at cost ``wrap`` (a curve on a backup scale leaves
+    the track at one edge and comes back at the other).
     """
     H, W = cost.shape
     back = np.empty((H, W), np.int32)
@@ -83,6 +85,23 @@ def _viterbi(cost: np.ndarray, prob: np.ndarray, jump_ink: float,
             if v < d[x]:
                 d[x] = v
                 arg[x] = arg[x + 1]
+        if wrap >= 0 and W > 1:  # the track as a cylinder: one more sweep each way
+            if d[W - 1] + wrap < d[0]:
+                d[0] = d[W - 1] + wrap
+                arg[0] = arg[W - 1]
+                for x in range(1, W):
+                    v = d[x - 1] + 0.5 * (w[x - 1] + w[x])
+                    if v < d[x]:
+                        d[x] = v
+                        arg[x] = arg[x - 1]
+            if d[0] + wrap < d[W - 1]:
+                d[W - 1] = d[0] + wrap
+                arg[W - 1] = arg[0]
+                for x in range(W - 2, -1, -1):
+                    v = d[x + 1] + 0.5 * (w[x + 1] + w[x])
+                    if v < d[x]:
+                        d[x] = v
+                        arg[x] = arg[x + 1]
         m = d[0]
         for x in range(W):
             back[r, x] = arg[x]
@@ -165,8 +184,13 @@ def _refine(prob: np.ndarray, path: np.ndarray, radius: int):  # pragma: no cove
     return x, conf
 
 
-def _bridge(x: np.ndarray, supported: np.ndarray, max_gap: int) -> np.ndarray:
-    """Interpolate unsupported runs up to ``max_gap`` rows between supported rows; NaN else."""
+def _bridge(x: np.ndarray, supported: np.ndarray, max_gap: int,
+            max_jump: float = np.inf) -> np.ndarray:
+    """Interpolate unsupported runs up to ``max_gap`` rows between supported rows; NaN else.
+
+    Runs whose two ends are more than ``max_jump`` columns apart (a wrap to a backup
+    scale) are not interpolated across the track either: the path's own columns stay.
+    """
     out = np.where(supported, x, np.nan)
     idx = np.flatnonzero(supported)
     if len(idx) == 0:
@@ -174,7 +198,10 @@ def _bridge(x: np.ndarray, supported: np.ndarray, max_gap: int) -> np.ndarray:
     gaps = np.diff(idx) - 1
     for i in np.flatnonzero((gaps > 0) & (gaps <= max_gap)):
         a, b = idx[i], idx[i + 1]
-        out[a + 1 : b] = np.interp(np.arange(a + 1, b), [a, b], [x[a], x[b]])
+        if abs(x[b] - x[a]) > max_jump:
+            out[a + 1 : b] = x[a + 1 : b]
+        else:
+            out[a + 1 : b] = np.interp(np.arange(a + 1, b), [a, b], [x[a], x[b]])
     return out
 
 
@@ -188,6 +215,7 @@ def trace_curve(
     max_gap: int = 24,
     radius: int = 6,
     skeleton_bonus: float = 1.0,
+    wrap: float | None = None,
 ) -> Trace:
     """Trace one curve through a class-probability map.
 
@@ -211,6 +239,10 @@ def trace_curve(
     skeleton_bonus : float
         Cost reduction on skeleton (centreline) pixels of the mask ``prob >= 0.5``; 0 turns
         skeletonization off.
+    wrap : float, optional
+        For a curve with backup scales: the cost of leaving the track at one edge and
+        coming back at the other between two rows (the first and last columns of ``prob``
+        become neighbours). None: no wrapping.
 
     Returns
     -------
@@ -229,10 +261,10 @@ def trace_curve(
         if mask.any():
             cost = cost - np.float32(skeleton_bonus) * skeletonize(mask)
     path = _viterbi(np.ascontiguousarray(cost, np.float32), prob, float(jump_ink),
-                    float(jump_paper))
+                    float(jump_paper), -1.0 if wrap is None else float(wrap))
     x, conf = _refine(prob, path, int(radius))
     supported = conf >= min_prob
-    x = _bridge(x, supported, int(max_gap))
+    x = _bridge(x, supported, int(max_gap), np.inf if wrap is None else W / 2)
     return Trace(x=x + float(x_offset), confidence=conf)
 
 

@@ -376,3 +376,55 @@ def test_resample_speed_dense_rows() -> None:
     elapsed = time.perf_counter() - t0
     assert elapsed < 1.0, f"resample took {elapsed:.2f} s"
     assert np.isfinite(out).sum() > 0.95 * grid.size
+
+
+# --------------------------------------------------------------------------- backup scales
+
+GR_BACKUP = Curve(mnemonic="GR", left=0.0, right=150.0, backup=((150.0, 300.0),))
+
+
+def test_wrap_levels_without_backup_are_all_main() -> None:
+    from logdigit.calibrate import wrap_levels
+
+    x = np.array([500.0, 20.0, 500.0])  # big jumps, but GR has no backup
+    assert (wrap_levels(x, track=_track(GR), curve=GR) == 0).all()
+
+
+def test_wrap_out_right_and_back_in() -> None:
+    from logdigit.calibrate import wrap_levels, x_to_true_value
+
+    tr = _track(GR_BACKUP)  # columns 10..510
+    x = np.array([400.0, 480.0, 505.0, np.nan, 15.0, 60.0, 20.0, 500.0, 450.0])
+    lev = wrap_levels(x, track=tr, curve=GR_BACKUP)
+    assert lev.tolist() == [0, 0, 0, 0, 1, 1, 1, 0, 0]
+    v = x_to_true_value(x, track=tr, curve=GR_BACKUP)
+    assert v[4] == pytest.approx(150 + 5 / 500 * 150)
+    assert v[2] == pytest.approx(495 / 500 * 150)
+    assert np.isnan(v[3])
+
+
+def test_a_jump_that_fits_no_scale_is_not_a_wrap() -> None:
+    from logdigit.calibrate import wrap_levels
+
+    # wraps onto the backup, then jumps out through its right edge (300: no scale there)
+    x = np.array([400.0, 505.0, 15.0, 300.0, 505.0, 20.0])
+    assert wrap_levels(x, track=_track(GR_BACKUP), curve=GR_BACKUP).tolist() == [0, 0, 1, 1,
+                                                                                1, 1]
+
+
+def test_trace_starting_on_the_backup_is_recognised() -> None:
+    from logdigit.calibrate import wrap_levels
+
+    x = np.array([100.0, 20.0, 12.0, 505.0, 450.0])  # leaves left, enters right: 150 -> main
+    assert wrap_levels(x, track=_track(GR_BACKUP), curve=GR_BACKUP).tolist() == [1, 1, 1, 0, 0]
+
+
+def test_several_wraps_and_a_reversed_scale() -> None:
+    from logdigit.calibrate import x_to_true_value
+
+    dt = Curve(mnemonic="DT", left=140.0, right=40.0, backup=((240.0, 140.0), (340.0, 240.0)))
+    tr = _track(dt)
+    # 60 us/ft, out through the left edge (140), in on the right: 200, out left again: 300
+    x = np.array([410.0, 200.0, 15.0, 505.0, 260.0, 12.0, 500.0, 260.0])
+    v = x_to_true_value(x, track=tr, curve=dt)
+    np.testing.assert_allclose(v[[0, 4, 7]], [60.0, 190.0, 290.0])

@@ -181,3 +181,69 @@ def test_second_curve_never_reuses_the_first_curves_ink(ink_model):
     follows_a = r2(gr, curve_values(res.grid)) > 0.9
     target = other if follows_a else curve_values
     assert r2(sp, target(res.grid)) > 0.8
+
+
+# --------------------------------------------------------------------------- backup scales
+
+
+def draw_wrapped(values, scales, *, width=3):
+    """Draw ``values`` (one per row) the way a wrap-around log does: on whichever of
+    ``scales`` holds the value, with the pen running out at one edge and in at the other."""
+    def level_of(v):
+        for i, (lo, hi) in enumerate(scales):
+            if min(lo, hi) <= v <= max(lo, hi):
+                return i
+        raise AssertionError(v)
+
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    levels = [level_of(v) for v in values]
+    piece, prev = [], None
+    for r, (v, lev) in enumerate(zip(values, levels, strict=True)):
+        lo, hi = scales[lev]
+        x = LEFT_PX + (v - lo) / (hi - lo) * (RIGHT_PX - LEFT_PX)
+        if prev is not None and lev != prev:  # out at one edge, in at the other
+            plo, phi = scales[prev]
+            edge_v = phi if lev != prev and min(lo, hi) <= phi <= max(lo, hi) else plo
+            out_x = LEFT_PX + (edge_v - plo) / (phi - plo) * (RIGHT_PX - LEFT_PX)
+            in_x = LEFT_PX + (edge_v - lo) / (hi - lo) * (RIGHT_PX - LEFT_PX)
+            d.line(piece + [(out_x, r - 0.5)], fill=0, width=width)
+            piece = [(in_x, r - 0.5)]
+        piece.append((float(x), float(r)))
+        prev = lev
+    d.line(piece, fill=0, width=width)
+    return np.asarray(img, np.uint8).copy()
+
+
+@pytest.mark.parametrize("main,backup,offset", [
+    ((0.0, 150.0), [150.0, 300.0], 110.0),   # GR past 150 comes back at the left edge
+    ((140.0, 40.0), [240.0, 140.0], 115.0),  # reversed sonic past 140 comes back at right
+    ((0.0, 150.0), [150.0, 300.0], 190.0),   # the log starts on the backup scale
+])
+def test_backup_scale_is_unwrapped_into_true_values(ink_model, main, backup, offset):
+    rows = np.arange(ROWS)
+    depth = TOP + rows / PX_PER_FT
+    values = offset + 70 * np.sin((depth - TOP) / 40.0)
+    scales = [main, tuple(backup)]
+    pixels = draw_wrapped(values, scales)
+    lay = parse_layout({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+            {"mnemonic": "DT", "left": main[0], "right": main[1], "backup": backup}]}],
+    })
+    res = run(pixels, lay, ink_model)
+    (c,) = res.curves
+    truth = offset + 70 * np.sin((res.grid - TOP) / 40.0)
+    ok = np.isfinite(c.values)
+    assert ok.mean() > 0.97
+    hi_side = max(main) if main[1] > main[0] else main[0]
+    assert (truth > hi_side).any() and (truth < hi_side).any()  # it really wraps
+    assert r2(c.values, truth) > 0.995
+    # without the backup the same scan cannot be right
+    plain = parse_layout({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+            {"mnemonic": "DT", "left": main[0], "right": main[1]}]}],
+    })
+    (p,) = run(pixels, plain, ink_model).curves
+    assert r2(p.values, truth) < 0.5

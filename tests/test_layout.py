@@ -252,6 +252,16 @@ def test_well_keys_written_by_logdigit_are_ignored(caplog: pytest.LogCaptureFixt
     assert any("well.null" in w for w in layout.warnings)
 
 
+def test_backup_scales() -> None:
+    data = base()
+    data["tracks"][0]["curves"][0]["backup"] = [150, 300]
+    data["tracks"][1]["curves"][0]["backup"] = [[2000, 20000], [0.02, 0.2]]
+    lay = parse(data)
+    assert lay.tracks[0].curves[0].backup == ((150.0, 300.0),)
+    assert lay.tracks[1].curves[0].backup == ((2000.0, 20000.0), (0.02, 0.2))
+    assert lay.tracks[0].curves[1].backup == ()
+
+
 def test_template_is_valid_and_documents_schema() -> None:
     text = layout_template()
     layout = parse_layout(tomllib.loads(text), source=SRC)
@@ -362,6 +372,16 @@ INVALID = {
     "well bool value": (_set(("well",), {"WELL": True}), "well.WELL"),
     "well nan value": (_set(("well",), {"ELEV": math.nan}), "well.ELEV"),
     "well duplicate key": (_set(("well",), {"WELL": "a", "well": "b"}), "well.well"),
+    "backup not a list": (_set(C00 + ("backup",), 150), "tracks[0].curves[0].backup"),
+    "backup empty": (_set(C00 + ("backup",), []), "tracks[0].curves[0].backup"),
+    "backup one value": (_set(C00 + ("backup",), [150]), "tracks[0].curves[0].backup"),
+    "backup equal ends": (_set(C00 + ("backup",), [150, 150]), "tracks[0].curves[0].backup"),
+    "backup string": (_set(C00 + ("backup",), ["a", 300]), "tracks[0].curves[0].backup"),
+    "backup repeats main": (_set(C00 + ("backup",), [0, 150]), "tracks[0].curves[0].backup"),
+    "backup list item bad": (_set(C00 + ("backup",), [[150, 300], [1, 2, 3]]),
+                             "tracks[0].curves[0].backup[1]"),
+    "backup log not positive": (_set(("tracks", 1, "curves", 0, "backup"), [0, 20]),
+                                "tracks[1].curves[0].backup"),
 }
 
 

@@ -144,3 +144,24 @@ def test_resolve_crossings_swaps_back_by_continuity():
     # already right: nothing changes
     fs, fd = resolve_crossings(a, b, ink=ink, style=style, half_width=3)
     np.testing.assert_array_equal(fs, a)
+
+
+def test_wrap_lets_the_path_leave_at_one_edge_and_come_back_at_the_other():
+    cols = 120
+    # a short excursion onto the backup scale: out at the right edge, 16 rows in from the
+    # left, and back out at the left edge to continue on the main scale at the right
+    main1, backup, main2 = np.linspace(60, 118, 100), 1 + 9 * np.sin(np.linspace(0, np.pi, 16)), \
+        np.linspace(118, 60, 100)
+    xs = np.concatenate([main1, backup, main2])
+    strokes = []
+    for lo, hi in ((0, 100), (100, 116), (116, 216)):
+        part = np.full(len(xs), np.nan)
+        part[lo:hi] = xs[lo:hi]
+        strokes.append(draw(part, width=3, cols=cols))
+    prob = np.maximum.reduce(strokes)
+    wrapped = trace_curve(prob, wrap=4.0)
+    assert np.nanmax(np.abs(wrapped.x - xs)) < 2.0
+    assert wrapped.coverage == 1.0
+    # without wrapping, crossing the track on paper twice costs more than 16 inkless rows
+    plain = trace_curve(prob)
+    assert np.nanmax(np.abs(plain.x[100:116] - xs[100:116])) > 50
