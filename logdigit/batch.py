@@ -370,6 +370,7 @@ def convert_one(
     overwrite: bool = False,
     overlay: bool = False,
     gate: Gate | None = None,
+    deskew: bool = True,
 ) -> dict:
     """Convert one scan; return its manifest record. Never raises (but KeyboardInterrupt).
 
@@ -392,7 +393,8 @@ def convert_one(
                               f"({exc.strerror or exc})") from None
         result = convert_file(job.scan, job.output, model=net, config=config,
                               layout_path=job.layout, device=dev,
-                              overlay=job.overlay if overlay else None, overwrite=overwrite)
+                              overlay=job.overlay if overlay else None, overwrite=overwrite,
+                              deskew=deskew)
     except LogdigitError as exc:
         return failed_record(job, str(exc), seconds=time.perf_counter() - t0)
     except MemoryError:
@@ -405,6 +407,8 @@ def convert_one(
     rec = _base_record(job, "ok")
     rec["curves"] = [c.curve.mnemonic for c in result.curves]
     rec["coverage"] = {c.curve.mnemonic: round(c.coverage, 4) for c in result.curves}
+    if result.skew:
+        rec["skew_degrees"] = round(result.skew, 4)
     if overlay:
         rec["overlay"] = Path(job.out_rel).with_suffix(".png").as_posix()
     if gate is not None:
@@ -769,6 +773,7 @@ def run_batch(
     scheduler: str | None = None,
     progress: BatchProgress | None = None,
     connect_timeout: float = 30.0,
+    deskew: bool = True,
 ) -> Summary:
     """Convert every scan under ``in_dir`` into ``out_dir`` (see the module docstring).
 
@@ -791,6 +796,8 @@ def run_batch(
         ``tcp://HOST:PORT`` of a Dask distributed scheduler to run the tasks on.
     progress : BatchProgress, optional
         Hooks called as the batch advances.
+    deskew : bool
+        Measure and remove the skew of each scan before segmenting it.
 
     Returns
     -------
@@ -900,7 +907,8 @@ def run_batch(
             # forced jobs, and jobs with an output but a missing overlay, replace their files
             redo = {j.rel for j in to_run
                     if force or j.output.exists() or (overlays and j.overlay.exists())}
-            task = dict(model_spec=model_spec, device=device, overlay=overlays, gate=gate)
+            task = dict(model_spec=model_spec, device=device, overlay=overlays, gate=gate,
+                        deskew=deskew)
             if scheduler is not None:
                 _run_dask(to_run, scheduler=scheduler, task=task, redo=redo, emit=emit,
                           connect_timeout=connect_timeout)

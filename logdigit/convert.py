@@ -59,6 +59,7 @@ class ConversionResult:
     layout: Layout
     shape: tuple[int, int]  # (rows, cols) of the working image
     seconds: dict[str, float] = field(default_factory=dict)
+    skew: float = 0.0  # degrees removed by deskewing before segmentation (0: none)
 
     def summary(self) -> dict:
         """A JSON-ready summary: curves, coverage per curve, seconds per stage."""
@@ -72,6 +73,7 @@ class ConversionResult:
                       "step": self.layout.depth.step, "unit": self.depth_unit},
             "rows": self.shape[0],
             "cols": self.shape[1],
+            "skew_degrees": round(self.skew, 4),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
@@ -200,6 +202,35 @@ def convert_scan(
                             shape=(H, W), seconds=seconds)
 
 
+#: Skews smaller than this (degrees) are left alone: under 1 px over 6,000 rows.
+MIN_SKEW = 0.01
+
+
+def straighten(scan: Scan, *, min_angle: float = MIN_SKEW) -> tuple[Scan, float]:
+    """Remove the slant of the vertical grid lines (up to +-2 degrees) from a scan.
+
+    The angle is measured on three bands of 1,024 rows (:func:`logdigit.deskew.measure_skew`)
+    and removed by a shear about the centre row (:func:`logdigit.deskew.deskew`): rows keep
+    their index, and a column of the stored image on its centre row keeps its index, so a
+    layout written for the image as stored still applies.
+
+    Returns
+    -------
+    (scan, angle) :
+        The straightened scan (the same object when nothing was done) and the angle
+        removed in degrees (0.0 when the skew was below ``min_angle`` or not measurable).
+    """
+    from dataclasses import replace
+
+    from .deskew import deskew, measure_skew
+
+    est = measure_skew(scan.pixels, n_bands=3, band_rows=1024)
+    if not est.confident or abs(est.angle) < min_angle:
+        return scan, 0.0
+    logger.info("%s: skew %.3f degrees, straightened", scan.source, est.angle)
+    return replace(scan, pixels=deskew(scan.pixels, est.angle)), float(est.angle)
+
+
 def measure_stroke(scan: Scan, layout: Layout) -> float:
     """Stroke width (px) of the ink between the outer track edges, in the digitized rows."""
     H, W = scan.shape
@@ -241,6 +272,8 @@ def write_result(result: ConversionResult, out: Path, *, overwrite: bool,
         all_notes.append(f"model: {model_name}")
     if lay.source is not None:
         all_notes.append(f"layout: {Path(lay.source).name}")
+    if result.skew:
+        all_notes.append(f"deskewed by {result.skew:+.3f} degrees before digitizing")
     all_notes.extend(notes)
     write_las(out, depth=result.grid, depth_unit=result.depth_unit, curves=curves,
               well=lay.well, notes=all_notes, overwrite=overwrite)
@@ -258,11 +291,14 @@ def convert_file(
     overlay: Path | None = None,
     overwrite: bool = False,
     progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+    deskew: bool = True,
 ) -> ConversionResult:
     """Convert one scan file to a LAS file (and optionally a QC overlay PNG).
 
     Output paths are checked before any work; files are written atomically, so on any
-    error no partial output exists.
+    error no partial output exists. With ``deskew`` the slant of the vertical grid lines
+    is measured (:func:`straighten`) and removed before segmentation; the layout keeps the
+    coordinates of the image as stored.
     """
     t_all = time.perf_counter()
     scan_path = Path(scan_path)
@@ -274,13 +310,17 @@ def convert_file(
     t = time.perf_counter()
     scan = read_scan(scan_path, page=page, orientation=layout.orientation)
     t_read = time.perf_counter() - t
+    t = time.perf_counter()
+    scan, angle = straighten(scan) if deskew else (scan, 0.0)
+    t_skew = time.perf_counter() - t
     stroke = measure_stroke(scan, layout)  # once: it sets the factor and the trace bands
     k = working_factor(stroke)
     progress = progress_factory(total_tiles(scan, layout, config=config, factor=k)) if (
         progress_factory) else None
     result = convert_scan(scan, layout, model=model, config=config, device=device,
                           progress=progress, factor=k, stroke=stroke)
-    result.seconds = {"read": t_read, **result.seconds}
+    result.seconds = {"read": t_read, "deskew": t_skew, **result.seconds}
+    result.skew = angle
     t = time.perf_counter()
     model_name = Path(config.get("path", "")).name
     write_result(result, Path(out), overwrite=overwrite, model_name=model_name)

@@ -199,6 +199,22 @@ def test_overlay_is_written(tmp_path, capsys, model) -> None:
         assert img.size[1] == ROWS
 
 
+def test_deskew_can_be_turned_off(tmp_path, capsys, model, monkeypatch) -> None:
+    import logdigit.convert
+
+    calls = []
+    real = logdigit.convert.straighten
+    monkeypatch.setattr(logdigit.convert, "straighten",
+                        lambda scan: calls.append(scan) or real(scan))
+    scan = make_scan(tmp_path)
+    code, out, err = cli(capsys, scan, "-o", tmp_path / "a.las", *model, "--json")
+    assert code == 0, err
+    assert json.loads(out)["skew_degrees"] == 0.0 and len(calls) == 1
+    code, out, err = cli(capsys, scan, "-o", tmp_path / "b.las", *model, "--json", "--no-deskew")
+    assert code == 0, err
+    assert json.loads(out)["skew_degrees"] == 0.0 and len(calls) == 1
+
+
 def test_reference_gate_in_one_json_object(tmp_path, capsys, model) -> None:
     scan = make_scan(tmp_path)
     ref = reference_las(tmp_path / "ref.las")

@@ -247,3 +247,39 @@ def test_backup_scale_is_unwrapped_into_true_values(ink_model, main, backup, off
     })
     (p,) = run(pixels, plain, ink_model).curves
     assert r2(p.values, truth) < 0.5
+
+
+# --------------------------------------------------------------------------- deskew
+
+
+def test_skewed_scan_is_straightened_before_tracing(ink_model, tmp_path):
+    from logdigit.convert import convert_file
+    from logdigit.deskew import deskew
+    from logdigit.lasfile import read_las
+    from logdigit.synth import dump_layout_toml
+
+    pixels = draw_scan(curve_values)
+    for c in (12, 22, 32, 368, 378, 388):  # vertical grid lines outside the track
+        pixels[:, c] = 0
+    skewed = deskew(pixels, -1.5)  # slants every vertical line by +1.5 degrees
+    Image.fromarray(skewed).save(tmp_path / "scan.png")
+    (tmp_path / "scan.toml").write_text(dump_layout_toml({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+            {"mnemonic": "GR", "unit": "GAPI", "left": 0.0, "right": 150.0}]}],
+    }))
+    model, config = ink_model
+    errors = {}
+    for on in (True, False):
+        out = tmp_path / f"out-{on}.las"
+        res = convert_file(tmp_path / "scan.png", out, model=model, config=config, deskew=on)
+        las = read_las(out)
+        got = las.curves["GR"].values
+        errors[on] = np.nanmax(np.abs(np.asarray(got) - curve_values(res.grid))[20:-20])
+        if on:
+            assert res.skew == pytest.approx(1.5, abs=0.05)
+            assert res.summary()["skew_degrees"] == pytest.approx(1.5, abs=0.05)
+            assert "deskewed by +1.5" in out.read_text() or "deskewed by +1.4" in out.read_text()
+        else:
+            assert res.skew == 0.0
+    assert errors[True] < 2.0 < 6.0 < errors[False]

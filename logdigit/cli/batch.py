@@ -118,6 +118,8 @@ def batch(
     min_coverage: float = typer.Option(0.9, "--min-coverage", help="Gate: smallest coverage."),
     scheduler: str | None = typer.Option(None, "--scheduler",
                                          help="Dask scheduler tcp://HOST:PORT to run on."),
+    deskew: bool = typer.Option(True, "--deskew/--no-deskew", help="Measure and remove the "
+                                "skew of the grid (up to 2 degrees) before segmenting."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only errors."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="A log line per scan."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
@@ -128,7 +130,7 @@ def batch(
     bar = _Bar() if not quiet and sys.stderr.isatty() else None
     kwargs = dict(workers=workers, layout=layout, model=model, device=device, force=force,
                   overlays=overlays, gate_dir=gate, min_r2=min_r2, min_coverage=min_coverage,
-                  scheduler=scheduler)
+                  scheduler=scheduler, deskew=deskew)
     if bar is not None:
         with bar:
             summary = run_batch(in_dir, out_dir, progress=bar, **kwargs)

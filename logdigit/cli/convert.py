@@ -27,6 +27,9 @@ def convert(
     page: int = typer.Option(0, "--page", min=0, help="Page of a multi-page TIFF (0-based)."),
     overlay: Path | None = typer.Option(None, "--overlay", help="Write a QC overlay PNG."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    deskew: bool = typer.Option(True, "--deskew/--no-deskew", help="Measure and remove the "
+                                "skew of the grid (up to 2 degrees) before segmenting; the "
+                                "layout stays in the coordinates of the image as stored."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Detailed logs on stderr."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
@@ -57,7 +60,7 @@ def convert(
     with tile_progress(enabled=not quiet, label=scan.name) as factory:
         result = convert_file(scan, output, model=net, config=config, layout_path=layout,
                               device=dev, page=page, overlay=overlay, overwrite=overwrite,
-                              progress_factory=factory)
+                              progress_factory=factory, deskew=deskew)
     summary = {"scan": str(scan), "output": str(output), **result.summary()}
     if overlay is not None:
         summary["overlay"] = str(overlay)
