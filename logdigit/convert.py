@@ -24,7 +24,14 @@ from .outputs import check_output
 from .scale import expand_trace, shrink, stroke_width, working_factor
 from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, segment_array, track_window
-from .trace import Trace, exclude_trace, resolve_crossings, trace_curve
+from .trace import (
+    Trace,
+    exclude_trace,
+    order_left_to_right,
+    resolve_crossings,
+    resolve_same_style,
+    trace_curve,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +67,7 @@ class ConversionResult:
     shape: tuple[int, int]  # (rows, cols) of the working image
     seconds: dict[str, float] = field(default_factory=dict)
     skew: float = 0.0  # degrees removed by deskewing before segmentation (0: none)
+    warnings: list[str] = field(default_factory=list)  # also written to the LAS notes
 
     def summary(self) -> dict:
         """A JSON-ready summary: curves, coverage per curve, seconds per stage."""
@@ -74,6 +82,7 @@ class ConversionResult:
             "rows": self.shape[0],
             "cols": self.shape[1],
             "skew_degrees": round(self.skew, 4),
+            "warnings": list(self.warnings),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
@@ -135,6 +144,7 @@ def convert_scan(
     seconds["scale"] = time.perf_counter() - t
 
     results: list[CurveResult] = []
+    warnings: list[str] = []
     for track in layout.tracks:
         t = time.perf_counter()
         c0, c1 = track_window(track.left_px, track.right_px, W, margin=12 * k)
@@ -154,30 +164,57 @@ def convert_scan(
         p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
                            ).astype(np.uint8)
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
-        first_x = None
-        ordered = sorted(track.curves, key=lambda c: c.cls)
+        ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
+        traced: list[np.ndarray] = []
         for curve in ordered:
             if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
                 own = probs[curve.cls - 1][:, a:b]
                 prob = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
-            elif first_x is None:
+            else:  # never reuse the ink of a curve traced before
                 prob = p_ink
-            else:
-                prob = exclude_trace(p_ink, first_x, half_width=half)
+                for x_done in traced:
+                    prob = exclude_trace(prob, x_done, half_width=half)
             tr = trace_curve(np.ascontiguousarray(prob), x_offset=0,
                              max_gap=max(2, max_gap_rows // k),
                              wrap=WRAP_COST if curve.backup else None)
             low[curve.mnemonic] = (tr.x, tr.confidence)
-            if first_x is None:
-                first_x = tr.x
-        if len(ordered) == 2 and ordered[0].cls == 1 and ordered[1].cls == 2:
-            m_s, m_d = ordered[0].mnemonic, ordered[1].mnemonic
-            xs, xd = resolve_crossings(
-                low[m_s][0], low[m_d][0],
-                ink=(p_ink >= 128).astype(np.uint8),
-                style=probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b],
-                half_width=half)
-            low[m_s], low[m_d] = (xs, low[m_s][1]), (xd, low[m_d][1])
+            traced.append(tr.x)
+        solids = [c for c in ordered if c.cls == 1]
+        broken = [c for c in ordered if c.cls == 2]
+        if len(solids) == 1 and broken:  # line style separates these
+            m_s = solids[0].mnemonic
+            for other in broken:
+                xs, xd = resolve_crossings(
+                    low[m_s][0], low[other.mnemonic][0],
+                    ink=(p_ink >= 128).astype(np.uint8),
+                    style=probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b],
+                    half_width=half)
+                low[m_s] = (xs, low[m_s][1])
+                low[other.mnemonic] = (xd, low[other.mnemonic][1])
+        for group in (solids, broken):  # same class: only position and continuity
+            if len(group) > 1:  # listed left to right as they are at the top
+                order = order_left_to_right([low[c.mnemonic][0] for c in group],
+                                            half_width=half)
+                picked = [low[group[j].mnemonic] for j in order]
+                for c, got in zip(group, picked, strict=True):
+                    low[c.mnemonic] = got
+            for i, c1 in enumerate(group):
+                for c2 in group[i + 1:]:
+                    xa, xb, contacts = resolve_same_style(
+                        low[c1.mnemonic][0], low[c2.mnemonic][0], half_width=half)
+                    low[c1.mnemonic] = (xa, low[c1.mnemonic][1])
+                    low[c2.mnemonic] = (xb, low[c2.mnemonic][1])
+                    unsure = [ct for ct in contacts if ct.ambiguous]
+                    if contacts:
+                        at = ", ".join(f"{row_depths[min(len(row_depths) - 1, ct.start * k)]:g}"
+                                       for ct in unsure[:5])
+                        msg = (f"{c1.mnemonic} and {c2.mnemonic} share a line style: "
+                               f"{len(contacts)} contacts decided by continuity "
+                               f"({sum(ct.swapped for ct in contacts)} exchanged), "
+                               f"{len(unsure)} left NULL as ambiguous"
+                               + (f" (at {at} {d.unit})" if unsure else ""))
+                        warnings.append(msg)
+                        logger.warning("%s", msg)
         seconds["trace"] += time.perf_counter() - t
         by_curve: dict[str, CurveResult] = {}
         for curve in track.curves:
@@ -199,7 +236,7 @@ def convert_scan(
     if not any(np.isfinite(c.values).any() for c in results):
         raise TraceError(f"{scan.source}: no curve could be traced in any track")
     return ConversionResult(grid=grid, depth_unit=d.unit, curves=results, layout=layout,
-                            shape=(H, W), seconds=seconds)
+                            shape=(H, W), seconds=seconds, warnings=warnings)
 
 
 #: Skews smaller than this (degrees) are left alone: under 1 px over 6,000 rows.
@@ -274,6 +311,7 @@ def write_result(result: ConversionResult, out: Path, *, overwrite: bool,
         all_notes.append(f"layout: {Path(lay.source).name}")
     if result.skew:
         all_notes.append(f"deskewed by {result.skew:+.3f} degrees before digitizing")
+    all_notes.extend(f"warning: {w}" for w in result.warnings)
     all_notes.extend(notes)
     write_las(out, depth=result.grid, depth_unit=result.depth_unit, curves=curves,
               well=lay.well, notes=all_notes, overwrite=overwrite)

@@ -33,16 +33,15 @@ Schema
     left_px = 2                  # column where each curve's `left` value sits
     right_px = 499               # column where each curve's `right` value sits (> left_px)
 
-      [[tracks.curves]]          # one or two per track
+      [[tracks.curves]]          # one or more per track (see "Several curves" below)
       mnemonic = "GR"            # required, unique across the layout
       unit = "GAPI"              # optional, default ""
       description = "Gamma ray"  # optional, default ""
       left = 0                   # value at left_px
       right = 150                # value at right_px; right < left means a reversed scale
       scale = "linear"           # or "log" (then left and right must be > 0); default linear
-      style = "solid"            # "solid" (segmentation class 1) or "dashed"/"dotted"
-                                 # (class 2); default solid. At most one curve per class
-                                 # per track.
+      style = "solid"            # "solid" (segmentation class 1) or "dashed"/"dotted"/
+                                 # "dash-dot" (class 2); default solid.
       backup = [150, 300]        # optional: backup (wrap-around) scale(s), see below
 
 Rules
@@ -60,6 +59,24 @@ Rules
   backup scale is recognised from its first wraps when they only fit that way.
 * ``[well]`` keys follow the same character rules; ``STRT``, ``STOP``, ``STEP`` and ``NULL``
   are written by logdigit itself, so they are ignored with a warning.
+
+Several curves in a track
+-------------------------
+What the pipeline can tell apart, and how:
+
+* **A solid and a broken (dashed, dotted, dash-dot) curve**: separable by line style. The
+  segmenter's class and the continuity of the ink decide, stretch by stretch between
+  crossings, which trace is which (:func:`logdigit.trace.resolve_crossings`).
+* **Two curves of the same class** (two solid lines; or dashed and dotted, which the model
+  does not distinguish): *not* separable by style. Each is traced on the ink left by the
+  curves listed before it; where they meet, the slopes before and after the contact decide
+  whether they crossed (:func:`logdigit.trace.resolve_same_style`). Where the slopes cannot
+  tell, both curves are NULL from that contact to the next one, and every such decision is
+  reported as a warning (stderr, ``--json`` and the LAS ~Other notes): one curve's ink is
+  never given to another silently.
+* Curves of the same class must be listed **left to right as they are at the top** of the
+  digitized interval: nothing else tells them apart. Dashed, dotted and dash-dot lines
+  are one class for the model; their dash patterns are not compared.
 
 Orientation
 -----------
@@ -108,7 +125,7 @@ LAYOUT_FILENAME = "logdigit.toml"
 
 ORIENTATIONS = ("depth-down", "depth-right")
 SCALES = ("linear", "log")
-STYLES = ("solid", "dashed", "dotted")
+STYLES = ("solid", "dashed", "dotted", "dash-dot")
 DEFAULT_STEPS = {"FT": 0.5, "M": 0.1524}
 
 _UNIT_ALIASES = DEPTH_UNIT_ALIASES
@@ -172,14 +189,14 @@ class Curve:
         """
         if self.style == "solid":
             return 1
-        if self.style in ("dashed", "dotted"):
+        if self.style in ("dashed", "dotted", "dash-dot"):
             return 2
         raise ValueError(f"curve {self.mnemonic}: unknown style {self.style!r}")
 
 
 @dataclass(frozen=True)
 class Track:
-    """A track: a column band of the working image holding one or two curves.
+    """A track: a column band of the working image holding one or more curves.
 
     Parameters
     ----------
@@ -187,7 +204,8 @@ class Track:
         Working-image columns where each curve's ``left`` and ``right`` values sit
         (``left_px < right_px``).
     curves : tuple of Curve
-        The curves drawn in the track, at most one per segmentation class.
+        The curves drawn in the track (see "Several curves in a track" in the module
+        docstring for what can be told apart).
     """
 
     left_px: float
@@ -555,7 +573,6 @@ class _Parser:
                 _join(prefix, "curves"), "track has no curves; add a [[tracks.curves]] table"
             )
         curves: list[Curve] = []
-        by_class: dict[int, str] = {}
         for j, item in enumerate(items):
             curve_prefix = f"{prefix}.curves[{j}]"
             curve = self.curve(item, curve_prefix)
@@ -567,14 +584,6 @@ class _Parser:
                     f"{mnemonics[curve.mnemonic.upper()]}); mnemonics must be unique",
                 )
             mnemonics[curve.mnemonic.upper()] = curve_prefix
-            if curve.cls in by_class:
-                kind = "solid" if curve.cls == 1 else "dashed/dotted"
-                raise self.error(
-                    _join(curve_prefix, "style"),
-                    f"a track holds at most one solid and one dashed/dotted curve; "
-                    f"{by_class[curve.cls]} is already {kind}",
-                )
-            by_class[curve.cls] = curve_prefix
             curves.append(curve)
         return Track(left_px=px["left_px"], right_px=px["right_px"], curves=tuple(curves))
 
@@ -872,7 +881,7 @@ right_px = 499      # column where each curve's `right` value sits (greater than
   left = 0                  # value at left_px
   right = 150               # value at right_px (right < left for a reversed scale)
   scale = "linear"          # "linear" or "log" (log needs left and right > 0)
-  style = "solid"           # "solid", or "dashed"/"dotted"; at most one of each per track
+  style = "solid"           # "solid", "dashed", "dotted" or "dash-dot"
 
   [[tracks.curves]]
   mnemonic = "SP"

@@ -374,3 +374,126 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
         if score_d > score_s + margin:
             xs[a:b], xd[a:b] = x_dashed[a:b], x_solid[a:b]
     return xs, xd
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where two traces of curves with the same line style met.
+
+    Attributes
+    ----------
+    start, stop : int
+        Rows ``start:stop`` where the two traces were within reach of each other.
+    swapped : bool
+        The traces' continuations after the contact were exchanged (their slopes said
+        the curves crossed over and the tracer had turned back).
+    ambiguous : bool
+        The slopes could not tell whether the curves crossed or touched: both curves are
+        NaN from ``start`` to the next contact (or the end), never guessed.
+    """
+
+    start: int
+    stop: int
+    swapped: bool
+    ambiguous: bool
+
+
+def _slope(x: np.ndarray, lo: int, hi: int) -> float:
+    """Least-squares slope (px per row) of the finite samples of ``x[lo:hi]`` (NaN if < 3)."""
+    lo, hi = max(0, lo), min(len(x), hi)
+    r = np.arange(lo, hi)
+    v = x[lo:hi]
+    ok = np.isfinite(v)
+    if ok.sum() < 3:
+        return np.nan
+    return float(np.polyfit(r[ok], v[ok], 1)[0])
+
+
+def resolve_same_style(xa: np.ndarray, xb: np.ndarray, *, half_width: float,
+                       window: int = 24, margin: float = 0.35
+                       ) -> tuple[np.ndarray, np.ndarray, list[Contact]]:
+    """Keep two curves of the same line style apart where they meet.
+
+    Line style cannot tell such curves apart, so at each contact (rows where the traces
+    are within ``2 * half_width``) the slopes over ``window`` rows before and after decide
+    whether each trace goes on along its own line (crossing curves keep their slopes) or
+    the traces must be exchanged after the contact. When the two explanations differ by
+    less than ``margin`` of the larger one, nothing is guessed: both traces become NaN
+    from the contact to the next one.
+
+    Parameters
+    ----------
+    xa, xb : (rows,) float
+        The two traces (columns), NaN in gaps.
+    half_width : float
+        Half the stroke width (px).
+    window : int
+        Rows on each side of a contact used to measure the slopes.
+    margin : float
+        Relative difference of the slope mismatches needed to decide.
+
+    Returns
+    -------
+    (xa, xb, contacts) : new arrays and the contacts found, in row order.
+    """
+    xa, xb = np.array(xa, np.float64), np.array(xb, np.float64)
+    near = np.isfinite(xa) & np.isfinite(xb) & (np.abs(xa - xb) <= 2 * half_width)
+    if not near.any():
+        return xa, xb, []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], near.astype(np.int8), [0]])))
+    runs = list(zip(edges[::2], edges[1::2], strict=True))
+    contacts: list[Contact] = []
+    for i, (s, e) in enumerate(runs):
+        nxt = runs[i + 1][0] if i + 1 < len(runs) else len(xa)
+        if s == 0 or e >= len(xa):  # touching the ends: nothing to compare
+            contacts.append(Contact(int(s), int(e), False, False))
+            continue
+        ab, bb = _slope(xa, s - window, s), _slope(xb, s - window, s)
+        aa, ba = _slope(xa, e, min(nxt, e + window)), _slope(xb, e, min(nxt, e + window))
+        if not np.isfinite([ab, bb, aa, ba]).all():
+            contacts.append(Contact(int(s), int(e), False, False))
+            continue
+        keep = abs(ab - aa) + abs(bb - ba)
+        swap = abs(ab - ba) + abs(bb - aa)
+        if abs(keep - swap) < margin * max(keep, swap) and max(keep, swap) > 0.05:
+            xa[s:nxt] = np.nan
+            xb[s:nxt] = np.nan
+            contacts.append(Contact(int(s), int(e), False, True))
+        elif swap < keep:  # exchange from where the traces are closest
+            m = s + int(np.argmin(np.abs(xa[s:e] - xb[s:e])))
+            ta = xa[m:].copy()
+            xa[m:], xb[m:] = xb[m:], ta
+            contacts.append(Contact(int(s), int(e), True, False))
+        else:
+            contacts.append(Contact(int(s), int(e), False, False))
+    return xa, xb, contacts
+
+
+def order_left_to_right(traces: list[np.ndarray], *, half_width: float) -> list[int]:
+    """Which trace each curve gets when curves cannot be told apart by style.
+
+    The curves are given left to right as they are at the top of the digitized interval:
+    at the first row where every trace has a value and all are more than
+    ``2 * half_width`` apart, the traces are sorted by column.
+
+    Parameters
+    ----------
+    traces : list of (rows,) float arrays
+    half_width : float
+        Half the stroke width (px).
+
+    Returns
+    -------
+    list of int
+        ``order[i]`` is the index of the trace for the ``i``-th curve; the identity
+        (``range(n)``) when no row has all traces apart.
+    """
+    X = np.stack(traces)
+    ok = np.isfinite(X).all(axis=0)
+    if len(traces) > 1:
+        Xs = np.sort(np.where(ok, X, 0.0), axis=0)
+        ok &= (np.diff(Xs, axis=0) > 2 * half_width).all(axis=0)
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return list(range(len(traces)))
+    return [int(i) for i in np.argsort(X[:, rows[0]], kind="stable")]

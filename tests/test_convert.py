@@ -283,3 +283,59 @@ def test_skewed_scan_is_straightened_before_tracing(ink_model, tmp_path):
         else:
             assert res.skew == 0.0
     assert errors[True] < 2.0 < 6.0 < errors[False]
+
+
+# --------------------------------------------------------------------------- many curves
+
+
+def draw_lines(xs_list, *, width=3, dashes=None):
+    """Polylines, one per ``xs``; ``dashes[i] = (on, off)`` rows draws curve i broken."""
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for i, xs in enumerate(xs_list):
+        on, off = (dashes or {}).get(i, (ROWS, 0))
+        for r0 in range(0, ROWS, on + off):
+            seg = [(float(xs[r]), float(r)) for r in range(r0, min(ROWS, r0 + on))]
+            if len(seg) > 1:
+                d.line(seg, fill=0, width=width)
+    return np.asarray(img, np.uint8).copy()
+
+
+def many_layout(curves):
+    return parse_layout({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": curves}],
+    })
+
+
+def test_three_curves_in_one_track(ink_model):
+    depth = TOP + np.arange(ROWS) / PX_PER_FT
+    truths = {"A": 25 + 12 * np.sin((depth - TOP) / 20), "B": 75 + 12 * np.sin((depth - TOP) / 31),
+              "C": 125 + 12 * np.sin((depth - TOP) / 13)}
+    xs = [value_to_x(v, 0.0, 150.0, "linear") for v in truths.values()]
+    lay = many_layout([{"mnemonic": "A", "left": 0, "right": 150},
+                       {"mnemonic": "B", "left": 0, "right": 150, "style": "dashed"},
+                       {"mnemonic": "C", "left": 0, "right": 150, "style": "dotted"}])
+    res = run(draw_lines(xs, dashes={1: (14, 8), 2: (4, 5)}), lay, ink_model)
+    got = {c.curve.mnemonic: c.values for c in res.curves}
+    assert list(got) == ["A", "B", "C"]  # layout order kept in the output
+    # every curve is found once; the two broken ones keep their own ink (no contacts)
+    for m, v in truths.items():
+        t = np.interp(res.grid, depth, v)
+        assert r2(got[m], t) > 0.99, m
+    assert res.warnings == []
+
+
+def test_same_style_curves_that_cross_keep_their_identity_or_are_reported(ink_model):
+    depth = TOP + np.arange(ROWS) / PX_PER_FT
+    up = np.linspace(10, 140, ROWS)  # two straight lines crossing once, mid-track
+    down = np.linspace(140, 10, ROWS)
+    lay = many_layout([{"mnemonic": "UP", "left": 0, "right": 150},
+                       {"mnemonic": "DOWN", "left": 0, "right": 150}])
+    xs = [value_to_x(v, 0.0, 150.0, "linear") for v in (up, down)]
+    res = run(draw_lines(xs), lay, ink_model)
+    got = {c.curve.mnemonic: c.values for c in res.curves}
+    assert r2(got["UP"], np.interp(res.grid, depth, up)) > 0.99
+    assert r2(got["DOWN"], np.interp(res.grid, depth, down)) > 0.99
+    assert len(res.warnings) == 1 and "UP and DOWN share a line style" in res.warnings[0]
+    assert res.summary()["warnings"] == res.warnings

@@ -335,15 +335,12 @@ BAD_LAYOUTS = [
      ["tracks[0].curves[0].right: must be > 0 for a log scale"]),
     ("left-eq-right", layout_with(curve__left=5, curve__right=5), ["must differ from left"]),
     ("unknown-style", layout_with(curve__style="wavy"),
-     ['tracks[0].curves[0].style: must be "solid", "dashed" or "dotted", got "wavy"']),
+     ['tracks[0].curves[0].style: must be "solid", "dashed", "dotted" or "dash-dot", '
+      'got "wavy"']),
     ("unknown-scale", layout_with(curve__scale="lin"),
      ['tracks[0].curves[0].scale: must be "linear" or "log", got "lin"']),
     ("unknown-unit", layout_with(depth__unit="YD"), ['depth.unit: must be "FT" or "M"']),
     ("unknown-orientation", layout_with(top__orientation="sideways"), ["orientation"]),
-    ("two-solid", layout_with(track__curves=[
-        {"mnemonic": "GR", "left": 0, "right": 150},
-        {"mnemonic": "SP", "left": -80, "right": 20, "style": "solid"}]),
-     ["tracks[0].curves[1].style", "at most one solid and one dashed/dotted"]),
     ("duplicate-mnemonic", layout_with(track__curves=[
         {"mnemonic": "GR", "left": 0, "right": 150},
         {"mnemonic": "gr", "left": 0, "right": 150, "style": "dashed"}]),

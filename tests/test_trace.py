@@ -165,3 +165,55 @@ def test_wrap_lets_the_path_leave_at_one_edge_and_come_back_at_the_other():
     # without wrapping, crossing the track on paper twice costs more than 16 inkless rows
     plain = trace_curve(prob)
     assert np.nanmax(np.abs(plain.x[100:116] - xs[100:116])) > 50
+
+
+# --------------------------------------------------------------------------- same style
+
+
+def test_same_style_traces_that_turned_back_at_a_crossing_are_exchanged():
+    from logdigit.trace import resolve_same_style
+
+    r = np.arange(200, dtype=float)
+    up, down = 20 + 0.5 * r, 120 - 0.5 * r  # two straight lines crossing at row 100
+    # the tracer turned back at the crossing: each trace is a "V"
+    xa = np.where(r < 100, up, down)
+    xb = np.where(r < 100, down, up)
+    a, b, contacts = resolve_same_style(xa, xb, half_width=2.0)
+    assert len(contacts) == 1 and contacts[0].swapped and not contacts[0].ambiguous
+    np.testing.assert_allclose(a, up)
+    np.testing.assert_allclose(b, down)
+    # already right: kept
+    a2, b2, c2 = resolve_same_style(up, down, half_width=2.0)
+    assert not c2[0].swapped
+    np.testing.assert_allclose(a2, up)
+
+
+def test_same_style_contact_the_slopes_cannot_explain_is_null_not_guessed():
+    from logdigit.trace import resolve_same_style
+
+    r = np.arange(200, dtype=float)
+    xa = np.where(r < 100, 20 + 0.5 * r, 70.0)  # both arrive at 70 and run on vertically
+    xb = np.where(r < 100, 120 - 0.5 * r, 70.0 + 0.02 * np.clip(r - 100, 0, None) ** 1.5)
+    a, b, contacts = resolve_same_style(xa, xb, half_width=2.0)
+    assert contacts[0].ambiguous
+    s = contacts[0].start
+    assert np.isnan(a[s:]).all() and np.isnan(b[s:]).all()
+    np.testing.assert_allclose(a[: s], xa[: s])
+
+
+def test_same_style_traces_that_never_meet_are_untouched():
+    from logdigit.trace import resolve_same_style
+
+    xa, xb = np.full(50, 10.0), np.full(50, 40.0)
+    a, b, contacts = resolve_same_style(xa, xb, half_width=2.0)
+    assert contacts == [] and (a == xa).all() and (b == xb).all()
+
+
+def test_order_left_to_right_uses_the_first_row_where_all_are_apart():
+    from logdigit.trace import order_left_to_right
+
+    a = np.array([np.nan, 50.0, 50.0, 10.0])
+    b = np.array([5.0, 51.0, 20.0, 60.0])  # row 1: too close; row 2: b is left of a
+    assert order_left_to_right([a, b], half_width=2.0) == [1, 0]
+    assert order_left_to_right([b, a], half_width=2.0) == [0, 1]
+    assert order_left_to_right([a, a], half_width=2.0) == [0, 1]  # never apart: as listed
