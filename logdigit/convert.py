@@ -30,6 +30,7 @@ from .trace import (
     order_left_to_right,
     resolve_crossings,
     resolve_same_style,
+    suppress_straight_columns,
     trace_curve,
 )
 
@@ -163,6 +164,7 @@ def convert_scan(
         half = (max(4.0, 1.5 * stroke + 2) if np.isfinite(stroke) else 4.0) / k
         p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
                            ).astype(np.uint8)
+        p_ink = suppress_straight_columns(p_ink, window=max(64, 512 // k))
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
         ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
         traced: list[np.ndarray] = []

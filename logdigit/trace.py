@@ -497,3 +497,46 @@ def order_left_to_right(traces: list[np.ndarray], *, half_width: float) -> list[
     if not len(rows):
         return list(range(len(traces)))
     return [int(i) for i in np.argsort(X[:, rows[0]], kind="stable")]
+
+
+def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
+                              min_fraction: float = 0.85, keep: float = 0.3) -> np.ndarray:
+    """Weaken columns whose ink runs perfectly straight down: grid and track-edge lines.
+
+    A curve wanders: it hardly ever occupies one column on nearly every row of a long
+    window, while vertical grid lines and track edges do, and the segmenter sometimes
+    gives them curve probability (dark grids on poor scans; curves clipped at a track edge
+    in its training pages). A path along such a line costs nothing sideways, so the
+    tracer would rather follow it than the curve. Within each ``window`` of rows, columns
+    with probability >= 0.5 on at least ``min_fraction`` of the rows are multiplied by
+    ``keep``: still traceable where nothing better exists (a curve really clipped at the
+    edge), but no longer preferred to real curve ink.
+
+    Parameters
+    ----------
+    prob : (rows, cols) uint8
+    window : int
+        Rows per window.
+    min_fraction : float
+        Share of a window's rows a column must be inked on to count as a straight line.
+    keep : float
+        Factor applied to those columns.
+
+    Returns
+    -------
+    (rows, cols) uint8
+        A new array (``prob`` itself when nothing is weakened).
+    """
+    H, W = prob.shape
+    out = None
+    for r0 in range(0, H, window):
+        r1 = min(H, r0 + window)
+        if r1 - r0 < window // 2 and r0 > 0:  # a short last window joins the previous one
+            r0 = max(0, r1 - window)
+        frac = (prob[r0:r1] >= 128).mean(axis=0)
+        cols = np.flatnonzero(frac >= min_fraction)
+        if len(cols):
+            if out is None:
+                out = prob.copy()
+            out[r0:r1, cols] = (prob[r0:r1, cols] * keep).astype(np.uint8)
+    return prob if out is None else out
