@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint train eval example clean
+.PHONY: install demo test test-fast bench lint train eval example clean real
 
 install: $(STAMP)
 
@@ -45,6 +45,11 @@ eval: $(STAMP)
 	$(VENV)/bin/logdigit synth --las-dir $(SHARED)/las/eval --out runs/evalcases --n 30 \
 		--seed 1 --overwrite -q > /dev/null
 	$(VENV)/bin/logdigit eval runs/evalcases --markdown runs/eval-report.md --overwrite
+
+# Real scans (issues 3 and 7): the pair's R², the handwritten layouts in layouts/real/, then a
+# draft layout for every scan and one batch over all of them; summary in runs/real/summary.md.
+real: $(STAMP)
+	$(PY) tools/real_runs.py --shared $(SHARED) --out runs/real --summary runs/real/summary.md
 
 example: $(STAMP)
 	$(PY) -m logdigit.synth examples/example-1
