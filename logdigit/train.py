@@ -113,16 +113,44 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
     return out
 
 
+def curve_r2(model, page, *, device) -> list[float]:
+    """R² of every curve recovered from a rendered page by the whole pipeline."""
+    from .convert import convert_scan
+    from .errors import LogdigitError
+    from .layout import parse_layout
+    from .metrics import r2
+    from .scanio import Scan
+
+    scan = Scan(pixels=page.image, source="validation page", page=0, n_pages=1,
+                transposed=False, dpi=None)
+    try:
+        res = convert_scan(scan, parse_layout(page.layout), model=model,
+                           config=dict(DEFAULT_CONFIG), device=device)
+    except LogdigitError:
+        return [float("-inf")] * len(page.truth)
+    got = {c.curve.mnemonic: c.values for c in res.curves}
+    out = []
+    for mnemonic, _unit, values in page.truth:
+        v = r2(got[mnemonic], values)
+        out.append(v if np.isfinite(v) else float("-inf"))
+    return out
+
+
 def validate(model, pages, *, device) -> dict:
-    """Per-class IoU / precision / recall / F1 over whole validation pages."""
+    """Per-class IoU / precision / recall / F1 over whole validation pages, and the median
+    R² of the curves the pipeline recovers from them (``curves_median_r2``)."""
     from .segment import labels_from_probs, segment_array
 
     cm = np.zeros((3, 3), np.int64)
-    for img, lab in pages:
-        prob = segment_array(img, model=model, config={**DEFAULT_CONFIG, "tile": 512},
+    r2s: list[float] = []
+    for page in pages:
+        prob = segment_array(page.image, model=model, config={**DEFAULT_CONFIG, "tile": 512},
                              device=device)
-        cm += confusion(labels_from_probs(prob).astype(np.int64), lab)
-    return scores_from_confusion(cm)
+        cm += confusion(labels_from_probs(prob).astype(np.int64), page.labels)
+        r2s += curve_r2(model, page, device=device)
+    out = scores_from_confusion(cm)
+    out["curves_median_r2"] = float(np.median(r2s)) if r2s else float("nan")
+    return out
 
 
 def recalibrate_bn(model: torch.nn.Module, batches) -> None:
@@ -182,8 +210,12 @@ def model_card(opts: TrainOptions, *, step: int, seconds: float, val: dict | Non
             "|---|---|---|---|---|",
         ]
         for name, s in val.items():
-            lines.append(f"| {name} | {s['iou']:.3f} | {s['precision']:.3f} | "
-                         f"{s['recall']:.3f} | {s['f1']:.3f} |")
+            if isinstance(s, dict):
+                lines.append(f"| {name} | {s['iou']:.3f} | {s['precision']:.3f} | "
+                             f"{s['recall']:.3f} | {s['f1']:.3f} |")
+        if "curves_median_r2" in val:
+            lines += ["", f"Median R² of the curves the pipeline recovers from those pages: "
+                          f"{val['curves_median_r2']:.4f}."]
         lines.append("")
     return "\n".join(lines)
 
@@ -226,7 +258,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     val_pages = []
     for i in range(opts.val_pages):
         p = render_page(rng=val_rng, bank=vbank, height=1024, width=1024, tier=TIERS[i % 3])
-        val_pages.append((p.image, p.labels))
+        val_pages.append(p)
 
     stream = CropStream(las_dir=opts.las_dir, crop=opts.crop, batch=opts.batch,
                         seed=opts.seed + step)

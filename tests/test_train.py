@@ -9,6 +9,8 @@ import torch
 from logdigit.model import load_model
 from logdigit.train import TrainOptions, confusion, sample_crops, scores_from_confusion, train
 
+from .conftest import InkModel
+
 
 def _opts(**kw):
     base = dict(steps=2, batch=2, crop=64, val_pages=1, val_every=1000, bn_batches=1,
@@ -33,6 +35,10 @@ def test_train_writes_a_loadable_model_folder(first_run):
     assert y.shape == (1, 3, 64, 64)
     ck = torch.load(first_run / "checkpoint.pt", weights_only=False)
     assert ck["step"] == 2
+    # validation ran at the last step: pixel scores and the recovered curves' median R²
+    assert set(ck["val"]) == {"solid", "dashed", "curves_median_r2"}
+    assert ck["val"]["curves_median_r2"] <= 1.0
+    assert "Median R² of the curves" in (first_run / "MODEL_CARD.md").read_text()
 
 
 def test_resume_continues_from_the_checkpoint(first_run, tmp_path):
@@ -63,6 +69,18 @@ def test_sample_crops_shape_and_bias_towards_ink():
     x, y = sample_crops(img, lab, rng=rng, crop=64, n=40)
     assert x.shape == (40, 64, 64) and y.shape == (40, 64, 64)
     assert (y.reshape(40, -1).max(1) > 0).mean() > 0.6  # 3 in 4 are centred near ink
+
+
+def test_curve_r2_of_a_perfect_segmenter_is_high():
+    from logdigit.render import random_walk_bank, render_page
+    from logdigit.train import curve_r2
+
+    rng = np.random.default_rng(3)
+    page = render_page(rng=rng, bank=random_walk_bank(rng), height=800, width=500,
+                       tier="clean", n_tracks=1)
+    # dark pixels as curve: the grid is lighter than the threshold on clean pages
+    r2s = curve_r2(InkModel(), page, device="cpu")
+    assert len(r2s) == len(page.truth) and max(r2s) > 0.9
 
 
 def test_scores_from_confusion():
