@@ -12,6 +12,15 @@ import torch
 import torch.nn.functional as F
 
 
+def _tversky(p: torch.Tensor, t: torch.Tensor, alpha: float, beta: float,
+             eps: float) -> torch.Tensor:
+    """``1 - TP / (TP + alpha FP + beta FN)`` of probabilities ``p`` against 0/1 ``t``."""
+    tp = (p * t).sum()
+    fp = (p * (1 - t)).sum()
+    fn = ((1 - p) * t).sum()
+    return 1 - (tp + eps) / (tp + alpha * fp + beta * fn + eps)
+
+
 def tversky_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.3,
                  beta: float = 0.7, classes: tuple[int, ...] = (1, 2),
                  eps: float = 1.0) -> torch.Tensor:
@@ -25,14 +34,7 @@ def tversky_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 0
         Weights of false positives and false negatives; ``alpha = beta = 0.5`` is Dice.
     """
     prob = logits.float().softmax(1)
-    losses = []
-    for c in classes:
-        p = prob[:, c]
-        t = (target == c).float()
-        tp = (p * t).sum()
-        fp = (p * (1 - t)).sum()
-        fn = ((1 - p) * t).sum()
-        losses.append(1 - (tp + eps) / (tp + alpha * fp + beta * fn + eps))
+    losses = [_tversky(prob[:, c], (target == c).float(), alpha, beta, eps) for c in classes]
     return torch.stack(losses).mean()
 
 
@@ -56,12 +58,7 @@ def ink_tversky_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float
     this term rewards that without the style confusion diluting it.
     """
     prob = logits.float().softmax(1)
-    p = prob[:, 1] + prob[:, 2]
-    t = (target > 0).float()
-    tp = (p * t).sum()
-    fp = (p * (1 - t)).sum()
-    fn = ((1 - p) * t).sum()
-    return 1 - (tp + eps) / (tp + alpha * fp + beta * fn + eps)
+    return _tversky(prob[:, 1] + prob[:, 2], (target > 0).float(), alpha, beta, eps)
 
 
 def style_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
