@@ -207,6 +207,7 @@ def render_page(
     px_per_unit: float | None = None,
     line_width: int | None = None,
     depth_unit: str = "FT",
+    extras: bool = False,
 ) -> RenderedPage:
     """Render one page.
 
@@ -228,6 +229,11 @@ def render_page(
         Curve line width in px (random 1..4 when omitted).
     depth_unit : {"FT", "M"}
         Depth unit written into the layout.
+    extras : bool
+        Also draw what real logs carry besides the target curves (:func:`_draw_extras`):
+        shading fills, text blocks inside the tracks, a distractor curve in the depth
+        track (not in the layout), and line widths up to 12 px. Off by default, so pages
+        drawn without it stay the same for a given seed.
     """
     if tier not in TIERS:
         raise ValueError(f"tier must be one of {TIERS}")
@@ -338,9 +344,17 @@ def render_page(
                        font=font)
         dd += minor_units
 
+    if extras:
+        img = _draw_extras(img, d_lab, rng=rng, track_px=track_px, depth_box=depth_box,
+                           curves_meta=curves_meta, x_rows=x_rows, grid_ink=grid_ink,
+                           paper=paper, bank=bank, ppu=ppu, span=span)
+        d_img = ImageDraw.Draw(img)
+
     # draw curves: ink and labels; random order so crossings vary
     order = rng.permutation(len(curves_meta))
     lw_page = line_width
+    if extras and lw_page is None and rng.random() < 0.3:  # thick pens / high-dpi scans
+        lw_page = int(rng.integers(5, 13))
     for i in order:
         m = curves_meta[i]
         w = int(lw_page or rng.integers(1, 5))
@@ -387,6 +401,69 @@ def render_page(
     )
     return RenderedPage(image=image, labels=labels, layout=layout, grid=grid, truth=truth,
                         x_rows=x_rows)
+
+
+_HEADER_WORDS = ("GR", "SP", "ILD", "SFL", "RHOB", "NPHI", "DT", "CALI", "GAPI", "MV",
+                 "OHMM", "G/CC", "0", "150", "-80", "20", "0.2", "2000", "1.95", "2.95",
+                 "REPEAT SECTION", "MAIN PASS", "SCALE", "LINEAR", "LOG")
+
+
+def _draw_extras(img: Image.Image, d_lab: ImageDraw.ImageDraw, *, rng, track_px, depth_box,
+                 curves_meta, x_rows, grid_ink, paper, bank, ppu, span) -> Image.Image:
+    """Shading fills, text blocks and a distractor curve (see :func:`render_page`).
+
+    Everything here is drawn before the target curves, so their ink lies on top. Fills and
+    text are background in the labels; the distractor curve is curve ink (labelled with
+    its style) in the depth track, outside every track of the layout.
+    """
+    a = np.asarray(img, dtype=np.float32).copy()
+    H, W = a.shape
+    rows = np.arange(H)
+    cols = np.arange(W)[None, :]
+    for ti, (lpx, rpx) in enumerate(track_px):
+        if rng.random() < 0.4:  # shade between the track's first curve and an edge
+            m = next(m for m in curves_meta if m["track"] == ti)
+            x = x_rows[m["mnemonic"]][:, None]
+            to_left = rng.random() < 0.5
+            inside = ((cols >= lpx) & (cols < x)) if to_left else ((cols > x) & (cols <= rpx))
+            if rng.random() < 0.5:  # flat tone
+                tone = float(rng.uniform(25, 70))
+                a = np.where(inside, np.maximum(a - tone, 0), a)
+            else:  # hatching
+                period = int(rng.integers(6, 16))
+                diag = ((cols + rows[:, None] * (1 if rng.random() < 0.5 else -1)) % period) == 0
+                a = np.where(inside & diag, np.minimum(a, grid_ink), a)
+    img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    d_img = ImageDraw.Draw(img)
+    font = _font(int(rng.integers(11, 22)))
+    for _ in range(int(rng.integers(0, 4))):  # text blocks over the grid, inside tracks
+        lpx, rpx = track_px[int(rng.integers(len(track_px)))]
+        bw = int(min(rpx - lpx - 4, rng.integers(60, 240)))
+        bh = int(rng.integers(20, 70))
+        if bw < 20 or H <= bh + 2:
+            continue
+        x0 = int(rng.integers(lpx + 2, rpx - bw + 1))
+        y0 = int(rng.integers(0, H - bh))
+        if rng.random() < 0.6:
+            d_img.rectangle([x0, y0, x0 + bw, y0 + bh], fill=paper, outline=grid_ink)
+        for k in range(int(rng.integers(1, 4))):
+            words = " ".join(rng.choice(_HEADER_WORDS, size=int(rng.integers(1, 4))))
+            d_img.text((x0 + 4, y0 + 3 + 16 * k), words, fill=int(rng.integers(0, 80)),
+                       font=font)
+    if rng.random() < 0.5 and depth_box[1] - depth_box[0] > 20:  # distractor curve
+        src, start = bank.pick(rng, span)
+        v = np.interp(start + rows / ppu, src.top + src.step * np.arange(len(src.values)),
+                      src.values)
+        lo, hi = np.percentile(v, [1, 99])
+        f = (v - lo) / max(hi - lo, 1e-9)
+        xd = depth_box[0] + 4 + np.clip(f, 0, 1) * (depth_box[1] - depth_box[0] - 8)
+        style = "solid" if rng.random() < 0.5 else "dashed"
+        w = int(rng.integers(1, 4))
+        _draw_curve(d_img, d_lab, np.stack([xd, rows.astype(float)], axis=1), width=w,
+                    ink=int(rng.integers(0, 70)), cls=1 if style == "solid" else 2,
+                    style=style, dash=rng.uniform(8, 30), gap=rng.uniform(4, 14),
+                    phase=0.0)
+    return img
 
 
 def _degrade(a: np.ndarray, *, rng: np.random.Generator, tier: str) -> np.ndarray:

@@ -80,13 +80,17 @@ def write_case(page: RenderedPage, folder: Path, *, overwrite: bool = False,
 
 def synth_cases(bank: CurveBank, out: Path, *, n: int, seed: int, height: int = 3000,
                 width: int = 1200, tiers: tuple[str, ...] = TIERS,
-                overwrite: bool = False) -> list[Path]:
-    """Render ``n`` cases into ``out/<tier>-NNNN``, tiers in rotation; reproducible by seed."""
+                overwrite: bool = False, extras: bool = False) -> list[Path]:
+    """Render ``n`` cases into ``out/<tier>-NNNN``, tiers in rotation; reproducible by seed.
+
+    ``extras`` adds shading, text blocks, a distractor curve and thick pens
+    (:func:`logdigit.render.render_page`)."""
     folders = []
     for i in range(n):
         rng = np.random.default_rng([seed, i])
         tier = tiers[i % len(tiers)]
-        page = render_page(rng=rng, bank=bank, height=height, width=width, tier=tier)
+        page = render_page(rng=rng, bank=bank, height=height, width=width, tier=tier,
+                           extras=extras)
         folders.append(write_case(page, Path(out) / f"{tier}-{i:04d}", overwrite=overwrite))
     return folders
 

@@ -45,6 +45,7 @@ class TrainOptions:
     ink_weight: float = 1.0  # Tversky of solid + dashed ink (losses.ink_tversky_loss)
     init: str | None = None  # model folder whose weights start a fresh run (fine-tuning)
     warmup: int = 100
+    extras: bool = True  # shading, text blocks, distractor curves, thick pens (render_page)
     checkpoint_minutes: float = 3.0
     val_every: int = 250
     val_pages: int = 6
@@ -71,18 +72,20 @@ def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
     return np.stack(out_i), np.stack(out_l)
 
 
-def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int):
+def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int, extras: bool = False):
     tier = TIERS[int(rng.choice(3, p=[0.3, 0.4, 0.3]))]
     h = int(rng.integers(max(crop, 600), 1400))
     w = int(rng.integers(max(crop, 500), 1500))
-    return render_page(rng=rng, bank=bank, height=h, width=w, tier=tier)
+    return render_page(rng=rng, bank=bank, height=h, width=w, tier=tier,
+                       extras=extras and rng.random() < 0.5)
 
 
 class CropStream(torch.utils.data.IterableDataset):
     """An endless stream of training batches rendered on the fly."""
 
-    def __init__(self, *, las_dir, crop, batch, seed):
+    def __init__(self, *, las_dir, crop, batch, seed, extras=False):
         self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed
+        self.extras = extras
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -90,7 +93,7 @@ class CropStream(torch.utils.data.IterableDataset):
         rng = np.random.default_rng([self.seed, wid, int(time.time() * 1000) % 2**31])
         bank = load_bank(Path(self.las_dir)) if self.las_dir else random_walk_bank(rng)
         while True:
-            page = random_page(rng, bank, crop=self.crop)
+            page = random_page(rng, bank, crop=self.crop, extras=self.extras)
             for _ in range(3):  # three batches per page: rendering is the expensive part
                 x, y = sample_crops(page.image, page.labels, rng=rng, crop=self.crop,
                                     n=self.batch)
@@ -261,7 +264,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
         val_pages.append(p)
 
     stream = CropStream(las_dir=opts.las_dir, crop=opts.crop, batch=opts.batch,
-                        seed=opts.seed + step)
+                        seed=opts.seed + step, extras=opts.extras)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=opts.workers,
                                          prefetch_factor=4 if opts.workers else None,
                                          persistent_workers=bool(opts.workers))
@@ -320,9 +323,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True)
     ap.add_argument("--resume", action="store_true")
+    def flag(text: str) -> bool:
+        return text.strip().lower() in ("1", "true", "yes", "on")
+
     for f, v in asdict(TrainOptions()).items():
-        ap.add_argument(f"--{f.replace('_', '-')}", type=type(v) if v is not None else str,
-                        default=v)
+        kind = flag if isinstance(v, bool) else (type(v) if v is not None else str)
+        ap.add_argument(f"--{f.replace('_', '-')}", type=kind, default=v)
     a = vars(ap.parse_args(argv))
     out, resume = a.pop("out"), a.pop("resume")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

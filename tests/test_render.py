@@ -62,3 +62,28 @@ def test_truth_matches_x_rows(bank):
         x_from_v = track["left_px"] + (v - c["left"]) / (c["right"] - c["left"]) * (
             track["right_px"] - track["left_px"])
         assert np.abs(x_from_v - x_grid).max() < 1.0
+
+
+def test_extras_add_background_ink_and_a_distractor_but_keep_the_layout(bank):
+    seen_fill = seen_distractor = seen_thick = False
+    for seed in range(12):
+        plain = page(bank, seed=seed, tier="clean")
+        rich = page(bank, seed=seed, tier="clean", extras=True)
+        assert rich.image.shape == plain.image.shape
+        lay = parse_layout(rich.layout)  # still a valid layout, same targets
+        assert len(rich.truth) == sum(len(t.curves) for t in lay.tracks)
+        # fills and text are ink that is labelled background
+        def dark_bg(p):
+            return ((p.image < 200) & (p.labels == 0)).mean()
+
+        seen_fill |= dark_bg(rich) > dark_bg(plain) + 0.03
+        # a labelled curve outside every track of the layout is the distractor
+        outside = np.ones(rich.labels.shape[1], bool)
+        for t in lay.tracks:
+            outside[int(t.left_px): int(t.right_px) + 1] = False
+        seen_distractor |= (rich.labels[:, outside] > 0).sum() > 100
+        seen_thick |= (rich.labels > 0).mean() > 2 * (plain.labels > 0).mean()
+    assert seen_fill and seen_distractor and seen_thick
+    a = page(bank, seed=5, extras=True)
+    b = page(bank, seed=5, extras=True)
+    assert np.array_equal(a.image, b.image)  # still reproducible by seed

@@ -20,6 +20,9 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same cases)."),
     height: int = typer.Option(3000, "--height", min=256, help="Page height in px."),
     width: int = typer.Option(1200, "--width", min=256, help="Page width in px."),
+    extras: bool = typer.Option(False, "--extras", help="Also draw shading fills, text "
+                                "blocks, a distractor curve in the depth track and pens up to "
+                                "12 px wide."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing cases."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -42,6 +45,6 @@ def synth(
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
     folders = synth_cases(bank, out, n=n, seed=seed, height=height, width=width,
-                          overwrite=overwrite)
+                          overwrite=overwrite, extras=extras)
     for f in folders:
         print(f)
