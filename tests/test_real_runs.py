@@ -120,6 +120,31 @@ def test_batch_folder_holds_symlinks_and_sidecars(fake_shared, tmp_path):
     assert not (dest / "real" / "b" / "three.toml").exists()
     assert (dest / "real" / "b" / "three.png").is_symlink()
 
+    # a smaller selection prunes the other links (never the scans themselves)
+    rr.build_batch_folder(entries[:2], dest)
+    left = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_symlink())
+    assert left == ["pairs/lavaca_myska/scan.tif", "pairs/lavaca_myska/scan.toml",
+                    "real/a/one.tif", "real/a/one.toml"]
+    assert all(e.scan.is_file() for e in entries)
+
+
+def test_drafts_and_step_results_are_reloaded(fake_shared, tmp_path):
+    shared, layouts = fake_shared
+    entries = rr.plan_entries(shared, layouts)
+    drafts = tmp_path / "drafts.jsonl"
+    drafts.write_text("\n".join(json.dumps(r) for r in [
+        {"scan": "real/b/three.png", "rc": 0, "message": "1 track", "toml": "/d/three.toml"},
+        {"scan": "real/a/one.tif", "rc": 0, "message": "2 tracks", "toml": "/d/one.toml"},
+        {"scan": "real/gone.tif", "rc": 1, "message": "no grid", "toml": "/d/gone.toml"},
+    ]))
+    rr.load_drafts(entries, drafts)
+    by_name = {e.name: e for e in entries}
+    assert (by_name["three"].kind, by_name["three"].layout) == ("draft", Path("/d/three.toml"))
+    assert by_name["one"].kind == "handwritten" and by_name["one"].draft["message"] == "2 tracks"
+    store = tmp_path / "seconds.json"
+    assert rr._merge_json(store, {"pair": 1.0}) == {"pair": 1.0}
+    assert rr._merge_json(store, {"batch": 2.0}) == {"pair": 1.0, "batch": 2.0}
+
 
 def _rec(scan, status, **kw):
     return {"scan": scan, "status": status, "error": kw.pop("error", ""), **kw}
@@ -150,7 +175,7 @@ def test_summary_counts_failures_and_pair_table(fake_shared):
     by_name = {e.name: e for e in entries}
     for e in entries:
         e.draft = {"rc": 0, "message": "3 tracks (linear 8-258); confidence high"}
-    by_name["three"].draft = {"rc": 1, "message": "three.png: no clear grid"}
+    by_name["three"].draft = {"rc": 1, "message": "logdigit: error: /s/three.png: no clear grid"}
     by_name["two words #1"].kind = "draft"
     records = {
         "pairs/lavaca_myska/scan.tif": _rec("pairs/lavaca_myska/scan.tif", "ok",
@@ -158,7 +183,7 @@ def test_summary_counts_failures_and_pair_table(fake_shared):
         "real/a/one.tif": _rec("real/a/one.tif", "ok", coverage={"GR": 0.5}, seconds=4.0),
         "real/a/two words #1.TIFF": _rec("real/a/two words #1.TIFF", "skipped"),
         "real/b/three.png": _rec("real/b/three.png", "failed",
-                                 error="three.png: no layout found"),
+                                 error="/x/in/real/b/three.png: no layout found"),
     }
     curves = [{"mnemonic": "GR", "r2": 0.5, "mae": 10.0, "shift": 0.0, "coverage": 1.0}]
     pair = {"convert": {"curves": [{"mnemonic": "GR", "coverage": 0.99}]},
@@ -172,9 +197,11 @@ def test_summary_counts_failures_and_pair_table(fake_shared):
                                            "total": 4}},
                         seconds={"pair": 31.0, "batch": 120.0})
     assert "3 of 4 scans drafted; 1 without a recognisable grid" in text
-    assert "- `three`: three.png: no clear grid" in text
+    assert "- `three`: logdigit: error: /s/three.png: no clear grid" in text
     assert "4 scans in the batch folder: 3 converted, 1 failed." in text
-    assert "- `three` (none layout): three.png: no layout found" in text
+    assert ("- `three` (none layout): no layout found — `logdigit layout`: no clear grid"
+            in text)
+    assert rr.reason("logdigit: error: /a b/c #1.TIF: no clear grid: x") == "no clear grid: x"
     assert "| handwritten | 2 | 0 |" in text and "| draft | 1 | 0 |" in text
     assert "| GR | 0.500 | 10.00 | 0.600 | 2.5 | 0.550 | 0.990 | 0.970 | 1.00 | 0.990 |" in text
     assert "| batch | 120 | batch exit 4: converted 2, skipped 1, failed 1 of 4 |" in text
@@ -191,6 +218,7 @@ def test_parse_args_rejects_unknown_step():
     with pytest.raises(SystemExit):
         rr.parse_args(["--steps", "pair,everything"])
     assert rr.parse_args(["--steps", "pair, batch"]).steps == ["pair", "batch"]
+    assert rr.parse_args(["--steps", "summary"]).steps == ["summary"]
 
 
 # --------------------------------------------------------------------------- shared data

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -52,6 +53,7 @@ PAIR_DEPTH_RANGE = "1214:3832"
 #: docs/real-scans.md): GR green, SP/M1R9/PORZC blue (one per track), CNCF red
 PAIR_COLOURS = {"GR": 39, "SP": 40, "M1R9": 40, "PORZC": 40, "CNCF": 41}
 STEPS = ("pair", "layouts", "batch")
+#: --steps summary: no conversion, only the summary of what OUT holds
 
 
 # --------------------------------------------------------------------------- scans
@@ -133,13 +135,16 @@ def _link(target: Path, link: Path) -> None:
     link.symlink_to(target)
 
 
-def build_batch_folder(entries: Iterable[Entry], dest: Path) -> list[Path]:
+def build_batch_folder(entries: Iterable[Entry], dest: Path, *, prune: bool = True) -> list[Path]:
     """Symlink each entry's scan to ``dest/rel`` and its layout to ``dest/<rel stem>.toml``.
 
     Existing links are replaced; a sidecar left from an earlier run is removed when the entry
-    has no layout now. Scans and layouts are never copied. Returns the scan links.
+    has no layout now, and with ``prune`` every other symlink under ``dest`` (scans of an
+    earlier, larger selection) is removed, so a batch over ``dest`` sees exactly these
+    entries. Only symlinks are ever created or removed: scans and layouts are never copied.
+    Returns the scan links.
     """
-    links = []
+    links, keep = [], set()
     for e in entries:
         link = dest / e.rel
         link.parent.mkdir(parents=True, exist_ok=True)
@@ -147,9 +152,15 @@ def build_batch_folder(entries: Iterable[Entry], dest: Path) -> list[Path]:
         sidecar = link.with_suffix(".toml")
         if e.layout is not None:
             _link(Path(e.layout).resolve(), sidecar)
-        elif sidecar.is_symlink() or sidecar.exists():
+            keep.add(sidecar)
+        elif sidecar.is_symlink():
             sidecar.unlink()
         links.append(link)
+        keep.add(link)
+    if prune and dest.is_dir():
+        for path in sorted(dest.rglob("*")):
+            if path.is_symlink() and path not in keep:
+                path.unlink()
     return links
 
 
@@ -193,6 +204,31 @@ def draft_layouts(entries: Sequence[Entry], drafts: Path) -> None:
             e.layout, e.kind = out, "draft"
         print(f"layout {e.name}: rc {proc.returncode} {e.draft['message'][:100]}",
               file=sys.stderr)
+
+
+def load_drafts(entries: Sequence[Entry], path: Path) -> None:
+    """Set ``entry.draft`` (and a drafted layout where there is no handwritten one) from the
+    ``drafts.jsonl`` an earlier run wrote."""
+    if not path.is_file():
+        return
+    by_rel = {e.rel: e for e in entries}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        e = by_rel.get(rec.pop("scan", None))
+        if e is None:
+            continue
+        e.draft = rec
+        if rec.get("rc") == 0 and e.kind != "handwritten":
+            e.layout, e.kind = Path(rec["toml"]), "draft"
+
+
+def _merge_json(path: Path, new: dict) -> dict:
+    """``new`` over the dict stored in ``path`` (written back): results of earlier steps
+    that this run did not redo stay in the summary."""
+    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    merged = {**old, **new}
+    path.write_text(json.dumps(merged, indent=1), encoding="utf-8")
+    return merged
 
 
 def run_batch(in_dir: Path, out_dir: Path, *, workers: int, force: bool,
@@ -370,6 +406,15 @@ def _fmt(v, nd: int = 3) -> str:
     return str(v)
 
 
+_PATH_PREFIX = re.compile(r"^(?:logdigit: error: )?.*?\.(?:tiff?|png|jpe?g|toml|las): ",
+                          re.IGNORECASE)
+
+
+def reason(message: str) -> str:
+    """An error line without its ``logdigit: error: PATH:`` prefix."""
+    return _PATH_PREFIX.sub("", message.strip(), count=1)
+
+
 def _pair_table(pair: dict) -> list[str]:
     if "check" not in pair:
         return [f"Pair conversion failed (exit {pair.get('rc')}): {pair.get('error', '')}", ""]
@@ -441,8 +486,11 @@ def summarize(entries: Sequence[Entry], records: dict[str, dict], *, pair: dict 
         lines.append("")
         if failed:
             lines += ["Failures (reason from the manifest):", ""]
-            lines += [f"- `{e.name}` ({e.kind} layout): {records[e.rel].get('error', '')}"
-                      for e in failed]
+            for e in failed:
+                why = reason(records[e.rel].get("error", ""))
+                if e.kind == "none" and e.draft.get("rc"):
+                    why += f" — `logdigit layout`: {reason(e.draft['message'])}"
+                lines.append(f"- `{e.name}` ({e.kind} layout): {why}")
             lines.append("")
         lines += ["| scan | layout | status | seconds | coverage per curve |",
                   "|---|---|---|---|---|"]
@@ -500,7 +548,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--summary", type=Path, default=None,
                     help="markdown summary to write (default: OUT/summary.md)")
     ap.add_argument("--steps", default=",".join(STEPS),
-                    help="comma-separated subset of: pair, layouts, batch")
+                    help="comma-separated subset of: pair, layouts, batch; or 'summary' "
+                         "(no conversion: rewrite the summary from OUT)")
     ap.add_argument("--only", nargs="+", default=(),
                     help="only scans whose name contains one of these (case-insensitive)")
     ap.add_argument("--limit", type=int, default=None,
@@ -514,7 +563,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     help="batch step: convert again scans whose LAS exists")
     args = ap.parse_args(argv)
     args.steps = [s.strip() for s in args.steps.split(",") if s.strip()]
-    bad = [s for s in args.steps if s not in STEPS]
+    bad = [s for s in args.steps if s not in (*STEPS, "summary")]
     if bad:
         ap.error(f"unknown step(s): {', '.join(bad)}")
     return args
@@ -564,6 +613,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      threads=args.threads)
         seconds["batch"] = time.perf_counter() - t
         entries = chosen
+    # what this run did not redo comes from the earlier runs' files in OUT
+    if pair is None and (out / "pair" / "result.json").is_file():
+        pair = json.loads((out / "pair" / "result.json").read_text(encoding="utf-8"))
+    if not any(e.draft for e in entries):
+        load_drafts(entries, out / "drafts" / "drafts.jsonl")
+    seconds = _merge_json(out / "seconds.json", seconds)
+    batches = _merge_json(out / "batches.json", batches)
     records = final_records(read_records(out_dir / "manifest.jsonl"))
     header = [f"Command: `{' '.join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])])}`  ",
               f"Repository: {_git_state()}; model: {_model_name()}; outputs under `{out}`.",
