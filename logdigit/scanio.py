@@ -545,6 +545,8 @@ def _tile_converter(img: Image.Image) -> _TileConverter:
         return lambda tile: np.asarray(tile.convert("L"))
     if mode in _ALPHA_MODES or (mode == "P" and "transparency" in img.info):
         return _composite_over_white
+    if mode == "P" and (lut := _eight_bit_tiff_colormap(img)) is not None:
+        return lambda tile: lut[np.asarray(tile)]
     if mode in ("P", *_COLOUR_VIA_RGB):
         return lambda tile: np.asarray(tile.convert("RGB").convert("L"))
     if mode in ("RGB", "RGBX"):
@@ -554,6 +556,26 @@ def _tile_converter(img: Image.Image) -> _TileConverter:
     if mode == "F" or mode.startswith("F;"):
         return _float_converter(img)
     raise ScanError(f"image mode {mode!r} is not supported")
+
+
+def _eight_bit_tiff_colormap(img: Image.Image) -> np.ndarray | None:
+    """Grey value per palette index when a TIFF's ColorMap holds 0..255, not 0..65535.
+
+    The TIFF standard stores colour-map entries as 16-bit values; some writers store
+    8-bit ones. Pillow scales by 1/256, which turns such a palette entirely black. When
+    the palette Pillow built is all zero but the tag has non-zero entries no larger than
+    255, the entries are taken as 8-bit colours. Returns None otherwise.
+    """
+    tags = getattr(img, "tag_v2", None)
+    cmap = tags.get(320) if tags is not None else None
+    palette = img.getpalette()
+    if not cmap or not palette or max(palette) != 0 or not 0 < max(cmap) <= 255:
+        return None
+    c = np.asarray(cmap, dtype=np.float64).reshape(3, -1)  # all reds, greens, blues
+    grey = np.rint(0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2])
+    lut = np.zeros(256, np.uint8)
+    lut[: min(256, grey.size)] = np.clip(grey[:256], 0, 255)
+    return lut
 
 
 def _composite_over_white(tile: Image.Image) -> np.ndarray:

@@ -185,6 +185,21 @@ def test_palette_tiff_and_png(tmp_path: Path) -> None:
         np.testing.assert_array_equal(read_scan(path).pixels, expected)
 
 
+def test_palette_tiff_with_an_8_bit_colormap(tmp_path: Path) -> None:
+    """Some writers store the TIFF ColorMap as 0..255 (the standard says 0..65535);
+    Pillow then reads the whole page as black. Such a map is taken as 8-bit colours."""
+    tifffile = pytest.importorskip("tifffile")
+    idx = np.zeros((40, 30), np.uint8)
+    idx[:, 10:12] = 1
+    cmap = np.zeros((3, 256), np.uint16)
+    cmap[:, 0] = 255  # index 0 white, index 1 black, in 8-bit values
+    cmap[0, 2] = 200  # index 2 a red, unused here
+    path = tmp_path / "p8.tif"
+    tifffile.imwrite(path, idx, photometric="palette", colormap=cmap)
+    px = read_scan(path).pixels
+    assert (px[:, 10:12] == 0).all() and (px[:, :10] == 255).all()
+
+
 def test_palette_png_with_transparent_entry_is_white(tmp_path: Path) -> None:
     img = Image.frombytes("P", (3, 2), bytes([0, 1, 0, 1, 0, 1]))
     img.putpalette([0, 0, 0, 10, 10, 10] + [0] * 762)
