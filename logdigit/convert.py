@@ -171,7 +171,9 @@ def convert_scan(
         for curve in ordered:
             if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
                 own = probs[curve.cls - 1][:, a:b]
-                prob = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
+                prob = suppress_straight_columns(
+                    np.maximum(own, (p_ink * 0.75).astype(np.uint8)),
+                    window=max(64, 512 // k))
             else:  # never reuse the ink of a curve traced before
                 prob = p_ink
                 for x_done in traced:

@@ -339,3 +339,24 @@ def test_same_style_curves_that_cross_keep_their_identity_or_are_reported(ink_mo
     assert r2(got["DOWN"], np.interp(res.grid, depth, down)) > 0.99
     assert len(res.warnings) == 1 and "UP and DOWN share a line style" in res.warnings[0]
     assert res.summary()["warnings"] == res.warnings
+
+
+@pytest.mark.parametrize("n_curves", [1, 2])
+def test_track_edge_lines_called_curve_do_not_capture_the_trace(ink_model, n_curves):
+    """A segmenter that calls the dark track edges 'curve' (as on poor scans) must not pull
+    the trace onto them: a straight inked column is weaker than a wandering curve."""
+    pixels = draw_scan(curve_values)
+    pixels[:, LEFT_PX - 1 : LEFT_PX + 2] = 0
+    pixels[:, RIGHT_PX - 1 : RIGHT_PX + 2] = 0
+    curves = [{"mnemonic": "GR", "left": 0.0, "right": 150.0}]
+    if n_curves == 2:  # a second curve, far from the first
+        curves.append({"mnemonic": "SP", "left": -100.0, "right": 50.0, "style": "dashed"})
+        xs = value_to_x(curve_values(TOP + np.arange(ROWS) / PX_PER_FT) - 60, 0.0, 150.0,
+                        "linear")
+        img = Image.fromarray(pixels)
+        ImageDraw.Draw(img).line([(float(x), float(r)) for r, x in enumerate(xs)], fill=0,
+                                 width=3)
+        pixels = np.asarray(img).copy()
+    res = run(pixels, many_layout(curves), ink_model)
+    gr = res.curves[0]
+    assert r2(gr.values, curve_values(res.grid)) > 0.99
