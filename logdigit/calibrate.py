@@ -146,11 +146,13 @@ def _follow(start: int, exits_right: np.ndarray, scales: list[tuple[float, float
     return levels, matched
 
 
-def wrap_levels(x: ArrayLike, *, track: Track, curve: Curve, zone: float = 0.25) -> np.ndarray:
+def wrap_levels(x: ArrayLike, *, track: Track, curve: Curve, zone: float = 0.06) -> np.ndarray:
     """Which scale (0 main, ``i`` = ``curve.backup[i - 1]``) each row of a trace is on.
 
     A wrap is a jump between consecutive traced rows (gaps skipped) from within ``zone`` of
-    one track edge to within ``zone`` of the other. Leaving through the edge where the
+    one track edge to within ``zone`` of the other: the pen runs out at an edge and comes
+    back at the other, so both ends sit at the edges; a trace that hops from inside the
+    track to the far edge (a stray mark) is not a wrap. Leaving through the edge where the
     current scale reads ``v``, the curve continues on the scale that reads ``v`` at the
     opposite edge; a jump that fits no scale is a jump, not a wrap, and changes nothing.
     The starting scale is the one under which the most jumps are wraps (main on a tie),

@@ -428,3 +428,13 @@ def test_several_wraps_and_a_reversed_scale() -> None:
     x = np.array([410.0, 200.0, 15.0, 505.0, 260.0, 12.0, 500.0, 260.0])
     v = x_to_true_value(x, track=tr, curve=dt)
     np.testing.assert_allclose(v[[0, 4, 7]], [60.0, 190.0, 290.0])
+
+
+def test_a_stray_jump_to_the_far_edge_does_not_flip_the_trace_onto_the_backup() -> None:
+    from logdigit.calibrate import x_to_true_value
+
+    tr = Track(left_px=0.0, right_px=250.0, curves=(GR_BACKUP,))
+    x = np.full(100, 50.0)
+    x[40] = 245.0  # one stray row at the far edge, from well inside the track
+    v = x_to_true_value(x, track=tr, curve=GR_BACKUP)
+    assert np.allclose(np.delete(v, 40), 30.0)
