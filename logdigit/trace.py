@@ -500,7 +500,8 @@ def order_left_to_right(traces: list[np.ndarray], *, half_width: float) -> list[
 
 
 def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
-                              min_fraction: float = 0.85, keep: float = 0.3) -> np.ndarray:
+                              min_fraction: float = 0.85, keep: float = 0.3,
+                              max_share: float = 0.25) -> np.ndarray:
     """Weaken columns whose ink runs perfectly straight down: grid and track-edge lines.
 
     A curve wanders: it hardly ever occupies one column on nearly every row of a long
@@ -521,6 +522,8 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
         Share of a window's rows a column must be inked on to count as a straight line.
     keep : float
         Factor applied to those columns.
+    max_share : float
+        A window where more than this share of the columns qualifies is left alone.
 
     Returns
     -------
@@ -535,7 +538,9 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
             r0 = max(0, r1 - window)
         frac = (prob[r0:r1] >= 128).mean(axis=0)
         cols = np.flatnonzero(frac >= min_fraction)
-        if len(cols):
+        # lines are a few columns; when most of the window is "inked" there is no line
+        # to tell from the rest (a blind or untrained segmenter): leave it alone
+        if 0 < len(cols) <= max_share * W:
             if out is None:
                 out = prob.copy()
             out[r0:r1, cols] = (prob[r0:r1, cols] * keep).astype(np.uint8)

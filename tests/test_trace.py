@@ -217,3 +217,15 @@ def test_order_left_to_right_uses_the_first_row_where_all_are_apart():
     assert order_left_to_right([a, b], half_width=2.0) == [1, 0]
     assert order_left_to_right([b, a], half_width=2.0) == [0, 1]
     assert order_left_to_right([a, a], half_width=2.0) == [0, 1]  # never apart: as listed
+
+
+def test_straight_columns_are_weakened_but_a_blind_map_is_left_alone():
+    from logdigit.trace import suppress_straight_columns
+
+    prob = np.zeros((600, 100), np.uint8)
+    prob[:, 10] = 255  # a grid line
+    prob[np.arange(600), 40 + (np.arange(600) // 50)] = 255  # a wandering curve
+    out = suppress_straight_columns(prob, window=200)
+    assert (out[:, 10] == 76).all() and (out[:, 40:52] == prob[:, 40:52]).all()
+    blind = np.full((600, 100), 200, np.uint8)
+    assert suppress_straight_columns(blind, window=200) is blind
