@@ -85,9 +85,12 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
     c0, c1 = track_window(t0.left_px, t0.right_px, img.shape[1])
     th, tw, rows, _ = _tile_plan((img.shape[0], c1 - c0), config=cfg)
     tiles = [img[r : r + th, c0 : c0 + tw] for r in rows[:sample]]
-    x = torch.from_numpy(np.stack([to_input(t) for t in tiles]))[:, None]
+    cl = torch.channels_last  # both networks run the way segment_array runs them
+    x = torch.from_numpy(np.stack([to_input(t) for t in tiles]))[:, None].contiguous(
+        memory_format=cl)
     baseline = build_model(dict(DEFAULT_CONFIG, encoder_name="resnet18", encoder_depth=5,
-                                decoder_channels=[256, 128, 64, 32, 16])).eval()
+                                decoder_channels=[256, 128, 64, 32, 16])).to(
+        memory_format=cl).eval()
     out = {}
     for name, m in (("shipped", net), ("resnet18_unet", baseline)):
         with torch.inference_mode():

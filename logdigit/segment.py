@@ -86,7 +86,8 @@ def segment_array(
             patch = pixels[r : r + tile_h, c : c + tile_w]
             x[i, 0, : patch.shape[0], : patch.shape[1]] = to_input(patch)
         with torch.inference_mode(), _autocast(device):
-            logits = model(torch.from_numpy(x).to(device))
+            logits = model(torch.from_numpy(x).to(device).contiguous(
+                memory_format=torch.channels_last))
             prob = logits.float().softmax(1)[:, 1:].cpu().numpy()
         need = min(max(r for r, _ in batch) + tile_h, H)
         if acc0 + acc.shape[1] < need:
