@@ -164,16 +164,17 @@ def convert_scan(
         half = (max(4.0, 1.5 * stroke + 2) if np.isfinite(stroke) else 4.0) / k
         p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
                            ).astype(np.uint8)
+        ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
+        if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
+            own = probs[ordered[0].cls - 1][:, a:b]
+            p_ink = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
+        # grid and track-edge lines the segmenter calls curve must not capture a trace
         p_ink = suppress_straight_columns(p_ink, window=max(64, 512 // k))
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
-        ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
         traced: list[np.ndarray] = []
         for curve in ordered:
-            if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
-                own = probs[curve.cls - 1][:, a:b]
-                prob = suppress_straight_columns(
-                    np.maximum(own, (p_ink * 0.75).astype(np.uint8)),
-                    window=max(64, 512 // k))
+            if len(ordered) == 1:
+                prob = p_ink
             else:  # never reuse the ink of a curve traced before
                 prob = p_ink
                 for x_done in traced:
