@@ -171,28 +171,23 @@ def convert_scan(
         # grid and track-edge lines the segmenter calls curve must not capture a trace
         p_ink = suppress_straight_columns(p_ink, window=max(64, 512 // k))
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
-        traced: list[np.ndarray] = []
-        for curve in ordered:
-            if len(ordered) == 1:
-                prob = p_ink
-            else:  # never reuse the ink of a curve traced before
-                prob = p_ink
-                for x_done in traced:
-                    prob = exclude_trace(prob, x_done, half_width=half)
-            tr = trace_curve(np.ascontiguousarray(prob), x_offset=0,
+        remaining = p_ink  # the ink no curve has taken yet
+        for i, curve in enumerate(ordered):
+            tr = trace_curve(np.ascontiguousarray(remaining), x_offset=0,
                              max_gap=max(2, max_gap_rows // k),
                              wrap=WRAP_COST if curve.backup else None)
             low[curve.mnemonic] = (tr.x, tr.confidence)
-            traced.append(tr.x)
+            if i + 1 < len(ordered):  # never give this curve's ink to a later one
+                remaining = exclude_trace(remaining, tr.x, half_width=half)
         solids = [c for c in ordered if c.cls == 1]
         broken = [c for c in ordered if c.cls == 2]
         if len(solids) == 1 and broken:  # line style separates these
             m_s = solids[0].mnemonic
+            ink = (p_ink >= 128).astype(np.uint8)
+            style = probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b]
             for other in broken:
                 xs, xd = resolve_crossings(
-                    low[m_s][0], low[other.mnemonic][0],
-                    ink=(p_ink >= 128).astype(np.uint8),
-                    style=probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b],
+                    low[m_s][0], low[other.mnemonic][0], ink=ink, style=style,
                     half_width=half)
                 low[m_s] = (xs, low[m_s][1])
                 low[other.mnemonic] = (xd, low[other.mnemonic][1])
