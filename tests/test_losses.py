@@ -7,6 +7,18 @@ def perfect_logits(target):
     return torch.nn.functional.one_hot(target, 3).permute(0, 3, 1, 2).float() * 40 - 20
 
 
+def two_curves(size: int, solid_row: int, dashed_row: int):
+    """A target with one solid and one dashed row, its perfect logits, and the same logits
+    with the two curve classes exchanged (every curve pixel has the wrong style)."""
+    t = torch.zeros(1, size, size, dtype=torch.long)
+    t[0, solid_row, :] = 1
+    t[0, dashed_row, :] = 2
+    good = perfect_logits(t)
+    swapped = good.clone()
+    swapped[:, [1, 2]] = swapped[:, [2, 1]]
+    return t, good, swapped
+
+
 def test_tversky_zero_for_perfect_prediction():
     t = torch.zeros(2, 16, 16, dtype=torch.long)
     t[:, 5, :] = 1
@@ -45,12 +57,7 @@ def test_focal_reduces_easy_examples():
 def test_style_loss_only_looks_at_curve_pixels():
     from logdigit.losses import style_loss
 
-    t = torch.zeros(1, 8, 8, dtype=torch.long)
-    t[0, 2, :] = 1
-    t[0, 5, :] = 2
-    good = perfect_logits(t)
-    swapped = good.clone()
-    swapped[:, [1, 2]] = swapped[:, [2, 1]]
+    t, good, swapped = two_curves(8, 2, 5)
     assert style_loss(good, t) < 1e-3 < style_loss(swapped, t)
     bg_wrong = good.clone()
     bg_wrong[:, 0, 0, 0] = -50  # background pixels do not matter to this term
@@ -61,12 +68,7 @@ def test_style_loss_only_looks_at_curve_pixels():
 def test_ink_tversky_ignores_the_style_but_not_the_ink():
     from logdigit.losses import ink_tversky_loss
 
-    t = torch.zeros(1, 16, 16, dtype=torch.long)
-    t[0, 4, :] = 1
-    t[0, 9, :] = 2
-    good = perfect_logits(t)
-    swapped = good.clone()
-    swapped[:, [1, 2]] = swapped[:, [2, 1]]  # every curve pixel has the wrong style
+    t, good, swapped = two_curves(16, 4, 9)
     assert ink_tversky_loss(good, t) < 1e-3
     assert ink_tversky_loss(swapped, t) < 1e-3  # still all ink: no penalty here
     assert tversky_loss(swapped, t) > 0.9  # the per-class term does penalise it
