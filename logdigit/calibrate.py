@@ -115,6 +115,10 @@ def _wrap_events(x: np.ndarray, left_px: float, right_px: float, zone: float
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Rows where the trace jumps across the track between the edge zones, and the edge left.
 
+    One end of the jump must lie within ``zone`` of its edge and the other within
+    ``3 * zone`` of the opposite edge: a fast curve can be well inside the track one row
+    after it re-entered (or one row before it leaves), most of all a dashed one.
+
     Returns ``(rows, exits_right)``: the first row after each wrap, and whether the curve
     left through the right edge (True) or the left edge (False).
     """
@@ -124,8 +128,9 @@ def _wrap_events(x: np.ndarray, left_px: float, right_px: float, zone: float
     a, b = x[idx[:-1]], x[idx[1:]]
     width = right_px - left_px
     lo, hi = left_px + zone * width, right_px - zone * width
-    out_right = (a >= hi) & (b <= lo)
-    out_left = (a <= lo) & (b >= hi)
+    lo3, hi3 = left_px + 3 * zone * width, right_px - 3 * zone * width
+    out_right = ((a >= hi) & (b <= lo3)) | ((a >= hi3) & (b <= lo))
+    out_left = ((a <= lo) & (b >= hi3)) | ((a <= lo3) & (b >= hi))
     k = np.flatnonzero(out_right | out_left)
     return idx[1:][k], out_right[k]
 

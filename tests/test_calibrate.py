@@ -438,3 +438,16 @@ def test_a_stray_jump_to_the_far_edge_does_not_flip_the_trace_onto_the_backup() 
     x[40] = 245.0  # one stray row at the far edge, from well inside the track
     v = x_to_true_value(x, track=tr, curve=GR_BACKUP)
     assert np.allclose(np.delete(v, 40), 30.0)
+
+
+def test_a_fast_curve_that_lands_inside_the_track_after_a_wrap_still_wraps() -> None:
+    from logdigit.calibrate import wrap_levels
+
+    # columns 10..510 (zone 30 px): out at the right edge, in at 48 px (a fast dashed curve
+    # one row later is already 38 px inside), back out at the left edge and in at the right
+    x = np.array([300.0, 450.0, 505.0, 48.0, 60.0, 30.0, 12.0, 506.0, 480.0])
+    assert wrap_levels(x, track=_track(GR_BACKUP), curve=GR_BACKUP).tolist() == [
+        0, 0, 0, 1, 1, 1, 1, 0, 0]
+    # a hop from inside the track (not within the edge zone) is still not a wrap
+    y = np.array([300.0, 450.0, 470.0, 48.0, 60.0])
+    assert (wrap_levels(y, track=_track(GR_BACKUP), curve=GR_BACKUP) == 0).all()
