@@ -52,6 +52,9 @@ class TrainOptions:
     threads: int = 2
     bn_batches: int = 24  # batches used to recompute BatchNorm statistics before saving
     workers: int = 1
+    encoder: str = ""  # timm/smp encoder name; "" = DEFAULT_CONFIG's
+    decoder: str = ""  # decoder channels, e.g. "64,48,32,16"; "" = DEFAULT_CONFIG's
+    keep_snapshots: bool = True  # also keep every checkpoint as out/snapshots/stepNNNNNN/
 
 
 def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
@@ -116,7 +119,19 @@ def scores_from_confusion(cm: np.ndarray) -> dict:
     return out
 
 
-def curve_r2(model, page, *, device) -> list[float]:
+def run_config(opts: TrainOptions) -> dict:
+    """The model config of a run: DEFAULT_CONFIG with the encoder and decoder options."""
+    config = dict(DEFAULT_CONFIG)
+    if opts.encoder:
+        config["encoder_name"] = opts.encoder
+    if opts.decoder:
+        chans = [int(c) for c in opts.decoder.split(",")]
+        config["decoder_channels"] = chans
+        config["encoder_depth"] = len(chans)
+    return config
+
+
+def curve_r2(model, page, *, device, config: dict | None = None) -> list[float]:
     """R² of every curve recovered from a rendered page by the whole pipeline."""
     from .convert import convert_scan
     from .errors import LogdigitError
@@ -128,7 +143,7 @@ def curve_r2(model, page, *, device) -> list[float]:
                 transposed=False, dpi=None)
     try:
         res = convert_scan(scan, parse_layout(page.layout), model=model,
-                           config=dict(DEFAULT_CONFIG), device=device)
+                           config=dict(config or DEFAULT_CONFIG), device=device)
     except LogdigitError:
         return [float("-inf")] * len(page.truth)
     got = {c.curve.mnemonic: c.values for c in res.curves}
@@ -139,18 +154,19 @@ def curve_r2(model, page, *, device) -> list[float]:
     return out
 
 
-def validate(model, pages, *, device) -> dict:
+def validate(model, pages, *, device, config: dict | None = None) -> dict:
     """Per-class IoU / precision / recall / F1 over whole validation pages, and the median
     R² of the curves the pipeline recovers from them (``curves_median_r2``)."""
     from .segment import labels_from_probs, segment_array
 
+    config = dict(config or DEFAULT_CONFIG)
     cm = np.zeros((3, 3), np.int64)
     r2s: list[float] = []
     for page in pages:
-        prob = segment_array(page.image, model=model, config={**DEFAULT_CONFIG, "tile": 512},
+        prob = segment_array(page.image, model=model, config={**config, "tile": 512},
                              device=device)
         cm += confusion(labels_from_probs(prob).astype(np.int64), page.labels)
-        r2s += curve_r2(model, page, device=device)
+        r2s += curve_r2(model, page, device=device, config=config)
     out = scores_from_confusion(cm)
     out["curves_median_r2"] = float(np.median(r2s)) if r2s else float("nan")
     return out
@@ -229,7 +245,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
-    config = dict(DEFAULT_CONFIG)
+    config = run_config(opts)
     torch.manual_seed(opts.seed)
     model = build_model(config)
     optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=1e-4)
@@ -274,8 +290,10 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
         torch.save(dict(model=model.state_dict(), optim=optim.state_dict(),
                         sched=sched.state_dict(), step=step, seconds=seconds, val=val), tmp)
         tmp.replace(ckpt_path)
-        save_model(model, out, config=config,
-                   card=model_card(opts, step=step, seconds=seconds, val=val, config=config))
+        card = model_card(opts, step=step, seconds=seconds, val=val, config=config)
+        save_model(model, out, config=config, card=card)
+        if opts.keep_snapshots:
+            save_model(model, out / "snapshots" / f"step{step:06d}", config=config, card=card)
         logger.info("checkpoint at step %d (%.1f min)", step, seconds / 60)
 
     batches = iter(loader)
@@ -304,7 +322,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
                         sched.get_last_lr()[0], seconds / max(step, 1))
         if step % opts.val_every == 0 or step == opts.steps:
             refresh_bn()
-            val = validate(model, val_pages, device="cpu")
+            val = validate(model, val_pages, device="cpu", config=config)
             model.train()
             logger.info("val step %d: %s", step, json.dumps(val))
         if time.monotonic() - last_ckpt > opts.checkpoint_minutes * 60 or step == opts.steps:

@@ -41,6 +41,28 @@ def test_train_writes_a_loadable_model_folder(first_run):
     assert "Median R² of the curves" in (first_run / "MODEL_CARD.md").read_text()
 
 
+def test_every_checkpoint_is_kept_as_a_snapshot(first_run):
+    snaps = sorted(p.name for p in (first_run / "snapshots").iterdir())
+    assert snaps == ["step000002"]
+    model, config = load_model(first_run / "snapshots" / "step000002")
+    assert config["encoder_name"] == json.loads((first_run / "config.json").read_text())[
+        "encoder_name"]
+
+
+def test_encoder_and_decoder_options_set_the_architecture(tmp_path):
+    from logdigit.model import DEFAULT_CONFIG
+    from logdigit.train import run_config
+
+    assert run_config(_opts()) == DEFAULT_CONFIG
+    cfg = run_config(_opts(encoder="tu-mobilenetv3_small_100", decoder="32,16,8"))
+    assert cfg["encoder_name"] == "tu-mobilenetv3_small_100"
+    assert cfg["decoder_channels"] == [32, 16, 8] and cfg["encoder_depth"] == 3
+    train(_opts(steps=1, decoder="32,16,8", keep_snapshots=False), out=tmp_path / "small")
+    _, loaded = load_model(tmp_path / "small")
+    assert loaded["decoder_channels"] == [32, 16, 8]
+    assert not (tmp_path / "small" / "snapshots").exists()
+
+
 def test_resume_continues_from_the_checkpoint(first_run, tmp_path):
     import shutil
 
