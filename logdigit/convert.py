@@ -17,6 +17,7 @@ import numpy as np
 
 from . import __version__
 from .calibrate import depth_grid, resample, row_to_depth, x_to_true_value
+from .colour import colour_ink
 from .errors import TraceError
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
@@ -146,6 +147,12 @@ def convert_scan(
 
     results: list[CurveResult] = []
     warnings: list[str] = []
+    keyed = [c.mnemonic for _, c in layout.curves if c.colour is not None]
+    if keyed and scan.rgb is None:
+        msg = (f"the layout gives the colour of {', '.join(keyed)} but the scan is not in "
+               "colour: traced on the segmenter's ink map")
+        warnings.append(msg)
+        logger.warning("%s", msg)
     for track in layout.tracks:
         t = time.perf_counter()
         c0, c1 = track_window(track.left_px, track.right_px, W, margin=12 * k)
@@ -172,6 +179,17 @@ def convert_scan(
         p_ink = suppress_straight_columns(p_ink, window=max(64, 512 // k))
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
         remaining = p_ink  # the ink no curve has taken yet
+        if scan.rgb is not None and any(c.colour is not None for c in ordered):
+            # curves keyed by colour: each on its own colour map, and their ink is
+            # taken away from the map the other curves are traced on
+            rgb = shrink(scan.rgb[r0:r1, c0:c1], k)[:, a:b]
+            for curve in [c for c in ordered if c.colour is not None]:
+                cmap = colour_ink(rgb, curve.colour, tolerance=curve.colour_tolerance)
+                tr = trace_curve(cmap, x_offset=0, max_gap=max(2, max_gap_rows // k),
+                                 wrap=WRAP_COST if curve.backup else None)
+                low[curve.mnemonic] = (tr.x, tr.confidence)
+                remaining = exclude_trace(remaining, tr.x, half_width=half)
+            ordered = [c for c in ordered if c.colour is None]
         for i, curve in enumerate(ordered):
             tr = trace_curve(np.ascontiguousarray(remaining), x_offset=0,
                              max_gap=max(2, max_gap_rows // k),
@@ -265,7 +283,10 @@ def straighten(scan: Scan, *, min_angle: float = MIN_SKEW) -> tuple[Scan, float]
     if not est.confident or abs(est.angle) < min_angle:
         return scan, 0.0
     logger.info("%s: skew %.3f degrees, straightened", scan.source, est.angle)
-    return replace(scan, pixels=deskew(scan.pixels, est.angle)), float(est.angle)
+    rgb = None
+    if scan.rgb is not None:
+        rgb = np.stack([deskew(scan.rgb[..., ch], est.angle) for ch in range(3)], axis=-1)
+    return replace(scan, pixels=deskew(scan.pixels, est.angle), rgb=rgb), float(est.angle)
 
 
 def measure_stroke(scan: Scan, layout: Layout) -> float:
@@ -346,7 +367,8 @@ def convert_file(
     image_info(scan_path, page=page)  # the scan's own problems first: missing, not an image
     layout = load_layout(find_layout(scan_path, explicit=layout_path))
     t = time.perf_counter()
-    scan = read_scan(scan_path, page=page, orientation=layout.orientation)
+    keyed = any(c.colour is not None for _, c in layout.curves)
+    scan = read_scan(scan_path, page=page, orientation=layout.orientation, colour=keyed)
     t_read = time.perf_counter() - t
     t = time.perf_counter()
     scan, angle = straighten(scan) if deskew else (scan, 0.0)

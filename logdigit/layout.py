@@ -43,6 +43,8 @@ Schema
       style = "solid"            # "solid" (segmentation class 1) or "dashed"/"dotted"/
                                  # "dash-dot" (class 2); default solid.
       backup = [150, 300]        # optional: backup (wrap-around) scale(s), see below
+      colour = "green"           # optional: ink colour on colour scans ("#rrggbb" or a
+                                 # name; "color" also works); colour_tolerance = 90
 
 Rules
 -----
@@ -57,6 +59,12 @@ Rules
   the opposite edge on the scale that reads ``v`` there; the tracer stitches the pieces
   into one continuous curve and the LAS carries the true values. A trace that starts on a
   backup scale is recognised from its first wraps when they only fit that way.
+* ``colour`` (or ``color``) is ``"#rrggbb"`` or a name (black, red, green, blue, cyan,
+  magenta, yellow, orange, brown, purple, grey). On a colour scan the curve is traced on
+  the pixels near that colour (within ``colour_tolerance`` RGB units, default 90) instead
+  of the segmenter's ink map, which separates a coloured curve from the black grid and
+  from curves of other colours whatever their line style. On a grey scan it is ignored
+  with a warning.
 * ``[well]`` keys follow the same character rules; ``STRT``, ``STOP``, ``STEP`` and ``NULL``
   are written by logdigit itself, so they are ignored with a warning.
 
@@ -104,6 +112,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .colour import DEFAULT_TOLERANCE, parse_colour
 from .errors import LayoutError
 from .lasfile import DEPTH_UNIT_ALIASES
 
@@ -132,7 +141,8 @@ _UNIT_ALIASES = DEPTH_UNIT_ALIASES
 _TOP_KEYS = ("orientation", "depth", "well", "tracks")
 _DEPTH_KEYS = ("top", "bottom", "top_row", "bottom_row", "unit", "step")
 _TRACK_KEYS = ("left_px", "right_px", "curves")
-_CURVE_KEYS = ("mnemonic", "unit", "description", "left", "right", "scale", "style", "backup")
+_CURVE_KEYS = ("mnemonic", "unit", "description", "left", "right", "scale", "style", "backup",
+               "colour", "color", "colour_tolerance")
 _RESERVED_MNEMONICS = ("DEPT", "DEPTH")
 _WRITER_WELL_KEYS = ("STRT", "STOP", "STEP", "NULL")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -167,6 +177,11 @@ class Curve:
         track at the edge whose value is ``v`` re-enters at the opposite edge on the
         backup scale that has ``v`` at that edge (GR 0-150 with ``((150, 300),)``; a
         reversed sonic 140-40 with ``((240, 140),)``). Same ``scale`` as the main one.
+    colour : (r, g, b), optional
+        The curve's ink colour on a colour scan: it is then traced on its colour
+        (:mod:`logdigit.colour`) instead of the segmenter's ink map.
+    colour_tolerance : float
+        RGB distance (0..441) up to which a pixel counts as the curve's colour.
     """
 
     mnemonic: str
@@ -177,6 +192,8 @@ class Curve:
     style: str = "solid"
     description: str = ""
     backup: tuple[tuple[float, float], ...] = ()
+    colour: tuple[int, int, int] | None = None
+    colour_tolerance: float = DEFAULT_TOLERANCE
 
     @property
     def cls(self) -> int:
@@ -630,6 +647,21 @@ class _Parser:
         if "backup" in table:
             backup = self.backup(table["backup"], _join(prefix, "backup"), scale=scale,
                                  main=(values["left"], values["right"]))
+        colour = None
+        keys = [k for k in ("colour", "color") if k in table]
+        if len(keys) > 1:
+            raise self.error(_join(prefix, "color"), 'give either "colour" or "color", not both')
+        if keys:
+            try:
+                colour = parse_colour(table[keys[0]])
+            except ValueError as exc:
+                raise self.error(_join(prefix, keys[0]), str(exc)) from None
+        tolerance = DEFAULT_TOLERANCE
+        if "colour_tolerance" in table:
+            tolerance = self.number(table["colour_tolerance"], _join(prefix, "colour_tolerance"))
+            if not 0 < tolerance <= 442:
+                raise self.error(_join(prefix, "colour_tolerance"),
+                                 f"must be > 0 and <= 442, got {_num(tolerance)}")
         return Curve(
             mnemonic=mnemonic,
             left=values["left"],
@@ -639,6 +671,8 @@ class _Parser:
             style=style,
             description=description,
             backup=backup,
+            colour=colour,
+            colour_tolerance=tolerance,
         )
 
     def backup(self, value: Any, key: str, *, scale: str,

@@ -63,17 +63,19 @@ def working_factor(width: float, *, target: float = 2.0, max_factor: int = 8) ->
 def shrink(pixels: np.ndarray, k: int) -> np.ndarray:
     """Block-mean downscale by integer ``k`` (edges padded with paper).
 
-    (rows, cols) uint8 -> (ceil(rows / k), ceil(cols / k)) uint8.
+    (rows, cols) uint8 -> (ceil(rows / k), ceil(cols / k)) uint8; a colour image
+    (rows, cols, 3) is shrunk channel by channel the same way.
     """
     if k == 1:
         return pixels
-    H, W = pixels.shape
+    H, W = pixels.shape[:2]
+    extra = pixels.shape[2:]
     Hp, Wp = -(-H // k) * k, -(-W // k) * k
     if (Hp, Wp) != (H, W):
-        padded = np.full((Hp, Wp), 255, np.uint8)
+        padded = np.full((Hp, Wp, *extra), 255, np.uint8)
         padded[:H, :W] = pixels
         pixels = padded
-    blocks = pixels.reshape(Hp // k, k, Wp // k, k)
+    blocks = pixels.reshape(Hp // k, k, Wp // k, k, *extra)
     return (blocks.mean(axis=(1, 3), dtype=np.float32) + 0.5).astype(np.uint8)
 
 

@@ -132,6 +132,9 @@ class Scan:
     dpi : tuple of float or None
         ``(x, y)`` resolution in pixels per inch of the *stored* image, when the file
         records one (TIFF resolution tags, PNG pHYs, JPEG JFIF density); otherwise None.
+    rgb : numpy.ndarray, shape (rows, cols, 3), dtype uint8, or None
+        The page in colour, aligned with ``pixels``; only when asked for
+        (``read_scan(colour=True)``) and the page is in colour (palette, RGB, CMYK, ...).
 
     Notes
     -----
@@ -145,6 +148,7 @@ class Scan:
     n_pages: int
     transposed: bool
     dpi: tuple[float, float] | None
+    rgb: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.pixels.ndim != 2 or self.pixels.dtype != np.uint8:
@@ -152,6 +156,10 @@ class Scan:
                 f"Scan.pixels must be a 2-D uint8 array, got {self.pixels.ndim}-D "
                 f"{self.pixels.dtype}"
             )
+        if self.rgb is not None and (self.rgb.shape != (*self.pixels.shape, 3)
+                                     or self.rgb.dtype != np.uint8):
+            raise ValueError(f"Scan.rgb must be (rows, cols, 3) uint8 like pixels, got "
+                             f"{self.rgb.shape} {self.rgb.dtype}")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -204,6 +212,7 @@ def read_scan(
     page: int = 0,
     orientation: str = "depth-down",
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    colour: bool = False,
 ) -> Scan:
     """Read one page of a scanned well log as a gray ``uint8`` image.
 
@@ -221,6 +230,9 @@ def read_scan(
     max_pixels : int, default DEFAULT_MAX_PIXELS
         Largest accepted width x height of the page, in px, checked from the header
         before decoding.
+    colour : bool, default False
+        Also keep the page in colour (:attr:`Scan.rgb`, 3 bytes per pixel) when it is a
+        colour page; for curves keyed by colour (:mod:`logdigit.colour`).
 
     Returns
     -------
@@ -272,6 +284,7 @@ def read_scan(
                 raise
         with img:
             pixels = _to_gray_checked(img, path, transpose=transpose)
+            rgb = _rgb_checked(img, path, transpose=transpose) if colour else None
             dpi = _dpi(img.info)
 
     logger.debug(
@@ -283,7 +296,8 @@ def read_scan(
         dpi,
     )
     return Scan(
-        pixels=pixels, source=path, page=page, n_pages=n_pages, transposed=transpose, dpi=dpi
+        pixels=pixels, source=path, page=page, n_pages=n_pages, transposed=transpose, dpi=dpi,
+        rgb=rgb,
     )
 
 
@@ -471,6 +485,35 @@ def _to_gray_checked(img: Image.Image, path: Path, *, transpose: bool) -> np.nda
         raise ScanError(f"{path}: cannot convert the image to gray ({_reason(exc)})") from None
 
 
+def _rgb_checked(img: Image.Image, path: Path, *, transpose: bool) -> np.ndarray | None:
+    """The page as (rows, cols, 3) uint8 when it is in colour, else None."""
+    if img.mode not in ("P", "PA", "RGB", "RGBX", "RGBA", "RGBa", *_COLOUR_VIA_RGB):
+        return None
+    width, height = img.size
+    try:
+        out = np.empty((width, height, 3) if transpose else (height, width, 3), np.uint8)
+        for x0, y0, x1, y1 in _tiles(width, height):
+            tile = img.crop((x0, y0, x1, y1))
+            if tile.mode in _ALPHA_MODES or (tile.mode == "P" and "transparency" in img.info):
+                rgba = tile.convert("RGBA")
+                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                rgb = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+            elif tile.mode == "P" and (lut := _eight_bit_tiff_palette(img)) is not None:
+                rgb = lut[np.asarray(tile)]
+            else:
+                rgb = np.asarray(tile.convert("RGB"))
+            if transpose:
+                out[x0:x1, y0:y1] = rgb.transpose(1, 0, 2)
+            else:
+                out[y0:y1, x0:x1] = rgb
+    except MemoryError:
+        raise ScanError(f"{path}: not enough memory to keep the page in colour") from None
+    except (OSError, ValueError) as exc:
+        raise ScanError(f"{path}: cannot convert the image to colour ({_reason(exc)})"
+                        ) from None
+    return out
+
+
 def _bomb_race_message(path: Path) -> str:
     return (
         f"{path}: Pillow's decompression-bomb check rejected the image "
@@ -558,8 +601,8 @@ def _tile_converter(img: Image.Image) -> _TileConverter:
     raise ScanError(f"image mode {mode!r} is not supported")
 
 
-def _eight_bit_tiff_colormap(img: Image.Image) -> np.ndarray | None:
-    """Grey value per palette index when a TIFF's ColorMap holds 0..255, not 0..65535.
+def _eight_bit_tiff_palette(img: Image.Image) -> np.ndarray | None:
+    """(256, 3) uint8 RGB per palette index when a TIFF's ColorMap holds 0..255, not 0..65535.
 
     The TIFF standard stores colour-map entries as 16-bit values; some writers store
     8-bit ones. Pillow scales by 1/256, which turns such a palette entirely black. When
@@ -571,11 +614,20 @@ def _eight_bit_tiff_colormap(img: Image.Image) -> np.ndarray | None:
     palette = img.getpalette()
     if not cmap or not palette or max(palette) != 0 or not 0 < max(cmap) <= 255:
         return None
-    c = np.asarray(cmap, dtype=np.float64).reshape(3, -1)  # all reds, greens, blues
-    grey = np.rint(0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2])
-    lut = np.zeros(256, np.uint8)
-    lut[: min(256, grey.size)] = np.clip(grey[:256], 0, 255)
+    c = np.asarray(cmap, dtype=np.int64).reshape(3, -1)[:, :256]  # all reds, greens, blues
+    lut = np.zeros((256, 3), np.uint8)
+    lut[: c.shape[1]] = np.clip(c.T, 0, 255)
     return lut
+
+
+def _eight_bit_tiff_colormap(img: Image.Image) -> np.ndarray | None:
+    """Grey value per palette index for the palettes of :func:`_eight_bit_tiff_palette`."""
+    rgb = _eight_bit_tiff_palette(img)
+    if rgb is None:
+        return None
+    c = rgb.astype(np.float64)
+    return np.clip(np.rint(0.299 * c[:, 0] + 0.587 * c[:, 1] + 0.114 * c[:, 2]), 0, 255
+                   ).astype(np.uint8)
 
 
 def _composite_over_white(tile: Image.Image) -> np.ndarray:

@@ -360,3 +360,123 @@ def test_track_edge_lines_called_curve_do_not_capture_the_trace(ink_model, n_cur
     res = run(pixels, many_layout(curves), ink_model)
     gr = res.curves[0]
     assert r2(gr.values, curve_values(res.grid)) > 0.99
+
+
+# --------------------------------------------------------------------------- colour keys
+
+
+def draw_colour_scan(fns, colours, *, width=3, grid=True):
+    """An RGB scan: a black grid every 30 px and one curve per (values_fn, colour)."""
+    img = Image.new("RGB", (COLS, ROWS), (250, 248, 240))
+    d = ImageDraw.Draw(img)
+    for c in range(LEFT_PX, RIGHT_PX + 1, 30) if grid else ():
+        d.line([(c, 0), (c, ROWS)], fill=(0, 0, 0), width=2)
+    for r in range(0, ROWS, 40) if grid else ():
+        d.line([(LEFT_PX, r), (RIGHT_PX, r)], fill=(0, 0, 0), width=1)
+    rows = np.arange(ROWS)
+    for fn, colour in zip(fns, colours, strict=True):
+        x = value_to_x(fn(TOP + rows / PX_PER_FT), 0.0, 150.0, "linear")
+        d.line([(float(a), float(r)) for a, r in zip(x, rows, strict=True)], fill=colour,
+               width=width)
+    return np.asarray(img, np.uint8).copy()
+
+
+def crossing(depth):  # crosses curve_values many times
+    return 75 + 45 * np.sin((depth - TOP) / 9.0 + 1.0)
+
+
+def colour_layout(colours):
+    return parse_layout({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+            {"mnemonic": m, "left": 0.0, "right": 150.0, "style": "solid",
+             **({"colour": c} if c else {})}
+            for m, c in zip(("GR", "SP"), colours, strict=True)]}],
+    })
+
+
+def colour_scan(rgb):
+    grey = np.asarray(Image.fromarray(rgb).convert("L"), np.uint8).copy()
+    return Scan(pixels=grey, source="colour.png", page=0, n_pages=1, transposed=False,
+                dpi=None, rgb=rgb)
+
+
+def test_curves_keyed_by_colour_are_traced_on_their_colour():
+    from logdigit.model import DEFAULT_CONFIG
+
+    from .conftest import ConstantModel
+
+    rgb = draw_colour_scan([curve_values, crossing], [(0, 204, 0), (0, 0, 204)])
+    model, config = ConstantModel(), dict(DEFAULT_CONFIG, tile=256, overlap=32)
+    res = convert_scan(colour_scan(rgb), colour_layout(["#00cc00", "#0000cc"]), model=model,
+                       config=config)
+    gr, sp = res.curves
+    assert r2(gr.values, curve_values(res.grid)) > 0.995
+    assert r2(sp.values, crossing(res.grid)) > 0.995
+    assert not res.warnings
+    # the same two solid curves without their colours: a segmenter that sees nothing
+    # (and two curves of one style that cross 20 times) cannot get both right
+    res = convert_scan(colour_scan(rgb), colour_layout([None, None]), model=model,
+                       config=config)
+    gr, sp = res.curves
+    assert min(r2(gr.values, curve_values(res.grid)), r2(sp.values, crossing(res.grid))) < 0.9
+
+
+def test_a_colour_keyed_curve_takes_its_ink_away_from_the_others(ink_model):
+    # GR keyed by colour; SP (black) is found by the segmenter on the ink GR left
+    # (no grid: the stand-in segmenter calls every dark pixel curve, the green one too)
+    rgb = draw_colour_scan([curve_values, crossing], [(0, 120, 0), (0, 0, 0)], grid=False)
+    res = convert_scan(colour_scan(rgb), colour_layout(["green", None]), model=ink_model[0],
+                       config=ink_model[1])
+    gr, sp = res.curves
+    assert r2(gr.values, curve_values(res.grid)) > 0.995
+    assert r2(sp.values, crossing(res.grid)) > 0.9
+
+
+def test_colours_on_a_grey_scan_are_ignored_with_a_warning(ink_model):
+    pixels = draw_scan(curve_values)
+    res = run(pixels, parse_layout({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+            {"mnemonic": "GR", "left": 0.0, "right": 150.0, "colour": "red"}]}],
+    }), ink_model)
+    assert r2(res.curves[0].values, curve_values(res.grid)) > 0.995
+    assert res.warnings == ["the layout gives the colour of GR but the scan is not in colour: "
+                            "traced on the segmenter's ink map"]
+
+
+def test_convert_file_reads_colour_for_a_colour_keyed_layout(tmp_path):
+    from logdigit.convert import convert_file
+    from logdigit.lasfile import read_las
+    from logdigit.model import DEFAULT_CONFIG
+    from logdigit.synth import dump_layout_toml
+
+    from .conftest import ConstantModel
+
+    rgb = draw_colour_scan([curve_values, crossing], [(0, 204, 0), (204, 0, 0)])
+    Image.fromarray(rgb).save(tmp_path / "scan.png")
+    (tmp_path / "scan.toml").write_text(dump_layout_toml({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+            {"mnemonic": "GR", "left": 0.0, "right": 150.0, "colour": "#00cc00"},
+            {"mnemonic": "NPHI", "left": 0.0, "right": 150.0, "style": "dashed",
+             "colour": "#cc0000"}]}],
+    }))
+    res = convert_file(tmp_path / "scan.png", tmp_path / "out.las", model=ConstantModel(),
+                       config=dict(DEFAULT_CONFIG, tile=256, overlap=32))
+    las = read_las(tmp_path / "out.las")
+    assert r2(np.asarray(las.curves["GR"].values), curve_values(res.grid)) > 0.995
+    assert r2(np.asarray(las.curves["NPHI"].values), crossing(res.grid)) > 0.995
+
+
+def test_straighten_shears_the_colour_page_with_the_grey_one():
+    from logdigit.convert import straighten
+    from logdigit.deskew import deskew
+
+    rgb = draw_colour_scan([curve_values], [(0, 204, 0)])
+    skewed = np.stack([deskew(rgb[..., ch], -1.0) for ch in range(3)], axis=-1)
+    scan = colour_scan(skewed)
+    out, angle = straighten(scan)
+    assert angle == pytest.approx(1.0, abs=0.05)
+    grey = np.asarray(Image.fromarray(out.rgb).convert("L"), np.int16)
+    assert np.abs(grey - out.pixels).max() <= 2  # colour and grey pages still line up

@@ -460,11 +460,11 @@ def test_unknown_keys_warn(caplog: pytest.LogCaptureFixture) -> None:
     data["colour_scheme"] = "x"
     data["depth"]["datum"] = "KB"
     data["tracks"][0]["colour"] = "red"
-    data["tracks"][0]["curves"][1]["colour"] = "blue"
+    data["tracks"][0]["curves"][1]["pen"] = "blue"
     with caplog.at_level(logging.WARNING, logger="logdigit.layout"):
         layout = parse(data)
     assert "scan.toml: unknown key tracks[0].colour (ignored)" in layout.warnings
-    assert "scan.toml: unknown key tracks[0].curves[1].colour (ignored)" in layout.warnings
+    assert "scan.toml: unknown key tracks[0].curves[1].pen (ignored)" in layout.warnings
     assert "scan.toml: unknown key colour_scheme (ignored)" in layout.warnings
     assert "scan.toml: unknown key depth.datum (ignored)" in layout.warnings
     assert len(layout.warnings) == 4
@@ -834,3 +834,35 @@ def test_property_non_finite_toml_rejected(where: tuple, bad: str) -> None:
     with pytest.raises(LayoutError) as info:
         parse_layout(tomllib.loads(text), source=SRC)
     assert str(info.value).startswith(f"scan.toml: {key}: ")
+
+
+# --------------------------------------------------------------------------- colour
+
+
+@pytest.mark.parametrize(("key", "value", "rgb"), [
+    ("colour", "green", (0, 160, 0)),
+    ("color", "#2CA02C", (44, 160, 44)),
+    ("colour", "ff0000", (255, 0, 0)),
+])
+def test_curve_colour(key: str, value: str, rgb: tuple) -> None:
+    data = base()
+    data["tracks"][0]["curves"][0][key] = value
+    data["tracks"][0]["curves"][0]["colour_tolerance"] = 60
+    curve = parse(data).tracks[0].curves[0]
+    assert curve.colour == rgb
+    assert curve.colour_tolerance == 60
+    assert parse(base()).tracks[0].curves[0].colour is None
+
+
+@pytest.mark.parametrize(("extra", "where"), [
+    ({"colour": "greenish"}, "colour"),
+    ({"colour": 7}, "colour"),
+    ({"colour": "red", "color": "red"}, "color"),
+    ({"colour": "red", "colour_tolerance": 0}, "colour_tolerance"),
+])
+def test_curve_colour_errors(extra: dict, where: str) -> None:
+    data = base()
+    data["tracks"][0]["curves"][0].update(extra)
+    err = _error(data)
+    assert f"tracks[0].curves[0].{where}" in str(err)
+    assert "\n" not in str(err)

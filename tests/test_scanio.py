@@ -226,6 +226,37 @@ def test_rgb_luma(tmp_path: Path) -> None:
     assert (got[0, 0], got[1, 1], got[2, 2], got[3, 3], got[0, 1]) == (255, 76, 150, 29, 0)
 
 
+def test_colour_is_kept_only_when_asked_and_only_for_colour_pages(tmp_path: Path) -> None:
+    rgb = np.zeros((6, 5, 3), dtype=np.uint8)
+    rgb[..., 0] = np.arange(5) * 50
+    rgb[..., 1] = np.arange(6)[:, None] * 40
+    rgb[2, 3] = (0, 204, 0)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(rgb[..., 1]).save(tmp_path / "grey.png")
+    assert read_scan(tmp_path / "rgb.png").rgb is None  # not asked: no 3 bytes per pixel
+    scan = read_scan(tmp_path / "rgb.png", colour=True)
+    np.testing.assert_array_equal(scan.rgb, rgb)
+    assert scan.pixels.shape == scan.rgb.shape[:2]
+    strip = read_scan(tmp_path / "rgb.png", colour=True, orientation="depth-right")
+    np.testing.assert_array_equal(strip.rgb, rgb.transpose(1, 0, 2))
+    assert read_scan(tmp_path / "grey.png", colour=True).rgb is None
+
+
+def test_colour_of_palette_pages_including_8_bit_tiff_colormaps(tmp_path: Path) -> None:
+    index = np.array([[0, 1, 2, 3]] * 3, dtype=np.uint8)
+    palette = [255, 255, 255, 0, 0, 0, 0, 204, 0, 0, 0, 204]
+    img = Image.frombytes("P", (4, 3), index.tobytes())
+    img.putpalette(palette + [0] * (768 - len(palette)))
+    img.save(tmp_path / "pal.png")
+    want = np.array(palette, np.uint8).reshape(4, 3)[index]
+    np.testing.assert_array_equal(read_scan(tmp_path / "pal.png", colour=True).rgb, want)
+    tifffile = pytest.importorskip("tifffile")
+    cmap = np.zeros((3, 256), np.uint16)
+    cmap[:, :4] = np.array(palette).reshape(4, 3).T  # 8-bit values in a 16-bit map
+    tifffile.imwrite(tmp_path / "p8.tif", index, photometric="palette", colormap=cmap)
+    np.testing.assert_array_equal(read_scan(tmp_path / "p8.tif", colour=True).rgb, want)
+
+
 def test_rgba_transparent_is_white(tmp_path: Path) -> None:
     rgba = np.zeros((3, 4, 4), dtype=np.uint8)  # black everywhere
     rgba[0, :, 3] = 255  # row 0 opaque black
