@@ -156,27 +156,30 @@ def convert_scan(
     for track in layout.tracks:
         t = time.perf_counter()
         c0, c1 = track_window(track.left_px, track.right_px, W, margin=12 * k)
-        work = shrink(scan.pixels[r0:r1, c0:c1], k)
-        probs = segment_array(work, model=model, config=config, device=device,
-                              batch_size=batch_size, progress=progress)
+        # a track whose curves are all keyed by colour needs no segmentation
+        probs = None if colour_only(scan, track) else segment_array(
+            shrink(scan.pixels[r0:r1, c0:c1], k), model=model, config=config, device=device,
+            batch_size=batch_size, progress=progress)
         seconds["segment"] += time.perf_counter() - t
         # trace only between the track edges (the margin helps segmentation context)
         a = max(0, int(np.floor((track.left_px - c0) / k)))
-        b = min(work.shape[1], int(np.ceil((track.right_px - c0) / k)) + 1)
+        b = min(-(-(c1 - c0) // k), int(np.ceil((track.right_px - c0) / k)) + 1)
         # Curves are traced on the ink probability (solid + dashed): the line style is
         # decided afterwards over whole stretches, which is far more reliable than the
         # per-pixel class. The solid curve goes first (a gapless line is the cheaper
         # path), and the second curve never reuses the first one's ink.
         t = time.perf_counter()
         half = (max(4.0, 1.5 * stroke + 2) if np.isfinite(stroke) else 4.0) / k
-        p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
-                           ).astype(np.uint8)
         ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
-        if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
-            own = probs[ordered[0].cls - 1][:, a:b]
-            p_ink = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
-        # grid and track-edge lines the segmenter calls curve must not capture a trace
-        p_ink = suppress_straight_columns(p_ink, window=max(64, 512 // k))
+        p_ink = None
+        if probs is not None:
+            p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
+                               ).astype(np.uint8)
+            if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
+                own = probs[ordered[0].cls - 1][:, a:b]
+                p_ink = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
+            # grid and track-edge lines the segmenter calls curve must not capture a trace
+            p_ink = suppress_straight_columns(p_ink, window=max(64, 512 // k))
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
         remaining = p_ink  # the ink no curve has taken yet
         if scan.rgb is not None and any(c.colour is not None for c in ordered):
@@ -188,7 +191,8 @@ def convert_scan(
                 tr = trace_curve(cmap, x_offset=0, max_gap=max(2, max_gap_rows // k),
                                  wrap=WRAP_COST if curve.backup else None)
                 low[curve.mnemonic] = (tr.x, tr.confidence)
-                remaining = exclude_trace(remaining, tr.x, half_width=half)
+                if remaining is not None:
+                    remaining = exclude_trace(remaining, tr.x, half_width=half)
             ordered = [c for c in ordered if c.colour is None]
         for i, curve in enumerate(ordered):
             tr = trace_curve(np.ascontiguousarray(remaining), x_offset=0,
@@ -304,6 +308,12 @@ def choose_factor(scan: Scan, layout: Layout) -> int:
     return working_factor(measure_stroke(scan, layout))
 
 
+def colour_only(scan: Scan, track: Track) -> bool:
+    """True when every curve of ``track`` is keyed by colour and ``scan`` is in colour:
+    then the track is traced on colours alone and not segmented."""
+    return scan.rgb is not None and all(c.colour is not None for c in track.curves)
+
+
 def total_tiles(scan: Scan, layout: Layout, *, config: dict, factor: int = 1) -> int:
     """Tiles :func:`convert_scan` will segment with shrink ``factor`` (for a progress bar)."""
     H, W = scan.shape
@@ -311,6 +321,8 @@ def total_tiles(scan: Scan, layout: Layout, *, config: dict, factor: int = 1) ->
     n_rows = lay.depth.bottom_row + 1 - lay.depth.top_row
     total = 0
     for track in lay.tracks:
+        if colour_only(scan, track):
+            continue
         c0, c1 = track_window(track.left_px, track.right_px, W, margin=12 * factor)
         total += count_tiles((-(-n_rows // factor), -(-(c1 - c0) // factor)), config=config)
     return total

@@ -422,6 +422,25 @@ def test_curves_keyed_by_colour_are_traced_on_their_colour():
     assert min(r2(gr.values, curve_values(res.grid)), r2(sp.values, crossing(res.grid))) < 0.9
 
 
+def test_a_track_keyed_only_by_colour_is_not_segmented():
+    import torch
+
+    from logdigit.convert import total_tiles
+    from logdigit.model import DEFAULT_CONFIG
+
+    class Unused(torch.nn.Module):
+        def forward(self, x):
+            raise AssertionError("the segmenter ran on a colour-keyed track")
+
+    rgb = draw_colour_scan([curve_values, crossing], [(0, 204, 0), (0, 0, 204)])
+    lay = colour_layout(["#00cc00", "#0000cc"])
+    config = dict(DEFAULT_CONFIG, tile=256, overlap=32)
+    res = convert_scan(colour_scan(rgb), lay, model=Unused(), config=config)
+    assert r2(res.curves[0].values, curve_values(res.grid)) > 0.995
+    assert total_tiles(colour_scan(rgb), lay, config=config) == 0
+    assert total_tiles(colour_scan(rgb), colour_layout(["#00cc00", None]), config=config) > 0
+
+
 def test_a_colour_keyed_curve_takes_its_ink_away_from_the_others(ink_model):
     # GR keyed by colour; SP (black) is found by the segmenter on the ink GR left
     # (no grid: the stand-in segmenter calls every dark pixel curve, the green one too)

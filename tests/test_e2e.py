@@ -78,3 +78,23 @@ def test_large_scan_with_grid_and_g4(tmp_path, binary):
     assert min(c["coverage"] for c in summary["curves"]) > 0.9, summary["curves"]
     for c in las.curves[1:]:
         assert c.unit == next(cv.unit for _, cv in lay.curves if cv.mnemonic == c.mnemonic)
+
+
+def test_real_pair_with_colour_keys_passes_the_gate(tmp_path):
+    """The real Lavaca pair (a colour vector plot) with its committed layout: GR, SP, PORZC
+    and CNCF are traced by their plot colours and pass the R² gate against the reference
+    LAS (issue 7: GR >= 0.9 over the plotted interval)."""
+    from .conftest import shared_or_skip
+
+    pair = shared_or_skip("pairs", "lavaca_myska")
+    out = tmp_path / "pair.las"
+    proc = run_cli(pair / "scan.tif", "--layout", REPO / "layouts" / "real" / "lavaca_myska.toml",
+                   "-o", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("check", out, pair / "reference.las", "--depth-range", "1214:3832",
+                   "--curves", "GR,SP,PORZC,CNCF", "--min-r2", "0.95", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["passed"]
+    assert {c["mnemonic"] for c in report["curves"]} == {"GR", "SP", "PORZC", "CNCF"}
+    assert min(c["coverage"] for c in report["curves"]) > 0.95
