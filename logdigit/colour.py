@@ -87,3 +87,52 @@ def colour_ink(rgb: np.ndarray, colour: tuple[int, int, int], *,
         d = np.sqrt(((rgb[r : r + step].astype(np.float32) - target) ** 2).sum(-1))
         out[r : r + step] = np.clip(255.0 * (1.0 - d / tolerance) + 0.5, 0, 255)
     return out
+
+
+def ink_colours(rgb: np.ndarray, *, min_chroma: int = 60, min_share: float = 0.001,
+                max_colours: int = 6, step: int = 2) -> list[tuple[tuple[int, int, int], float]]:
+    """The distinct colours of the coloured ink in ``rgb`` (for drafting a layout).
+
+    Pixels whose channels differ by at least ``min_chroma`` (so not black, grey or white)
+    are grouped by colour (channels quantised to 32 levels); each group reports the mean
+    colour of its pixels and its share of all pixels examined.
+
+    Parameters
+    ----------
+    rgb : (rows, cols, 3) uint8
+        A region of a colour scan, e.g. one track.
+    min_share : float
+        Groups with a smaller share of the pixels are left out (specks, stains).
+    max_colours : int
+        At most this many groups, the largest first.
+    step : int
+        Only every ``step``-th row is examined.
+
+    Returns
+    -------
+    list of ((r, g, b), share)
+        Largest share first; empty for a grey region.
+    """
+    px = rgb[::step].reshape(-1, 3)
+    if not px.size:
+        return []
+    chroma = px.max(1).astype(np.int16) - px.min(1)
+    ink = px[chroma >= min_chroma]
+    if not len(ink):
+        return []
+    q = ink // 32
+    key = (q[:, 0].astype(np.int32) * 64 + q[:, 1] * 8 + q[:, 2])
+    keys, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    out = []
+    for j in np.argsort(-counts)[:max_colours]:
+        share = float(counts[j]) / len(px)
+        if share < min_share:
+            break
+        mean = ink[inverse == j].mean(0)
+        out.append((tuple(int(round(v)) for v in mean), share))
+    return out
+
+
+def to_hex(colour: tuple[int, int, int]) -> str:
+    """``(r, g, b)`` -> ``"#rrggbb"``."""
+    return "#" + "".join(f"{int(c):02x}" for c in colour)

@@ -38,6 +38,7 @@ TOML are placeholders marked ``# TO CONFIRM``. When no track grid is found,
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
+from .colour import to_hex
 from .deskew import deskew, ink_threshold, measure_skew, sample_bands, shear_columns
 from .errors import ScanError
 
@@ -846,11 +848,15 @@ def _summary(tracks: list[DraftTrack]) -> str:
 
 
 def draft_toml(draft: LayoutDraft, *, scan_name: str = "the scan",
-               png_name: str | None = None, orientation: str = "depth-down") -> str:
+               png_name: str | None = None, orientation: str = "depth-down",
+               colours: Sequence[Sequence[tuple[tuple[int, int, int], float]]] | None = None
+               ) -> str:
     """The sidecar TOML for a draft, with every guessed field marked ``# TO CONFIRM``.
 
     The header comment says what was found; the text is valid for
-    :func:`logdigit.layout.load_layout`.
+    :func:`logdigit.layout.load_layout`. ``colours`` (one list per track, from
+    :func:`logdigit.colour.ink_colours`) adds the ink colours seen in each track as a
+    comment, for the curves' ``colour`` keys.
     """
     d = draft.depth
     confirm = TO_CONFIRM.lstrip("# ")
@@ -941,6 +947,10 @@ def draft_toml(draft: LayoutDraft, *, scan_name: str = "the scan",
             _kv("left_px", f"{t.left_px:.1f}", f"left edge line of a {grid}"),
             _kv("right_px", f"{t.right_px:.1f}", "right edge line"),
         ]
+        if colours is not None and colours[i - 1]:
+            seen = ", ".join(f"{to_hex(c)} ({100 * share:.1f} %)" for c, share in colours[i - 1])
+            out += [f"# ink colours in this track: {seen}",
+                    "# a curve drawn in one of them is traced by it with colour = \"#rrggbb\""]
         for style in ("solid", "dashed"):
             out += [
                 "  [[tracks.curves]]",

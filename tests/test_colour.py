@@ -43,3 +43,18 @@ def test_colour_ink_long_images_are_done_in_bands():
 def test_colour_ink_rejects_bad_arguments(shape, tol):
     with pytest.raises(ValueError):
         colour_ink(np.zeros(shape, np.uint8), (0, 0, 0), tolerance=tol)
+
+
+def test_ink_colours_finds_the_coloured_inks_and_ignores_grey_and_specks():
+    from logdigit.colour import ink_colours, to_hex
+
+    rgb = np.full((200, 100, 3), 250, np.uint8)
+    rgb[:, 10:12] = (0, 0, 0)  # black grid: not a colour
+    rgb[:, 30:32] = (128, 128, 128)  # grey: not a colour
+    rgb[:, 50:53] = (0, 204, 0)  # 3 % of the pixels
+    rgb[:, 70:72] = (0, 0, 200)  # 2 %
+    rgb[5, 90] = (255, 0, 0)  # one speck
+    got = ink_colours(rgb, step=1)
+    assert [to_hex(c) for c, _ in got] == ["#00cc00", "#0000c8"]
+    assert got[0][1] == pytest.approx(0.03) and got[1][1] == pytest.approx(0.02)
+    assert ink_colours(np.full((10, 10, 3), 90, np.uint8)) == []

@@ -236,3 +236,30 @@ def test_cli_depth_right_strip(tmp_path, capsys):
         assert abs(t.left_px - left) <= 2 and abs(t.right_px - right) <= 2
     code, _, err = cli(capsys, "layout", strip, "-o", tmp_path / "x.toml", "--orientation", "up")
     assert code == 2 and "--orientation" in err
+
+
+def test_cli_lists_the_ink_colours_of_each_track_of_a_colour_scan(tmp_path, capsys):
+    p = page(6, "clean")
+    rgb = np.repeat(p.image[..., None], 3, axis=2)
+    # colour the curve ink of the first track green and of the second track red
+    (l1, r1), (l2, r2) = [(t["left_px"], t["right_px"]) for t in p.layout["tracks"]]
+    curve = p.labels > 0
+    for (a, b), colour in (((l1, r1), (0, 200, 0)), ((l2, r2), (210, 0, 0))):
+        sel = curve.copy()
+        sel[:, : int(a) + 3] = False
+        sel[:, int(b) - 2 :] = False
+        rgb[sel] = colour
+    Image.fromarray(rgb).save(tmp_path / "colour.png")
+    out = tmp_path / "colour.toml"
+    code, _, err = cli(capsys, "layout", tmp_path / "colour.png", "-o", out)
+    assert code == 0, err
+    lines = [ln for ln in out.read_text().splitlines() if ln.startswith("# ink colours")]
+    assert len(lines) == 2
+    assert lines[0].startswith("# ink colours in this track: #00c800 (")
+    assert lines[1].startswith("# ink colours in this track: #d20000 (")
+    load_layout(out)  # still a valid layout
+    # a grey scan gets no colour lines
+    Image.fromarray(p.image).save(tmp_path / "grey.png")
+    code, _, err = cli(capsys, "layout", tmp_path / "grey.png", "-o", tmp_path / "grey.toml")
+    assert code == 0, err
+    assert "# ink colours" not in (tmp_path / "grey.toml").read_text()

@@ -35,6 +35,7 @@ def layout(
     import logging
     import tomllib
 
+    from ..colour import ink_colours
     from ..draft import draft_image, draft_layout, draft_toml
     from ..layout import parse_layout
     from ..outputs import atomic_output, check_output
@@ -56,9 +57,17 @@ def layout(
     if orientation not in ("depth-down", "depth-right"):
         raise UsageError(f'--orientation must be "depth-down" or "depth-right", got '
                          f'"{orientation}"')
-    pixels = read_scan(scan, page=page, orientation=orientation).pixels
+    page_read = read_scan(scan, page=page, orientation=orientation, colour=True)
+    pixels, rgb = page_read.pixels, page_read.rgb
     draft = draft_layout(pixels, source=scan)
-    text = draft_toml(draft, scan_name=scan.name, png_name=png.name, orientation=orientation)
+    colours = None
+    if rgb is not None:  # a colour scan: list the ink colours of each track
+        colours = [ink_colours(rgb[draft.top_row:draft.bottom_row + 1,
+                                   max(0, int(t.left_px)):int(t.right_px) + 1])
+                   for t in draft.tracks]
+        del rgb
+    text = draft_toml(draft, scan_name=scan.name, png_name=png.name, orientation=orientation,
+                      colours=colours)
     picture = draft_image(draft, pixels)
     # never write a sidecar that logdigit itself would reject
     parse_layout(tomllib.loads(text), source=out).resolved(n_rows=draft.n_rows,
