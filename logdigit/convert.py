@@ -103,10 +103,15 @@ def convert_scan(
 ) -> ConversionResult:
     """Recover every curve of ``layout`` from ``scan``.
 
+    Curves with a ``colour`` are traced on their colour when ``scan.rgb`` is set
+    (:mod:`logdigit.colour`), the others on the segmenter's ink map without the ink the
+    coloured ones took; a track whose curves all have colours is not segmented.
+
     Parameters
     ----------
     scan : Scan
-        Depth runs down the rows (already transposed for depth-right scans).
+        Depth runs down the rows (already transposed for depth-right scans); ``rgb``
+        only for curves keyed by colour.
     layout : Layout
         Validated layout; resolved against the scan here.
     model, config :
