@@ -84,23 +84,40 @@ def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int, extras:
 
 
 class CropStream(torch.utils.data.IterableDataset):
-    """An endless stream of training batches rendered on the fly."""
+    """An endless stream of training batches rendered on the fly.
 
-    def __init__(self, *, las_dir, crop, batch, seed, extras=False):
+    Every batch mixes crops from a pool of ``pool`` pages (one page is replaced by a fresh
+    render every other batch). Batches from a single page would make BatchNorm's batch
+    statistics those of one page type (a clean white page, a dark-grid one), which the
+    running averages used at inference do not match: a network trained that way went
+    blind on clean pages.
+    """
+
+    def __init__(self, *, las_dir, crop, batch, seed, extras=False, pool: int = 6):
         self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed
-        self.extras = extras
+        self.extras, self.pool = extras, pool
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         wid = info.id if info else 0
         rng = np.random.default_rng([self.seed, wid, int(time.time() * 1000) % 2**31])
         bank = load_bank(Path(self.las_dir)) if self.las_dir else random_walk_bank(rng)
+        pages = [random_page(rng, bank, crop=self.crop, extras=self.extras)
+                 for _ in range(self.pool)]
+        n = 0
         while True:
-            page = random_page(rng, bank, crop=self.crop, extras=self.extras)
-            for _ in range(3):  # three batches per page: rendering is the expensive part
-                x, y = sample_crops(page.image, page.labels, rng=rng, crop=self.crop,
-                                    n=self.batch)
-                yield torch.from_numpy(to_input(x))[:, None], torch.from_numpy(y.astype(np.int64))
+            xs, ys = [], []
+            for k in rng.integers(0, len(pages), self.batch):
+                x, y = sample_crops(pages[k].image, pages[k].labels, rng=rng, crop=self.crop,
+                                    n=1)
+                xs.append(x)
+                ys.append(y)
+            x, y = np.concatenate(xs), np.concatenate(ys)
+            yield torch.from_numpy(to_input(x))[:, None], torch.from_numpy(y.astype(np.int64))
+            n += 1
+            if n % 2 == 0:  # rendering is the expensive part: one new page per two batches
+                pages[int(rng.integers(len(pages)))] = random_page(
+                    rng, bank, crop=self.crop, extras=self.extras)
 
 
 def confusion(pred: np.ndarray, true: np.ndarray, n: int = 3) -> np.ndarray:

@@ -113,3 +113,27 @@ def test_scores_from_confusion():
     assert s["solid"]["recall"] == pytest.approx(0.5)
     assert s["solid"]["precision"] == pytest.approx(1 / 3)
     assert s["dashed"]["precision"] == pytest.approx(1.0)
+
+
+def test_every_batch_mixes_crops_from_several_pages(monkeypatch):
+    """One page per batch makes BatchNorm's batch statistics those of one page type."""
+    import itertools
+    from types import SimpleNamespace
+
+    import logdigit.train as tr
+
+    made = itertools.count()
+
+    def fake_page(rng, bank, *, crop, extras=False):
+        i = next(made)
+        return SimpleNamespace(image=np.full((300, 300), i % 250, np.uint8),
+                               labels=np.zeros((300, 300), np.uint8))
+
+    monkeypatch.setattr(tr, "random_page", fake_page)
+    stream = iter(tr.CropStream(las_dir=None, crop=64, batch=12, seed=0, pool=4))
+    for _ in range(5):
+        x, y = next(stream)
+        assert x.shape == (12, 1, 64, 64) and y.shape == (12, 64, 64)
+        pages = {round(float(v) * 255) for v in x[:, 0, 0, 0]}
+        assert len(pages) >= 2
+    assert next(made) > 4  # pages are replaced as the stream goes on

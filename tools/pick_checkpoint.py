@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         snaps = snaps[-a.last :]
     for model in [*a.also, *snaps]:
         key = f"{model.resolve()}|{a.cases.resolve()}"
-        if key not in cache:
+        if key not in cache or "error" in cache[key]:
             cache[key] = score(model, a.cases)
             tmp = cache_path.with_suffix(".part")
             tmp.write_text(json.dumps(cache, indent=1))
