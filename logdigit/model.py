@@ -31,9 +31,9 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 #: The architecture and input convention of a new model.
 DEFAULT_CONFIG: dict = {
     "arch": "Unet",
-    "encoder_name": "tu-mobilenetv3_small_050",
+    "encoder_name": "tu-mobilenetv3_small_100",
     "encoder_depth": 4,
-    "decoder_channels": [48, 32, 16, 8],
+    "decoder_channels": [64, 48, 32, 16],
     "in_channels": 1,
     "classes": 3,
     "class_names": ["background", "solid", "dashed"],

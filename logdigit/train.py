@@ -33,10 +33,10 @@ class TrainOptions:
 
     las_dir: str | None = None  # training curves; None = random-walk curves
     val_las_dir: str | None = None  # curves for the validation pages
-    steps: int = 4000
+    steps: int = 3000
     batch: int = 12
     crop: int = 256
-    lr: float = 3e-3
+    lr: float = 2e-3
     seed: int = 0
     alpha: float = 0.3
     beta: float = 0.7
@@ -44,10 +44,10 @@ class TrainOptions:
     style_weight: float = 1.0  # solid-vs-dashed CE on curve pixels (losses.style_loss)
     ink_weight: float = 1.0  # Tversky of solid + dashed ink (losses.ink_tversky_loss)
     init: str | None = None  # model folder whose weights start a fresh run (fine-tuning)
-    warmup: int = 100
+    warmup: int = 150
     extras: bool = True  # shading, text blocks, distractor curves, thick pens (render_page)
-    checkpoint_minutes: float = 3.0
-    val_every: int = 250
+    checkpoint_minutes: float = 5.0
+    val_every: int = 500
     val_pages: int = 6
     threads: int = 2
     bn_batches: int = 24  # batches used to recompute BatchNorm statistics before saving
@@ -240,7 +240,8 @@ def model_card(opts: TrainOptions, *, step: int, seconds: float, val: dict | Non
         lines += [
             "## Validation (whole pages, pixel level)",
             f"{opts.val_pages} pages rendered with a fixed seed from "
-            f"`{opts.val_las_dir or opts.las_dir or 'random walks'}`, measured at step {step}:",
+            f"`{opts.val_las_dir or opts.las_dir or 'random walks'}`, measured at step "
+            f"{val.get('step', step)}:",
             "",
             "| class | IoU | precision | recall | F1 |",
             "|---|---|---|---|---|",
@@ -339,7 +340,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
                         sched.get_last_lr()[0], seconds / max(step, 1))
         if step % opts.val_every == 0 or step == opts.steps:
             refresh_bn()
-            val = validate(model, val_pages, device="cpu", config=config)
+            val = dict(validate(model, val_pages, device="cpu", config=config), step=step)
             model.train()
             logger.info("val step %d: %s", step, json.dumps(val))
         if time.monotonic() - last_ckpt > opts.checkpoint_minutes * 60 or step == opts.steps:

@@ -36,7 +36,8 @@ def test_train_writes_a_loadable_model_folder(first_run):
     ck = torch.load(first_run / "checkpoint.pt", weights_only=False)
     assert ck["step"] == 2
     # validation ran at the last step: pixel scores and the recovered curves' median R²
-    assert set(ck["val"]) == {"solid", "dashed", "curves_median_r2"}
+    assert set(ck["val"]) == {"solid", "dashed", "curves_median_r2", "step"}
+    assert ck["val"]["step"] == 2
     assert ck["val"]["curves_median_r2"] <= 1.0
     assert "Median R² of the curves" in (first_run / "MODEL_CARD.md").read_text()
 
