@@ -489,29 +489,27 @@ def _rgb_checked(img: Image.Image, path: Path, *, transpose: bool) -> np.ndarray
     """The page as (rows, cols, 3) uint8 when it is in colour, else None."""
     if img.mode not in ("P", "PA", "RGB", "RGBX", "RGBA", "RGBa", *_COLOUR_VIA_RGB):
         return None
-    width, height = img.size
     try:
-        out = np.empty((width, height, 3) if transpose else (height, width, 3), np.uint8)
-        for x0, y0, x1, y1 in _tiles(width, height):
-            tile = img.crop((x0, y0, x1, y1))
-            if tile.mode in _ALPHA_MODES or (tile.mode == "P" and "transparency" in img.info):
-                rgba = tile.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                rgb = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
-            elif tile.mode == "P" and (lut := _eight_bit_tiff_palette(img)) is not None:
-                rgb = lut[np.asarray(tile)]
-            else:
-                rgb = np.asarray(tile.convert("RGB"))
-            if transpose:
-                out[x0:x1, y0:y1] = rgb.transpose(1, 0, 2)
-            else:
-                out[y0:y1, x0:x1] = rgb
+        return _convert_into(img, _rgb_converter(img), transpose=transpose, channels=3)
     except MemoryError:
         raise ScanError(f"{path}: not enough memory to keep the page in colour") from None
     except (OSError, ValueError) as exc:
         raise ScanError(f"{path}: cannot convert the image to colour ({_reason(exc)})"
                         ) from None
-    return out
+
+
+def _rgb_converter(img: Image.Image) -> _TileConverter:
+    """Tile -> (h, w, 3) uint8 for a colour page (alpha over white paper, 8-bit TIFF maps)."""
+    if img.mode in _ALPHA_MODES or (img.mode == "P" and "transparency" in img.info):
+        def over_white(tile: Image.Image) -> np.ndarray:
+            rgba = tile.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+
+        return over_white
+    if img.mode == "P" and (lut := _eight_bit_tiff_palette(img)) is not None:
+        return lambda tile: lut[np.asarray(tile)]
+    return lambda tile: np.asarray(tile.convert("RGB"))
 
 
 def _bomb_race_message(path: Path) -> str:
@@ -566,15 +564,22 @@ def _tile_pixels() -> int:
 
 def _gray_into(img: Image.Image, *, transpose: bool) -> np.ndarray:
     """Convert ``img`` tile by tile into a new uint8 array, transposed if asked."""
+    return _convert_into(img, _tile_converter(img), transpose=transpose)
+
+
+def _convert_into(img: Image.Image, convert: _TileConverter, *, transpose: bool,
+                  channels: int | None = None) -> np.ndarray:
+    """Apply ``convert`` tile by tile into a new uint8 array (rows, cols[, channels]),
+    transposed (rows and columns swapped) if asked."""
     width, height = img.size
-    convert = _tile_converter(img)
-    out = np.empty((width, height) if transpose else (height, width), dtype=np.uint8)
+    shape = (width, height) if transpose else (height, width)
+    out = np.empty(shape if channels is None else (*shape, channels), dtype=np.uint8)
     for x0, y0, x1, y1 in _tiles(width, height):
-        gray = convert(img.crop((x0, y0, x1, y1)))
+        part = convert(img.crop((x0, y0, x1, y1)))
         if transpose:
-            out[x0:x1, y0:y1] = gray.T
+            out[x0:x1, y0:y1] = part.swapaxes(0, 1)
         else:
-            out[y0:y1, x0:x1] = gray
+            out[y0:y1, x0:x1] = part
     return out
 
 
