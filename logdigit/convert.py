@@ -19,6 +19,7 @@ from . import __version__
 from .calibrate import depth_grid, resample, row_to_depth, x_to_true_value
 from .colour import colour_ink
 from .errors import TraceError
+from .grid import despike_rule_rows, rule_columns, rule_rows
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
@@ -162,9 +163,10 @@ def convert_scan(
         t = time.perf_counter()
         c0, c1 = track_window(track.left_px, track.right_px, W, margin=12 * k)
         # a track whose curves are all keyed by colour needs no segmentation
+        pix = shrink(scan.pixels[r0:r1, c0:c1], k)
         probs = None if colour_only(scan, track) else segment_array(
-            shrink(scan.pixels[r0:r1, c0:c1], k), model=model, config=config, device=device,
-            batch_size=batch_size, progress=progress)
+            pix, model=model, config=config, device=device, batch_size=batch_size,
+            progress=progress)
         seconds["segment"] += time.perf_counter() - t
         # trace only between the track edges (the margin helps segmentation context)
         a = max(0, int(np.floor((track.left_px - c0) / k)))
@@ -183,8 +185,12 @@ def convert_scan(
             if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
                 own = probs[ordered[0].cls - 1][:, a:b]
                 p_ink = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
-            # grid and track-edge lines the segmenter calls curve must not capture a trace
-            p_ink = suppress_straight_columns(p_ink, window=max(64, 512 // k))
+            # grid and track-edge lines the segmenter calls curve must not capture a
+            # trace; the rules are found in the scan itself (a flat curve is not one)
+            p_seg = p_ink
+            window = max(64, 512 // k)
+            p_ink = suppress_straight_columns(
+                p_ink, window=window, lines=rule_columns(pix, window=window)[a:b])
         low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
         remaining = p_ink  # the ink no curve has taken yet
         if scan.rgb is not None and any(c.colour is not None for c in ordered):
@@ -206,16 +212,18 @@ def convert_scan(
             low[curve.mnemonic] = (tr.x, tr.confidence)
             if i + 1 < len(ordered):  # never give this curve's ink to a later one
                 remaining = exclude_trace(remaining, tr.x, half_width=half)
+        reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
+        rules = rule_rows(pix[:, a:b], reach=reach)  # horizontal grid rules
         solids = [c for c in ordered if c.cls == 1]
         broken = [c for c in ordered if c.cls == 2]
         if len(solids) == 1 and broken:  # line style separates these
             m_s = solids[0].mnemonic
-            ink = (p_ink >= 128).astype(np.uint8)
+            ink = (p_seg >= 128).astype(np.uint8)  # a flat curve weakened as a rule counts
             style = probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b]
             for other in broken:
                 xs, xd = resolve_crossings(
                     low[m_s][0], low[other.mnemonic][0], ink=ink, style=style,
-                    half_width=half)
+                    half_width=half, skip_rows=rules)
                 low[m_s] = (xs, low[m_s][1])
                 low[other.mnemonic] = (xd, low[other.mnemonic][1])
         for group in (solids, broken):  # same class: only position and continuity
@@ -242,6 +250,12 @@ def convert_scan(
                                + (f" (at {at} {d.unit})" if unsure else ""))
                         warnings.append(msg)
                         logger.warning("%s", msg)
+        # spikes along horizontal grid rules (stubs of the segmenter's curve probability)
+        # are cut off; a colour map has no such stubs
+        for c in ordered:
+            x_low, conf_low = low[c.mnemonic]
+            low[c.mnemonic] = (despike_rule_rows(x_low, rules, max_dev=max(2.0, half)),
+                               conf_low)
         seconds["trace"] += time.perf_counter() - t
         by_curve: dict[str, CurveResult] = {}
         for curve in track.curves:

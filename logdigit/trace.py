@@ -321,7 +321,8 @@ def _sample(img: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
 
 def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
                       style: np.ndarray, half_width: float, min_rows: int = 8,
-                      margin: float = 0.08) -> tuple[np.ndarray, np.ndarray]:
+                      margin: float = 0.08, skip_rows: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Swap the stretches where the solid and the dashed trace changed curves at a crossing.
 
     Between two places where the traces meet (or either jumps sideways), each stretch of
@@ -335,12 +336,16 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     x_solid, x_dashed : (rows,) float
         Traces (columns of ``ink``), NaN in gaps.
     ink : (rows, cols) uint8
-        1 where there is curve ink (e.g. the segmenter's curve probability >= 0.5;
-        raw dark pixels would count grid lines as ink), else 0.
+        1 where there is curve ink, else 0: the segmenter's curve probability >= 0.5
+        *before* straight columns were weakened (a flat curve must keep its ink here;
+        raw dark pixels would count grid lines as ink).
     style : (rows, cols) int16
         Segmenter's solid-minus-dashed probability, -255..255.
     half_width : float
         Traces closer than twice this are at a crossing.
+    skip_rows : (rows,) bool, optional
+        Rows left out of the continuity scores: horizontal grid rules, where every
+        column is ink.
 
     Returns
     -------
@@ -356,6 +361,9 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     if not apart.any():
         return xs, xd
     ink_s, ink_d = _sample(ink, xs, 1), _sample(ink, xd, 1)
+    if skip_rows is not None:
+        ink_s[skip_rows] = np.nan
+        ink_d[skip_rows] = np.nan
     st_s, st_d = _sample(style, xs, 1) / 255.0, _sample(style, xd, 1) / 255.0
     # stretches: runs of rows where the traces are apart, also split where either jumps
     prev_apart = np.concatenate([[False], apart[:-1]])
@@ -501,7 +509,8 @@ def order_left_to_right(traces: list[np.ndarray], *, half_width: float) -> list[
 
 def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
                               min_fraction: float = 0.85, keep: float = 0.3,
-                              max_share: float = 0.25) -> np.ndarray:
+                              max_share: float = 0.25,
+                              lines: np.ndarray | None = None) -> np.ndarray:
     """Weaken columns whose ink runs perfectly straight down: grid and track-edge lines.
 
     A curve wanders: it hardly ever occupies one column on nearly every row of a long
@@ -524,6 +533,10 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
         Factor applied to those columns.
     max_share : float
         A window where more than this share of the columns qualifies is left alone.
+    lines : (cols,) bool, optional
+        The columns where the scan has a vertical rule (:func:`logdigit.grid.rule_columns`);
+        when given, only those (and their neighbours) are weakened, so that a curve that
+        runs straight for a window (a flat log) is kept.
 
     Returns
     -------
@@ -532,12 +545,17 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
     """
     H, W = prob.shape
     out = None
+    if lines is not None:  # a rule one column off in the probability map still counts
+        near_lines = np.convolve(np.asarray(lines, bool), np.ones(3), mode="same") > 0
     for r0 in range(0, H, window):
         r1 = min(H, r0 + window)
         if r1 - r0 < window // 2 and r0 > 0:  # a short last window joins the previous one
             r0 = max(0, r1 - window)
         frac = (prob[r0:r1] >= 128).mean(axis=0)
-        cols = np.flatnonzero(frac >= min_fraction)
+        ok = frac >= min_fraction
+        if lines is not None:
+            ok &= near_lines
+        cols = np.flatnonzero(ok)
         # lines are a few columns; when most of the window is "inked" there is no line
         # to tell from the rest (a blind or untrained segmenter): leave it alone
         if 0 < len(cols) <= max_share * W:

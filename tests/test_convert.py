@@ -499,3 +499,32 @@ def test_straighten_shears_the_colour_page_with_the_grey_one():
     assert angle == pytest.approx(1.0, abs=0.05)
     grey = np.asarray(Image.fromarray(out.rgb).convert("L"), np.int16)
     assert np.abs(grey - out.pixels).max() <= 2  # colour and grey pages still line up
+
+
+def test_a_flat_solid_curve_is_not_mistaken_for_a_grid_rule(ink_model):
+    """A nearly straight solid log beside a wiggly dotted one, with a real grid. The flat
+    line is weakened like a grid rule before tracing, so the solid trace first takes the
+    dotted curve; the style check must still find the flat line's unbroken ink and give
+    each curve its own trace (it used to read the weakened map and keep them swapped)."""
+    depth = TOP + np.arange(ROWS) / PX_PER_FT
+    flat = 100 + 0.5 * (depth - TOP) / (depth[-1] - TOP)  # drifts under a pixel
+    wiggly = 50 + 25 * np.sin((depth - TOP) / 17.0)
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in range(LEFT_PX, RIGHT_PX + 1, 30):  # grey vertical rules
+        d.line([(c, 0), (c, ROWS)], fill=150, width=1)
+    for r in range(0, ROWS, 20):  # and horizontal ones
+        d.line([(LEFT_PX, r), (RIGHT_PX, r)], fill=150, width=1)
+    xf = value_to_x(flat, 0.0, 150.0, "linear")
+    d.line([(float(x), float(r)) for r, x in enumerate(xf)], fill=0, width=3)
+    xw = value_to_x(wiggly, 0.0, 150.0, "linear")
+    for r in range(0, ROWS, 10):  # dots: 4 rows of ink, 6 of paper
+        d.line([(float(x), float(r + i)) for i, x in enumerate(xw[r:r + 4])], fill=0, width=3)
+    pixels = np.asarray(img, np.uint8).copy()
+    lay = many_layout([{"mnemonic": "GR", "left": 0.0, "right": 150.0, "style": "solid"},
+                       {"mnemonic": "SP", "left": 0.0, "right": 150.0, "style": "dotted"}])
+    res = run(pixels, lay, ink_model)
+    gr, sp = (c.values for c in res.curves)
+    g = res.grid
+    assert np.nanmedian(np.abs(gr - np.interp(g, depth, flat))) < 1.0
+    assert r2(sp, np.interp(g, depth, wiggly)) > 0.9

@@ -1,0 +1,124 @@
+"""Find the printed grid's ruled lines in a track, so that traces do not follow them.
+
+The segmenter sometimes gives curve probability to grid lines: short stubs where a
+horizontal rule meets a curve (the tracer's sideways moves along ink are cheap, so the
+trace spikes along the rule), and whole vertical rules on dark scans. Telling a rule from
+a curve by the probability map alone fails for a curve that is itself nearly straight (a
+flat gamma ray or caliper), so the rules are found in the scan's pixels, where they are
+unmistakable: a horizontal rule is darker than the paper just above and below it across
+much of the track; a vertical rule is darker than the columns beside it over the whole
+depth range, while even a flat curve drifts by more than its width.
+
+The functions work on one track's window of the scan (at the working resolution) and
+return new arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from scipy import ndimage
+
+logger = logging.getLogger(__name__)
+
+
+def rule_rows(pixels: np.ndarray, *, reach: int = 4, delta: float = 24.0,
+              min_fraction: float = 0.4) -> np.ndarray:
+    """Rows that carry a horizontal ruled line across the track.
+
+    Parameters
+    ----------
+    pixels : (rows, cols) uint8
+        Grey scan of one track, 0 = black ink, 255 = white paper.
+    reach : int
+        Rows above and below compared with (more than half the thickest rule, px).
+    delta : float
+        Grey levels a pixel must be darker than both rows ``reach`` away.
+    min_fraction : float
+        Share of the columns that must be so: dotted and dashed rules ink about half
+        of them, while a curve's stroke crosses far fewer.
+
+    Returns
+    -------
+    (rows,) bool
+    """
+    img = pixels.astype(np.int16)
+    H = img.shape[0]
+    out = np.zeros(H, bool)
+    if H <= 2 * reach or img.shape[1] == 0:
+        return out
+    mid = img[reach:H - reach]
+    darker = (mid + delta < img[: H - 2 * reach]) & (mid + delta < img[2 * reach:])
+    out[reach:H - reach] = darker.mean(axis=1) >= min_fraction
+    return out
+
+
+def rule_columns(pixels: np.ndarray, *, window: int = 512, delta: float = 16.0,
+                 min_fraction: float = 0.7, min_windows: float = 0.8) -> np.ndarray:
+    """Columns that carry a vertical ruled line over (nearly) the whole depth range.
+
+    A column is dark in a window when at least ``min_fraction`` of its rows are
+    ``delta`` grey levels darker than the median of the columns around it; it is a rule
+    when that holds in at least ``min_windows`` of the windows.
+
+    Parameters
+    ----------
+    pixels : (rows, cols) uint8
+        Grey scan of one track, 0 = black.
+    window : int
+        Rows per window.
+
+    Returns
+    -------
+    (cols,) bool
+    """
+    H, W = pixels.shape
+    if H == 0 or W == 0:
+        return np.zeros(W, bool)
+    # paper level beside each pixel: median along the row over 15 columns
+    local = ndimage.median_filter(pixels, size=(1, 15), mode="nearest").astype(np.int16)
+    dark = pixels.astype(np.int16) + delta < local
+    n_win = max(1, H // window)
+    edges = np.linspace(0, H, n_win + 1).astype(int)
+    hits = np.zeros(W, np.int32)
+    for r0, r1 in zip(edges[:-1], edges[1:], strict=True):
+        hits += dark[r0:r1].mean(axis=0) >= min_fraction
+    return hits >= max(1, int(np.ceil(min_windows * n_win)))
+
+
+def despike_rule_rows(x: np.ndarray, rows: np.ndarray, *, max_dev: float) -> np.ndarray:
+    """Put a trace back on its curve where it ran sideways along a horizontal rule.
+
+    Where a rule meets a curve the segmenter often gives the rule a short stub of curve
+    probability; the trace then takes a spike along it. On each run of rule rows whose
+    trace lies more than ``max_dev`` px from the straight line between the rows just
+    above and below the run, x is replaced by that line.
+
+    Parameters
+    ----------
+    x : (rows,) float
+        Trace, columns; NaN in gaps.
+    rows : (rows,) bool
+        From :func:`rule_rows`.
+    max_dev : float
+        Largest believable sideways departure on a rule row, px.
+
+    Returns
+    -------
+    (rows,) float64
+        A new array.
+    """
+    out = np.array(x, dtype=np.float64)
+    H = len(out)
+    labels, _ = ndimage.label(np.asarray(rows, bool))
+    for sl in ndimage.find_objects(labels):
+        a, b = sl[0].start, sl[0].stop
+        if a == 0 or b >= H or not (np.isfinite(out[a - 1]) and np.isfinite(out[b])):
+            continue
+        line = out[a - 1] + (out[b] - out[a - 1]) * (np.arange(a, b) - (a - 1)) / (b - a + 1)
+        seg = out[a:b]
+        bad = ~np.isfinite(seg) | (np.abs(seg - line) > max_dev)
+        if bad.any():
+            out[a:b] = line
+    return out

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from logdigit.grid import despike_rule_rows, rule_columns, rule_rows
+from logdigit.trace import suppress_straight_columns, trace_curve
+
+
+def _paper(h=600, w=200):
+    rng = np.random.default_rng(0)
+    return np.clip(235 + rng.normal(0, 4, (h, w)), 0, 255).astype(np.uint8)
+
+
+def _draw_curve(img, x, width=3, value=20):
+    for r, c in enumerate(np.round(x).astype(int)):
+        img[r, max(0, c - width // 2): c + width // 2 + 1] = value
+
+
+def test_rule_rows_finds_solid_and_dotted_rules_but_not_a_curve():
+    img = _paper()
+    img[100:102, :] = 60  # solid rule, 2 px
+    img[300, ::2] = 60  # dotted rule: every other column
+    x = 100 + 60 * np.sin(np.arange(600) / 20.0)  # a wiggly curve with steep parts
+    _draw_curve(img, x)
+    img[450, 40:90] = 20  # a sharp peak drawn as a horizontal stroke (25 % of the row)
+    rows = rule_rows(img)
+    assert rows[100] and rows[101] and rows[300]
+    assert not rows[450]
+    assert rows.sum() == 3
+
+
+def test_rule_rows_edge_cases():
+    assert rule_rows(np.zeros((5, 10), np.uint8)).sum() == 0  # shorter than 2 * reach
+    assert rule_rows(np.zeros((50, 0), np.uint8)).shape == (50,)
+    assert rule_rows(np.full((50, 40), 255, np.uint8)).sum() == 0
+
+
+def test_rule_columns_finds_a_rule_but_not_a_flat_curve():
+    img = _paper(h=3000)
+    img[:, 50] = 90  # a grey vertical rule over the whole depth
+    x = 140 + np.linspace(0, 8, 3000)  # a nearly flat curve: drifts 8 px over the log
+    _draw_curve(img, x)
+    cols = rule_columns(img)
+    assert cols[50]
+    assert not cols[130:160].any()
+    assert cols.sum() == 1
+
+
+def test_rule_columns_edge_cases():
+    assert rule_columns(np.zeros((0, 7), np.uint8)).shape == (7,)
+    assert not rule_columns(np.full((100, 30), 255, np.uint8)).any()
+
+
+def test_despike_rule_rows_cuts_a_spike_along_a_rule_and_keeps_the_rest():
+    x = 50 + np.arange(40) * 0.5
+    rows = np.zeros(40, bool)
+    rows[[10, 20, 21]] = True
+    spiked = x.copy()
+    spiked[10] += 30  # ran along the rule
+    spiked[20:22] -= 1  # within the allowance: left alone
+    out = despike_rule_rows(spiked, rows, max_dev=3)
+    assert out is not spiked
+    assert out[10] == pytest.approx(x[10])
+    assert (out[20:22] == spiked[20:22]).all()
+    assert (np.delete(out, [10, 20, 21]) == np.delete(spiked, [10, 20, 21])).all()
+
+
+def test_despike_rule_rows_edge_cases():
+    x = np.array([1.0, 9.0, 3.0, np.nan, 20.0, 6.0])
+    rows = np.array([True, False, False, False, True, False])
+    out = despike_rule_rows(x, rows, max_dev=1)
+    assert out[0] == 1.0  # first row: nothing above to go by
+    assert out[4] == 20.0  # NaN above: left alone
+    assert np.isnan(out[3])
+    assert (despike_rule_rows(x, np.zeros(6, bool), max_dev=1)[[0, 1, 2, 4, 5]]
+            == x[[0, 1, 2, 4, 5]]).all()
+
+
+@pytest.mark.parametrize("with_lines", [True, False])
+def test_a_flat_curve_beside_a_wiggly_one_survives_straight_column_suppression(with_lines):
+    """A flat solid curve used to be weakened as if it were a grid rule."""
+    H, W = 1024, 120
+    prob = np.zeros((H, W), np.uint8)
+    prob[:, 40:43] = 250  # flat curve, perfectly straight in this window
+    x = 80 + 20 * np.sin(np.arange(H) / 30.0)
+    for r, c in enumerate(np.round(x).astype(int)):
+        prob[r, c - 1: c + 2] = 250
+    lines = np.zeros(W, bool)  # the scan shows no rule there
+    out = suppress_straight_columns(prob, lines=lines if with_lines else None)
+    if with_lines:
+        assert out is prob
+        tr = trace_curve(out, x_offset=0, max_gap=8)
+        assert abs(np.nanmedian(tr.x) - 41) < 1.5
+    else:
+        assert out[:, 41].max() < 128  # the old rule took it for a grid line
+    lines[41] = True  # a real rule there is weakened either way
+    assert suppress_straight_columns(prob, lines=lines)[:, 41].max() < 128
