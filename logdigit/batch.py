@@ -308,7 +308,7 @@ def get_model(model_spec: str | None, device: str = "auto"):
             from .model import choose_device, load_model
 
             dev = choose_device(device)
-            net, config = load_model(model_spec, device=dev)
+            net, config = load_model(model_spec, device=dev, fuse=True)
             _MODELS[key] = (net, config, dev)
             logger.debug("process %d: loaded model %s on %s", os.getpid(),
                          config.get("path"), dev)

@@ -73,12 +73,12 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
     import torch
 
     from .layout import find_layout, load_layout
-    from .model import DEFAULT_CONFIG, build_model, load_model
+    from .model import DEFAULT_CONFIG, build_model, fuse_for_inference, load_model
     from .scanio import read_scan
     from .segment import _tile_plan, to_input, track_window
 
     torch.set_num_threads(os.cpu_count() or 1)
-    net, cfg = load_model(model)
+    net, cfg = load_model(model, fuse=True)
     lay = load_layout(find_layout(scan))
     img = read_scan(scan).pixels
     t0 = lay.tracks[0]
@@ -88,9 +88,9 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
     cl = torch.channels_last  # both networks run the way segment_array runs them
     x = torch.from_numpy(np.stack([to_input(t) for t in tiles]))[:, None].contiguous(
         memory_format=cl)
-    baseline = build_model(dict(DEFAULT_CONFIG, encoder_name="resnet18", encoder_depth=5,
-                                decoder_channels=[256, 128, 64, 32, 16])).to(
-        memory_format=cl).eval()
+    baseline = fuse_for_inference(build_model(dict(
+        DEFAULT_CONFIG, encoder_name="resnet18", encoder_depth=5,
+        decoder_channels=[256, 128, 64, 32, 16])).eval()).to(memory_format=cl).eval()
     out = {}
     for name, m in (("shipped", net), ("resnet18_unet", baseline)):
         with torch.inference_mode():

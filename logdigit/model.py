@@ -102,8 +102,41 @@ def save_model(model: torch.nn.Module, folder: Path, *, config: dict, card: str 
         (folder / "MODEL_CARD.md").write_text(card)
 
 
-def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device | str = "cpu"):
-    """Load a model folder for inference.
+def fuse_for_inference(model: torch.nn.Module) -> torch.nn.Module:
+    """Fold every BatchNorm into the convolution before it (inference only).
+
+    The U-Net's decoder runs at full tile resolution, where BatchNorm alone took about a
+    fifth of the forward time on the CPU; folded, the outputs agree to ~1e-5. A network
+    ``torch.fx`` cannot trace is returned unchanged.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode (the running statistics are what gets folded).
+
+    Returns
+    -------
+    torch.nn.Module
+        A new module (a ``torch.fx.GraphModule``) without BatchNorm, or ``model``.
+    """
+    from torch.fx.experimental.optimization import fuse
+
+    try:
+        return fuse(model.eval())
+    except Exception as exc:  # noqa: BLE001 - any tracing failure: run unfused
+        logger.debug("BatchNorm not folded (%s: %s)", type(exc).__name__, exc)
+        return model
+
+
+def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device | str = "cpu",
+               fuse: bool = False):
+    """Load a model folder.
+
+    Parameters
+    ----------
+    fuse : bool
+        Fold BatchNorm into the convolutions (:func:`fuse_for_inference`): faster, but
+        for inference only (no BatchNorm left to train, different ``state_dict`` keys).
 
     Returns
     -------
@@ -151,6 +184,8 @@ def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device |
     config = dict(config, path=str(folder))
     # channels-last convolutions are ~1.7x faster on this CPU for the shipped network
     # (per-tile timing, python -m logdigit.bench); results agree to ~1e-6
+    if fuse:
+        model = fuse_for_inference(model.eval())
     return model.to(device, memory_format=torch.channels_last).eval(), config
 
 

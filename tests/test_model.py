@@ -93,3 +93,37 @@ def test_shipped_model_is_small_and_loads():
     assert (folder / "MODEL_CARD.md").exists()
     m, cfg = load_model(DEFAULT_MODEL)
     assert cfg["classes"] == 3
+
+
+def test_fused_model_gives_the_same_outputs_without_batchnorm(tmp_path):
+    torch.manual_seed(2)
+    m = build_model(DEFAULT_CONFIG).eval()
+    with torch.no_grad():  # non-trivial running statistics, so folding has work to do
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+    save_model(m, tmp_path / "m", config=DEFAULT_CONFIG)
+    fused, _ = load_model(tmp_path / "m", fuse=True)
+    assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in fused.modules())
+    x = torch.rand(2, 1, 96, 96)
+    with torch.inference_mode():
+        torch.testing.assert_close(fused(x), m(x), atol=1e-4, rtol=1e-4)
+
+
+def test_a_network_fx_cannot_trace_is_left_unfused():
+    from logdigit.model import fuse_for_inference
+
+    class Branchy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 1, 3)
+            self.bn = torch.nn.BatchNorm2d(1)
+
+        def forward(self, x):
+            if x.sum() > 0:  # data-dependent control flow: not symbolically traceable
+                return self.bn(self.conv(x))
+            return x
+
+    m = Branchy().eval()
+    assert fuse_for_inference(m) is m

@@ -56,7 +56,7 @@ def convert(
         check_output(overlay, overwrite=overwrite)
     image_info(scan, page=page)  # the scan's header: missing, not an image, no such page
     dev = choose_device(device)
-    net, config = load_model(model, device=dev)
+    net, config = load_model(model, device=dev, fuse=True)
     with tile_progress(enabled=not quiet, label=scan.name) as factory:
         result = convert_file(scan, output, model=net, config=config, layout_path=layout,
                               device=dev, page=page, overlay=overlay, overwrite=overwrite,

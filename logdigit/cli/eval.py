@@ -107,7 +107,7 @@ def eval_cases(
             check_output(overlays / overlay_name(case_name(f, cases_dir)), overwrite=overwrite)
 
     dev = choose_device(device)
-    net, config = load_model(model, device=dev)
+    net, config = load_model(model, device=dev, fuse=True)
     logger.info("evaluating %s on %d cases under %s", config["path"], len(folders), cases_dir)
     with _case_progress(enabled=not quiet, total=len(folders)) as advance:
         results = evaluate_cases(folders, model=net, config=config, device=dev, root=cases_dir,
