@@ -223,7 +223,7 @@ def convert_scan(
             for other in broken:
                 xs, xd = resolve_crossings(
                     low[m_s][0], low[other.mnemonic][0], ink=ink, style=style,
-                    half_width=half, skip_rows=rules)
+                    half_width=half, skip_rows=rules, pixels=pix[:, a:b])
                 low[m_s] = (xs, low[m_s][1])
                 low[other.mnemonic] = (xd, low[other.mnemonic][1])
         for group in (solids, broken):  # same class: only position and continuity

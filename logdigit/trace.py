@@ -319,9 +319,16 @@ def _sample(img: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
     return out
 
 
+def _mean(v: np.ndarray) -> float:
+    """Mean of the finite values, 0 when there are none."""
+    ok = np.isfinite(v)
+    return float(v[ok].mean()) if ok.any() else 0.0
+
+
 def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
                       style: np.ndarray, half_width: float, min_rows: int = 8,
-                      margin: float = 0.08, skip_rows: np.ndarray | None = None
+                      margin: float = 0.08, skip_rows: np.ndarray | None = None,
+                      pixels: np.ndarray | None = None, min_scan_rows: int = 128
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Swap the stretches where the solid and the dashed trace changed curves at a crossing.
 
@@ -346,6 +353,11 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     skip_rows : (rows,) bool, optional
         Rows left out of the continuity scores: horizontal grid rules, where every
         column is ink.
+    pixels : (rows, cols) uint8, optional
+        The scan (0 = black). When given, each stretch also scores the share of its rows
+        where the scan under the trace is at least half as dark (below the row's paper)
+        as the two traces typically are: a dash gap is light in the scan even where a
+        blurred scan made the segmenter's ink continuous.
 
     Returns
     -------
@@ -365,6 +377,18 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
         ink_s[skip_rows] = np.nan
         ink_d[skip_rows] = np.nan
     st_s, st_d = _sample(style, xs, 1) / 255.0, _sample(style, xd, 1) / 255.0
+    whole_s = whole_d = np.zeros(len(xs))
+    if pixels is not None:
+        paper = np.median(pixels, axis=1).astype(np.int16)
+        dark = np.maximum(paper[:, None] - pixels, 0).astype(np.int16)
+        dk_s, dk_d = _sample(dark, xs, 1), _sample(dark, xd, 1)
+        keep = apart if skip_rows is None else apart & ~skip_rows
+        typical = np.median(np.concatenate([dk_s[keep], dk_d[keep]])) if keep.any() else 0
+        whole_s = np.where(np.isfinite(dk_s), dk_s >= 0.5 * typical, np.nan)
+        whole_d = np.where(np.isfinite(dk_d), dk_d >= 0.5 * typical, np.nan)
+        if skip_rows is not None:
+            whole_s[skip_rows] = np.nan
+            whole_d[skip_rows] = np.nan
     # stretches: runs of rows where the traces are apart, also split where either jumps
     prev_apart = np.concatenate([[False], apart[:-1]])
     starts = np.flatnonzero(apart & (~prev_apart | jumped))
@@ -379,6 +403,9 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
             continue
         score_s = np.nanmean(ink_s[a:b]) + 0.5 * np.nanmean(st_s[a:b])
         score_d = np.nanmean(ink_d[a:b]) + 0.5 * np.nanmean(st_d[a:b])
+        if b - a >= min_scan_rows:  # too few dash periods in shorter stretches
+            score_s += _mean(whole_s[a:b])
+            score_d += _mean(whole_d[a:b])
         if score_d > score_s + margin:
             xs[a:b], xd[a:b] = x_dashed[a:b], x_solid[a:b]
     return xs, xd

@@ -146,6 +146,39 @@ def test_resolve_crossings_swaps_back_by_continuity():
     np.testing.assert_array_equal(fs, a)
 
 
+def test_resolve_crossings_reads_dash_gaps_in_the_scan_when_the_ink_map_has_none():
+    """On a blurred scan the segmenter's ink runs through the dash gaps, so both traces
+    look continuous; the scan itself still shows the gaps, over a long stretch."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 400, 100
+    a, b = np.full(rows, 20.0), np.full(rows, 70.0)  # solid at 20, dashed at 70
+    ink = np.zeros((rows, cols), np.uint8)
+    ink[:, 19:22] = ink[:, 69:72] = 1  # both unbroken in the segmenter's map
+    style = np.zeros((rows, cols), np.int16)
+    pixels = np.full((rows, cols), 230, np.uint8)
+    pixels[:, 19:22] = 40
+    for r in range(rows):
+        if r % 10 < 6:
+            pixels[r, 69:72] = 40
+    xs, xd = b.copy(), a.copy()  # the solid trace took the dashed curve for the whole log
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3)
+    np.testing.assert_array_equal(fs, b)  # the ink map alone cannot tell
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3, pixels=pixels)
+    np.testing.assert_array_equal(fs, a)
+    np.testing.assert_array_equal(fd, b)
+    # the rows of a horizontal grid rule (dark everywhere) are left out of the scores
+    skip = np.zeros(rows, bool)
+    skip[::10] = True
+    fs, _ = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3, pixels=pixels,
+                              skip_rows=skip)
+    np.testing.assert_array_equal(fs, a)
+    # a short stretch has too few dash periods to go by: left as it is
+    fs, _ = resolve_crossings(xs[:100], xd[:100], ink=ink[:100], style=style[:100],
+                              half_width=3, pixels=pixels[:100])
+    np.testing.assert_array_equal(fs, b[:100])
+
+
 def test_wrap_lets_the_path_leave_at_one_edge_and_come_back_at_the_other():
     cols = 120
     # a short excursion onto the backup scale: out at the right edge, 16 rows in from the
