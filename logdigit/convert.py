@@ -19,7 +19,7 @@ from . import __version__
 from .calibrate import depth_grid, resample, row_to_depth, x_to_true_value
 from .colour import colour_ink
 from .errors import TraceError
-from .grid import despike_rule_rows, rule_columns, rule_rows
+from .grid import rule_columns, rule_rows
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
@@ -212,12 +212,13 @@ def convert_scan(
             low[curve.mnemonic] = (tr.x, tr.confidence)
             if i + 1 < len(ordered):  # never give this curve's ink to a later one
                 remaining = exclude_trace(remaining, tr.x, half_width=half)
-        reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
-        rules = rule_rows(pix[:, a:b], reach=reach)  # horizontal grid rules
         solids = [c for c in ordered if c.cls == 1]
         broken = [c for c in ordered if c.cls == 2]
         if len(solids) == 1 and broken:  # line style separates these
             m_s = solids[0].mnemonic
+            # horizontal grid rules are dark across the track: no evidence of line style
+            reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
+            rules = rule_rows(pix[:, a:b], reach=reach)
             ink = (p_seg >= 128).astype(np.uint8)  # a flat curve weakened as a rule counts
             style = probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b]
             for other in broken:
@@ -250,12 +251,6 @@ def convert_scan(
                                + (f" (at {at} {d.unit})" if unsure else ""))
                         warnings.append(msg)
                         logger.warning("%s", msg)
-        # spikes along horizontal grid rules (stubs of the segmenter's curve probability)
-        # are cut off; a colour map has no such stubs
-        for c in ordered:
-            x_low, conf_low = low[c.mnemonic]
-            low[c.mnemonic] = (despike_rule_rows(x_low, rules, max_dev=max(2.0, half)),
-                               conf_low)
         seconds["trace"] += time.perf_counter() - t
         by_curve: dict[str, CurveResult] = {}
         for curve in track.curves:

@@ -1,13 +1,13 @@
 """Find the printed grid's ruled lines in a track, so that traces do not follow them.
 
-The segmenter sometimes gives curve probability to grid lines: short stubs where a
-horizontal rule meets a curve (the tracer's sideways moves along ink are cheap, so the
-trace spikes along the rule), and whole vertical rules on dark scans. Telling a rule from
-a curve by the probability map alone fails for a curve that is itself nearly straight (a
-flat gamma ray or caliper), so the rules are found in the scan's pixels, where they are
-unmistakable: a horizontal rule is darker than the paper just above and below it across
-much of the track; a vertical rule is darker than the columns beside it over the whole
-depth range, while even a flat curve drifts by more than its width.
+The segmenter sometimes gives curve probability to whole vertical rules (dark grids, track
+edges), and the line-style check must not count a horizontal rule, dark across the whole
+track, as the ink of a curve. Telling a rule from a curve by the probability map alone
+fails for a curve that is itself nearly straight (a flat gamma ray or caliper), so the
+rules are found in the scan's pixels, where they are unmistakable: a horizontal rule is
+darker than the paper just above and below it across much of the track; a vertical rule
+is darker than the columns beside it over the whole depth range, while even a flat curve
+drifts by more than its width.
 
 The functions work on one track's window of the scan (at the working resolution) and
 return new arrays.
@@ -86,40 +86,3 @@ def rule_columns(pixels: np.ndarray, *, window: int = 512, delta: float = 16.0,
         local = ndimage.median_filter(profile, size=15, mode="nearest")
         hits += profile <= local - min_fraction * delta
     return hits >= max(1, int(np.ceil(min_windows * n_win)))
-
-
-def despike_rule_rows(x: np.ndarray, rows: np.ndarray, *, max_dev: float) -> np.ndarray:
-    """Put a trace back on its curve where it ran sideways along a horizontal rule.
-
-    Where a rule meets a curve the segmenter often gives the rule a short stub of curve
-    probability; the trace then takes a spike along it. On each run of rule rows whose
-    trace lies more than ``max_dev`` px from the straight line between the rows just
-    above and below the run, x is replaced by that line.
-
-    Parameters
-    ----------
-    x : (rows,) float
-        Trace, columns; NaN in gaps.
-    rows : (rows,) bool
-        From :func:`rule_rows`.
-    max_dev : float
-        Largest believable sideways departure on a rule row, px.
-
-    Returns
-    -------
-    (rows,) float64
-        A new array.
-    """
-    out = np.array(x, dtype=np.float64)
-    H = len(out)
-    labels, _ = ndimage.label(np.asarray(rows, bool))
-    for sl in ndimage.find_objects(labels):
-        a, b = sl[0].start, sl[0].stop
-        if a == 0 or b >= H or not (np.isfinite(out[a - 1]) and np.isfinite(out[b])):
-            continue
-        line = out[a - 1] + (out[b] - out[a - 1]) * (np.arange(a, b) - (a - 1)) / (b - a + 1)
-        seg = out[a:b]
-        bad = ~np.isfinite(seg) | (np.abs(seg - line) > max_dev)
-        if bad.any():
-            out[a:b] = line
-    return out

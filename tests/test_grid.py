@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from logdigit.grid import despike_rule_rows, rule_columns, rule_rows
+from logdigit.grid import rule_columns, rule_rows
 from logdigit.trace import suppress_straight_columns, trace_curve
 
 
@@ -48,31 +48,6 @@ def test_rule_columns_finds_a_rule_but_not_a_flat_curve():
 def test_rule_columns_edge_cases():
     assert rule_columns(np.zeros((0, 7), np.uint8)).shape == (7,)
     assert not rule_columns(np.full((100, 30), 255, np.uint8)).any()
-
-
-def test_despike_rule_rows_cuts_a_spike_along_a_rule_and_keeps_the_rest():
-    x = 50 + np.arange(40) * 0.5
-    rows = np.zeros(40, bool)
-    rows[[10, 20, 21]] = True
-    spiked = x.copy()
-    spiked[10] += 30  # ran along the rule
-    spiked[20:22] -= 1  # within the allowance: left alone
-    out = despike_rule_rows(spiked, rows, max_dev=3)
-    assert out is not spiked
-    assert out[10] == pytest.approx(x[10])
-    assert (out[20:22] == spiked[20:22]).all()
-    assert (np.delete(out, [10, 20, 21]) == np.delete(spiked, [10, 20, 21])).all()
-
-
-def test_despike_rule_rows_edge_cases():
-    x = np.array([1.0, 9.0, 3.0, np.nan, 20.0, 6.0])
-    rows = np.array([True, False, False, False, True, False])
-    out = despike_rule_rows(x, rows, max_dev=1)
-    assert out[0] == 1.0  # first row: nothing above to go by
-    assert out[4] == 20.0  # NaN above: left alone
-    assert np.isnan(out[3])
-    assert (despike_rule_rows(x, np.zeros(6, bool), max_dev=1)[[0, 1, 2, 4, 5]]
-            == x[[0, 1, 2, 4, 5]]).all()
 
 
 @pytest.mark.parametrize("with_lines", [True, False])
