@@ -111,12 +111,12 @@ def model(tiny_model_dir, monkeypatch) -> list[str]:
 
     real = logdigit.model.load_model
 
-    def load_once(name, *, device="cpu"):
+    def load_once(name, *, device="cpu", fuse=False):
         if Path(name) != tiny_model_dir:
-            return real(name, device=device)
-        if name not in _LOADED:
-            _LOADED[name] = real(name, device=device)
-        return _LOADED[name]
+            return real(name, device=device, fuse=fuse)
+        if (name, fuse) not in _LOADED:
+            _LOADED[name, fuse] = real(name, device=device, fuse=fuse)
+        return _LOADED[name, fuse]
 
     monkeypatch.setattr(logdigit.model, "load_model", load_once)
     return ["--model", str(tiny_model_dir)]
