@@ -90,7 +90,7 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
         memory_format=cl)
     baseline = fuse_for_inference(build_model(dict(
         DEFAULT_CONFIG, encoder_name="resnet18", encoder_depth=5,
-        decoder_channels=[256, 128, 64, 32, 16])).eval()).to(memory_format=cl).eval()
+        decoder_channels=[256, 128, 64, 32, 16]))).to(memory_format=cl).eval()
     out = {}
     for name, m in (("shipped", net), ("resnet18_unet", baseline)):
         with torch.inference_mode():

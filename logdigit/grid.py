@@ -9,18 +9,14 @@ darker than the paper just above and below it across much of the track; a vertic
 is darker than the columns beside it over the whole depth range, while even a flat curve
 drifts by more than its width.
 
-The functions work on one track's window of the scan (at the working resolution) and
-return new arrays.
+Both functions take one track's window of the scan (at the working resolution) and return
+a boolean mask.
 """
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 from scipy import ndimage
-
-logger = logging.getLogger(__name__)
 
 
 def rule_rows(pixels: np.ndarray, *, reach: int = 4, delta: float = 24.0,

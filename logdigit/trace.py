@@ -354,7 +354,8 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
         Rows left out of the continuity scores: horizontal grid rules, where every
         column is ink.
     pixels : (rows, cols) uint8, optional
-        The scan (0 = black). When given, each stretch also scores the share of its rows
+        The scan (0 = black). When given, each stretch of at least ``min_scan_rows``
+        rows (enough dash periods to judge) also scores the share of its rows
         where the scan under the trace is at least half as dark (below the row's paper)
         as the two traces typically are: a dash gap is light in the scan even where a
         blurred scan made the segmenter's ink continuous.
