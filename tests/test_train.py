@@ -138,3 +138,42 @@ def test_every_batch_mixes_crops_from_several_pages(monkeypatch):
         pages = {round(float(v) * 255) for v in x[:, 0, 0, 0]}
         assert len(pages) >= 2
     assert next(made) > 4  # pages are replaced as the stream goes on
+
+
+def test_weight_average_moves_towards_the_trained_weights():
+    from logdigit.train import WeightAverage
+
+    net = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(net.weight)
+    avg = WeightAverage(net, decay=0.9)
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    avg.update(net)  # first update: decay ramps from 2/11
+    assert avg.model.weight.item() == pytest.approx(1 - 2 / 11)
+    for _ in range(200):
+        avg.update(net)
+    assert avg.model.weight.item() == pytest.approx(1.0, abs=1e-6)
+    assert not avg.model.weight.requires_grad
+    with pytest.raises(ValueError, match="decay"):
+        WeightAverage(net, decay=1.0)
+
+
+def test_ema_run_saves_the_averaged_weights_and_resumes_them(tmp_path):
+    import shutil
+
+    out = tmp_path / "ema"
+    train(_opts(steps=3, ema=0.9, keep_snapshots=False), out=out)
+    ck = torch.load(out / "checkpoint.pt", weights_only=False)
+    saved, _ = load_model(out)
+    trained = ck["model"]
+    averaged = ck["ema"]["model"]
+    assert ck["ema"]["updates"] == 3
+    conv = [k for k, v in trained.items() if k.endswith("weight") and v.ndim == 4][0]
+    # the saved model is the average, which lags behind the trained weights
+    assert torch.equal(saved.state_dict()[conv], averaged[conv])
+    assert not torch.equal(averaged[conv], trained[conv])
+    assert "exponential moving average" in (out / "MODEL_CARD.md").read_text()
+    resumed = tmp_path / "resumed"
+    shutil.copytree(out, resumed)
+    train(_opts(steps=4, ema=0.9, keep_snapshots=False), out=resumed, resume=True)
+    assert torch.load(resumed / "checkpoint.pt", weights_only=False)["ema"]["updates"] == 4
