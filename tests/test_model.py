@@ -106,6 +106,10 @@ def test_fused_model_gives_the_same_outputs_without_batchnorm(tmp_path):
     save_model(m, tmp_path / "m", config=DEFAULT_CONFIG)
     fused, _ = load_model(tmp_path / "m", fuse=True)
     assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in fused.modules())
+    # nor any functional batch_norm (timm's BatchNormAct2d traces into one unless split)
+    calls = [str(n.target) for n in fused.graph.nodes if n.op in ("call_function", "call_method")]
+    assert not [c for c in calls if "batch_norm" in c]
+    assert any(type(mod).__name__ == "BatchNormAct2d" for mod in m.modules())  # untouched
     x = torch.rand(2, 1, 96, 96)
     with torch.inference_mode():
         torch.testing.assert_close(fused(x), m(x), atol=1e-4, rtol=1e-4)
