@@ -319,6 +319,67 @@ def _sample(img: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _arc_counts(dark, x, skip):  # pragma: no cover - jitted
+    H, W = dark.shape
+    n_dark = np.zeros(H)
+    n_all = np.zeros(H)
+    for r in range(H):
+        if not np.isfinite(x[r]) or skip[r]:
+            continue
+        lo = x[r]
+        hi = x[r]
+        for q in (r - 1, r + 1):
+            if 0 <= q < H and np.isfinite(x[q]):
+                mid = 0.5 * (x[q] + x[r])
+                lo = min(lo, mid)
+                hi = max(hi, mid)
+        c0 = max(0, int(np.round(lo)))
+        c1 = min(W - 1, int(np.round(hi)))
+        wide = c1 - c0 >= 2  # a horizontal stroke may sit a row off, a steep one a column
+        for c in range(c0, c1 + 1):
+            n_all[r] += 1.0
+            hit = dark[r, c]
+            if wide:
+                hit = hit or (r > 0 and dark[r - 1, c]) or (r + 1 < H and dark[r + 1, c])
+            else:
+                hit = hit or (c > 0 and dark[r, c - 1]) or (c + 1 < W and dark[r, c + 1])
+            if hit:
+                n_dark[r] += 1.0
+    return n_dark, n_all
+
+
+def arc_ink(dark: np.ndarray, x: np.ndarray, *, skip_rows: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Ink along a trace's path, counted by arc length rather than by row.
+
+    In each row the path covers the columns from halfway to the previous row's position
+    to halfway to the next one's, so a steep stretch drawn as a horizontal stroke counts
+    every pixel of that stroke: the dash gaps of a jagged dashed or dotted curve lie
+    mostly on such strokes, where one sample per row would miss them. A pixel counts as
+    ink when it or a neighbour across the path is ink (the row above or below on a
+    horizontal stroke, the column left or right on a steep one), so a trace a pixel off
+    a thin line still finds it while the gaps along the path stay open.
+
+    Parameters
+    ----------
+    dark : (rows, cols) bool
+        Ink pixels.
+    x : (rows,) float
+        The trace (columns of ``dark``), NaN in gaps.
+    skip_rows : (rows,) bool, optional
+        Rows not counted (horizontal rules are ink across the whole track).
+
+    Returns
+    -------
+    n_dark, n_path : (rows,) float
+        Per row, the path's ink pixels and all its pixels.
+    """
+    skip = np.zeros(len(x), np.bool_) if skip_rows is None else np.asarray(skip_rows, np.bool_)
+    return _arc_counts(np.ascontiguousarray(dark, dtype=np.bool_),
+                       np.asarray(x, np.float64), skip)
+
+
 def _mean(v: np.ndarray) -> float:
     """Mean of the finite values, 0 when there are none."""
     ok = np.isfinite(v)
@@ -328,7 +389,7 @@ def _mean(v: np.ndarray) -> float:
 def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
                       style: np.ndarray, half_width: float, min_rows: int = 8,
                       margin: float = 0.08, skip_rows: np.ndarray | None = None,
-                      pixels: np.ndarray | None = None, min_scan_rows: int = 128
+                      pixels: np.ndarray | None = None, min_scan_path: int = 128
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Swap the stretches where the solid and the dashed trace changed curves at a crossing.
 
@@ -354,11 +415,13 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
         Rows left out of the continuity scores: horizontal grid rules, where every
         column is ink.
     pixels : (rows, cols) uint8, optional
-        The scan (0 = black). When given, each stretch of at least ``min_scan_rows``
-        rows (enough dash periods to judge) also scores the share of its rows
-        where the scan under the trace is at least half as dark (below the row's paper)
-        as the two traces typically are: a dash gap is light in the scan even where a
-        blurred scan made the segmenter's ink continuous.
+        The scan (0 = black). When given, each stretch whose path is at least
+        ``min_scan_path`` px long for both traces (enough dash periods to judge) also
+        scores the share of its path, by arc length (:func:`arc_ink`), where the scan
+        is at least half as dark (below the row's paper) as the two traces typically
+        are: a dash gap is light in the scan even where a blurred scan made the
+        segmenter's ink continuous, and on a jagged curve the gaps lie on the
+        horizontal strokes between rows.
 
     Returns
     -------
@@ -378,18 +441,18 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
         ink_s[skip_rows] = np.nan
         ink_d[skip_rows] = np.nan
     st_s, st_d = _sample(style, xs, 1) / 255.0, _sample(style, xd, 1) / 255.0
-    whole_s = whole_d = np.zeros(len(xs))
+    arc_s = arc_d = None
     if pixels is not None:
         paper = np.median(pixels, axis=1).astype(np.int16)
         dark = np.maximum(paper[:, None] - pixels, 0).astype(np.int16)
         dk_s, dk_d = _sample(dark, xs, 1), _sample(dark, xd, 1)
         keep = apart if skip_rows is None else apart & ~skip_rows
         typical = np.median(np.concatenate([dk_s[keep], dk_d[keep]])) if keep.any() else 0
-        whole_s = np.where(np.isfinite(dk_s), dk_s >= 0.5 * typical, np.nan)
-        whole_d = np.where(np.isfinite(dk_d), dk_d >= 0.5 * typical, np.nan)
-        if skip_rows is not None:
-            whole_s[skip_rows] = np.nan
-            whole_d[skip_rows] = np.nan
+        inked = dark >= max(0.5 * typical, 1)
+        arc_s = [np.concatenate([[0.0], np.cumsum(v)]) for v in arc_ink(inked, xs,
+                                                                          skip_rows=skip_rows)]
+        arc_d = [np.concatenate([[0.0], np.cumsum(v)]) for v in arc_ink(inked, xd,
+                                                                          skip_rows=skip_rows)]
     # stretches: runs of rows where the traces are apart, also split where either jumps
     prev_apart = np.concatenate([[False], apart[:-1]])
     starts = np.flatnonzero(apart & (~prev_apart | jumped))
@@ -402,12 +465,19 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     for a, b in zip(edges[::2], edges[1::2], strict=True):
         if b - a < min_rows:
             continue
-        score_s = np.nanmean(ink_s[a:b]) + 0.5 * np.nanmean(st_s[a:b])
-        score_d = np.nanmean(ink_d[a:b]) + 0.5 * np.nanmean(st_d[a:b])
-        if b - a >= min_scan_rows:  # too few dash periods in shorter stretches
-            score_s += _mean(whole_s[a:b])
-            score_d += _mean(whole_d[a:b])
-        if score_d > score_s + margin:
+        parts_s = [np.nanmean(ink_s[a:b]), 0.5 * np.nanmean(st_s[a:b]), 0.0]
+        parts_d = [np.nanmean(ink_d[a:b]), 0.5 * np.nanmean(st_d[a:b]), 0.0]
+        if arc_s is not None:
+            path_s, path_d = arc_s[1][b] - arc_s[1][a], arc_d[1][b] - arc_d[1][a]
+            if min(path_s, path_d) >= min_scan_path:  # enough dash periods to judge
+                parts_s[2] = (arc_s[0][b] - arc_s[0][a]) / path_s
+                parts_d[2] = (arc_d[0][b] - arc_d[0][a]) / path_d
+        score_s, score_d = sum(parts_s), sum(parts_d)
+        swap = score_d > score_s + margin
+        logger.debug("rows %d-%d: as solid, solid trace %.2f (ink %.2f, style %.2f, scan %.2f)"
+                     ", dashed trace %.2f (%.2f, %.2f, %.2f)%s", a, b, score_s, *parts_s,
+                     score_d, *parts_d, ": swapped" if swap else "")
+        if swap:
             xs[a:b], xd[a:b] = x_dashed[a:b], x_solid[a:b]
     return xs, xd
 

@@ -179,6 +179,50 @@ def test_resolve_crossings_reads_dash_gaps_in_the_scan_when_the_ink_map_has_none
     np.testing.assert_array_equal(fs, b[:100])
 
 
+def test_resolve_crossings_finds_dash_gaps_on_the_horizontal_strokes_of_a_jagged_curve():
+    """A jagged log is drawn as one horizontal stroke per row; a dotted one has its gaps
+    along those strokes, while the pixel at each row's value is ink. Sampled once per row
+    both traces look unbroken; measured along the path the dotted one is not."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 300, 100
+    phase = np.arange(rows) % 10
+    zig = 6.0 * np.minimum(phase, 10 - phase)  # 6 px per row, under the tracer's jump
+    a, b = 10.0 + zig, 60.0 + zig  # solid zigzags over 10..40, dotted over 60..90
+    pixels = np.full((rows, cols), 235, np.uint8)
+    ink = np.zeros((rows, cols), np.uint8)
+    pixels[:, 10:41] = 30
+    for c in range(60, 91):
+        if (c - 60) // 5 % 2 == 0:
+            pixels[:, c] = 30
+    for r in range(rows):  # ink right at every row's value
+        pixels[r, int(b[r]) - 1 : int(b[r]) + 2] = 30
+    ink[:, 10:41] = ink[:, 60:91] = 1  # the segmenter's ink runs through the gaps
+    style = np.zeros((rows, cols), np.int16)
+    xs, xd = b.copy(), a.copy()  # swapped over the whole log
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3, pixels=pixels)
+    np.testing.assert_array_equal(fs, a)
+    np.testing.assert_array_equal(fd, b)
+    fs, fd = resolve_crossings(a, b, ink=ink, style=style, half_width=3, pixels=pixels)
+    np.testing.assert_array_equal(fs, a)  # already right: left alone
+
+
+def test_arc_ink_counts_the_pixels_between_rows():
+    from logdigit.trace import arc_ink
+
+    dark = np.zeros((3, 20), bool)
+    dark[1, 5:16] = True
+    x = np.array([0.0, 10.0, 20.0])
+    n_dark, n_path = arc_ink(dark, x)
+    # row 1 covers columns 5..15 (halfway to its neighbours): all ink
+    assert n_path[1] == 11 and n_dark[1] == 11
+    assert n_path[0] == 6 and n_dark[0] == 1  # columns 0..5; 5 is next to row 1's ink
+    n_dark, n_path = arc_ink(dark, x, skip_rows=np.array([False, True, False]))
+    assert n_path[1] == 0
+    n_dark, n_path = arc_ink(dark, np.array([np.nan, 10.0, np.nan]))
+    assert n_path[1] == 1 and n_dark[1] == 1 and n_path[0] == 0
+
+
 def test_wrap_lets_the_path_leave_at_one_edge_and_come_back_at_the_other():
     cols = 120
     # a short excursion onto the backup scale: out at the right edge, 16 rows in from the
