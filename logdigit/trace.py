@@ -380,6 +380,15 @@ def arc_ink(dark: np.ndarray, x: np.ndarray, *, skip_rows: np.ndarray | None = N
                        np.asarray(x, np.float64), skip)
 
 
+def _near(flags: np.ndarray, reach: int) -> np.ndarray:
+    """True within ``reach`` places of any True in the 1-D bool array ``flags``."""
+    out = flags.copy()
+    for d in range(1, reach + 1):
+        out[d:] |= flags[:-d]
+        out[:-d] |= flags[d:]
+    return out
+
+
 def _mean(v: np.ndarray) -> float:
     """Mean of the finite values, 0 when there are none."""
     ok = np.isfinite(v)
@@ -430,10 +439,12 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     xs, xd = x_solid.copy(), x_dashed.copy()
     both = np.isfinite(xs) & np.isfinite(xd)
     apart = both & (np.abs(xs - xd) > 2 * half_width)
-    # a trace that jumps sideways may have changed curves there: split the stretch too
+    # where both traces jump sideways together they may have traded curves: split the
+    # stretch there too (one trace jumping alone is a jagged curve, not a trade)
     jump = 3 * half_width
+    js, jd = np.abs(np.diff(xs)) > jump, np.abs(np.diff(xd)) > jump
     jumped = np.zeros(len(xs), bool)
-    jumped[1:] = (np.abs(np.diff(xs)) > jump) | (np.abs(np.diff(xd)) > jump)
+    jumped[1:] = (js & _near(jd, 2)) | (jd & _near(js, 2))
     if not apart.any():
         return xs, xd
     ink_s, ink_d = _sample(ink, xs, 1), _sample(ink, xd, 1)

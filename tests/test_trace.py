@@ -146,6 +146,26 @@ def test_resolve_crossings_swaps_back_by_continuity():
     np.testing.assert_array_equal(fs, a)
 
 
+def test_a_jagged_curve_jumping_on_its_own_does_not_cut_the_stretch():
+    """A jagged log jumps sideways every few rows. Only jumps of both traces together can
+    be a trade of curves; one trace's own jumps must not chop the log into stretches too
+    short to judge."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 300, 100
+    a = np.full(rows, 80.0)  # the solid line, straight
+    b = np.where(np.arange(rows) // 3 % 2 == 0, 10.0, 30.0)  # dashed, jumps 20 px
+    ink = np.zeros((rows, cols), np.uint8)
+    ink[:, 79:82] = 1
+    for r in range(rows):
+        if r % 10 < 6:
+            ink[r, int(b[r]) - 1 : int(b[r]) + 2] = 1
+    style = np.zeros((rows, cols), np.int16)
+    fs, fd = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3)
+    np.testing.assert_array_equal(fs, a)
+    np.testing.assert_array_equal(fd, b)
+
+
 def test_resolve_crossings_reads_dash_gaps_in_the_scan_when_the_ink_map_has_none():
     """On a blurred scan the segmenter's ink runs through the dash gaps, so both traces
     look continuous; the scan itself still shows the gaps, over a long stretch."""
