@@ -320,64 +320,94 @@ def _sample(img: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _arc_counts(dark, x, skip):  # pragma: no cover - jitted
+def _arc_values(dark, x, skip, lo_row, hi_row):  # pragma: no cover - jitted
     H, W = dark.shape
-    n_dark = np.zeros(H)
-    n_all = np.zeros(H)
-    for r in range(H):
+    n = 0
+    for r in range(lo_row, hi_row):  # first pass: how many path pixels
+        if np.isfinite(x[r]) and not skip[r]:
+            lo = x[r]
+            hi = x[r]
+            for q in (r - 1, r + 1):
+                if 0 <= q < H and np.isfinite(x[q]):
+                    lo = min(lo, 0.5 * (x[q] + x[r]))
+                    hi = max(hi, 0.5 * (x[q] + x[r]))
+            n += min(W - 1, int(np.round(hi))) - max(0, int(np.round(lo))) + 1
+    out = np.zeros(n, dark.dtype)
+    k = 0
+    for r in range(lo_row, hi_row):
         if not np.isfinite(x[r]) or skip[r]:
             continue
         lo = x[r]
         hi = x[r]
         for q in (r - 1, r + 1):
             if 0 <= q < H and np.isfinite(x[q]):
-                mid = 0.5 * (x[q] + x[r])
-                lo = min(lo, mid)
-                hi = max(hi, mid)
+                lo = min(lo, 0.5 * (x[q] + x[r]))
+                hi = max(hi, 0.5 * (x[q] + x[r]))
         c0 = max(0, int(np.round(lo)))
         c1 = min(W - 1, int(np.round(hi)))
         wide = c1 - c0 >= 2  # a horizontal stroke may sit a row off, a steep one a column
         for c in range(c0, c1 + 1):
-            n_all[r] += 1.0
-            hit = dark[r, c]
+            v = dark[r, c]
             if wide:
-                hit = hit or (r > 0 and dark[r - 1, c]) or (r + 1 < H and dark[r + 1, c])
+                if r > 0:
+                    v = max(v, dark[r - 1, c])
+                if r + 1 < H:
+                    v = max(v, dark[r + 1, c])
             else:
-                hit = hit or (c > 0 and dark[r, c - 1]) or (c + 1 < W and dark[r, c + 1])
-            if hit:
-                n_dark[r] += 1.0
-    return n_dark, n_all
+                if c > 0:
+                    v = max(v, dark[r, c - 1])
+                if c + 1 < W:
+                    v = max(v, dark[r, c + 1])
+            out[k] = v
+            k += 1
+    return out
 
 
-def arc_ink(dark: np.ndarray, x: np.ndarray, *, skip_rows: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Ink along a trace's path, counted by arc length rather than by row.
+def arc_darkness(dark: np.ndarray, x: np.ndarray, *, rows: tuple[int, int] | None = None,
+                 skip_rows: np.ndarray | None = None) -> np.ndarray:
+    """The scan's darkness along a trace's path, pixel by pixel of arc length.
 
     In each row the path covers the columns from halfway to the previous row's position
-    to halfway to the next one's, so a steep stretch drawn as a horizontal stroke counts
+    to halfway to the next one's, so a steep stretch drawn as a horizontal stroke yields
     every pixel of that stroke: the dash gaps of a jagged dashed or dotted curve lie
-    mostly on such strokes, where one sample per row would miss them. A pixel counts as
-    ink when it or a neighbour across the path is ink (the row above or below on a
-    horizontal stroke, the column left or right on a steep one), so a trace a pixel off
-    a thin line still finds it while the gaps along the path stay open.
+    mostly on such strokes, where one sample per row would miss them. Each pixel reads
+    the darkest of itself and its neighbours across the path (the rows above and below
+    on a horizontal stroke, the columns left and right on a steep one), so a trace a
+    pixel off a thin line still finds it while the gaps along the path stay open.
 
     Parameters
     ----------
-    dark : (rows, cols) bool
-        Ink pixels.
+    dark : (rows, cols) integer array
+        Darkness: how much darker than the paper each pixel is.
     x : (rows,) float
         The trace (columns of ``dark``), NaN in gaps.
+    rows : (start, stop), optional
+        Only this row range of the trace (default: all of it).
     skip_rows : (rows,) bool, optional
-        Rows not counted (horizontal rules are ink across the whole track).
+        Rows left out (horizontal rules are dark across the whole track).
 
     Returns
     -------
-    n_dark, n_path : (rows,) float
-        Per row, the path's ink pixels and all its pixels.
+    (n,) array of ``dark``'s dtype
+        One value per path pixel, row by row.
     """
+    x = np.asarray(x, np.float64)
     skip = np.zeros(len(x), np.bool_) if skip_rows is None else np.asarray(skip_rows, np.bool_)
-    return _arc_counts(np.ascontiguousarray(dark, dtype=np.bool_),
-                       np.asarray(x, np.float64), skip)
+    a, b = rows if rows is not None else (0, len(x))
+    return _arc_values(np.ascontiguousarray(dark), x, skip, int(a), int(b))
+
+
+def path_continuity(values: np.ndarray) -> float:
+    """Share of a path's pixels at least half as dark as the path's own ink.
+
+    The path's ink darkness is its 80th percentile, so a dotted curve whose gaps are most
+    of its length is still measured against its dots, and a faint solid line against its
+    own faint ink rather than a bold neighbour's.
+    """
+    ref = float(np.percentile(values, 80))
+    if ref <= 0:
+        return 0.0
+    return float(np.mean(values >= 0.5 * ref))
 
 
 def _near(flags: np.ndarray, reach: int) -> np.ndarray:
@@ -398,8 +428,8 @@ def _mean(v: np.ndarray) -> float:
 def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
                       style: np.ndarray, half_width: float, min_rows: int = 8,
                       margin: float = 0.08, skip_rows: np.ndarray | None = None,
-                      pixels: np.ndarray | None = None, min_scan_path: int = 128
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      pixels: np.ndarray | None = None, min_scan_path: int = 128,
+                      scan_weight: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Swap the stretches where the solid and the dashed trace changed curves at a crossing.
 
     Between two places where the traces meet (or either jumps sideways), each stretch of
@@ -426,11 +456,18 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     pixels : (rows, cols) uint8, optional
         The scan (0 = black). When given, each stretch whose path is at least
         ``min_scan_path`` px long for both traces (enough dash periods to judge) also
-        scores the share of its path, by arc length (:func:`arc_ink`), where the scan
-        is at least half as dark (below the row's paper) as the two traces typically
-        are: a dash gap is light in the scan even where a blurred scan made the
-        segmenter's ink continuous, and on a jagged curve the gaps lie on the
-        horizontal strokes between rows.
+        scores the share of its path, by arc length (:func:`arc_darkness`), that is at
+        least half as dark (below the row's paper) as that path's own ink
+        (:func:`path_continuity`): a dash gap is light in the scan even where a blurred
+        scan made the segmenter's ink continuous, and on a jagged curve the gaps lie on
+        the horizontal strokes between rows.
+    min_scan_path : int
+        Path pixels each trace needs in a stretch before the scan is read.
+    scan_weight : float
+        Weight of the scan's continuity against the segmenter's (weight 1) and its style
+        opinion (weight 0.5). The scan reads a faint solid line as whole where the
+        segmenter misses parts of it: on the 30 dev cases, weight 2 raised the hard
+        tier's median R² from 0.359 to 0.400 over weight 1.
 
     Returns
     -------
@@ -452,18 +489,10 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
         ink_s[skip_rows] = np.nan
         ink_d[skip_rows] = np.nan
     st_s, st_d = _sample(style, xs, 1) / 255.0, _sample(style, xd, 1) / 255.0
-    arc_s = arc_d = None
+    dark = None
     if pixels is not None:
         paper = np.median(pixels, axis=1).astype(np.int16)
         dark = np.maximum(paper[:, None] - pixels, 0).astype(np.int16)
-        dk_s, dk_d = _sample(dark, xs, 1), _sample(dark, xd, 1)
-        keep = apart if skip_rows is None else apart & ~skip_rows
-        typical = np.median(np.concatenate([dk_s[keep], dk_d[keep]])) if keep.any() else 0
-        inked = dark >= max(0.5 * typical, 1)
-        arc_s = [np.concatenate([[0.0], np.cumsum(v)]) for v in arc_ink(inked, xs,
-                                                                          skip_rows=skip_rows)]
-        arc_d = [np.concatenate([[0.0], np.cumsum(v)]) for v in arc_ink(inked, xd,
-                                                                          skip_rows=skip_rows)]
     # stretches: runs of rows where the traces are apart, also split where either jumps
     prev_apart = np.concatenate([[False], apart[:-1]])
     starts = np.flatnonzero(apart & (~prev_apart | jumped))
@@ -478,11 +507,12 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
             continue
         parts_s = [np.nanmean(ink_s[a:b]), 0.5 * np.nanmean(st_s[a:b]), 0.0]
         parts_d = [np.nanmean(ink_d[a:b]), 0.5 * np.nanmean(st_d[a:b]), 0.0]
-        if arc_s is not None:
-            path_s, path_d = arc_s[1][b] - arc_s[1][a], arc_d[1][b] - arc_d[1][a]
-            if min(path_s, path_d) >= min_scan_path:  # enough dash periods to judge
-                parts_s[2] = (arc_s[0][b] - arc_s[0][a]) / path_s
-                parts_d[2] = (arc_d[0][b] - arc_d[0][a]) / path_d
+        if dark is not None:
+            v_s = arc_darkness(dark, x_solid, rows=(a, b), skip_rows=skip_rows)
+            v_d = arc_darkness(dark, x_dashed, rows=(a, b), skip_rows=skip_rows)
+            if min(len(v_s), len(v_d)) >= min_scan_path:  # enough dash periods to judge
+                parts_s[2] = scan_weight * path_continuity(v_s)
+                parts_d[2] = scan_weight * path_continuity(v_d)
         score_s, score_d = sum(parts_s), sum(parts_d)
         swap = score_d > score_s + margin
         logger.debug("rows %d-%d: as solid, solid trace %.2f (ink %.2f, style %.2f, scan %.2f)"

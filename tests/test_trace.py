@@ -227,20 +227,32 @@ def test_resolve_crossings_finds_dash_gaps_on_the_horizontal_strokes_of_a_jagged
     np.testing.assert_array_equal(fs, a)  # already right: left alone
 
 
-def test_arc_ink_counts_the_pixels_between_rows():
-    from logdigit.trace import arc_ink
+def test_arc_darkness_reads_the_pixels_between_rows():
+    from logdigit.trace import arc_darkness
 
-    dark = np.zeros((3, 20), bool)
-    dark[1, 5:16] = True
+    dark = np.zeros((3, 20), np.int16)
+    dark[1, 5:16] = 100
     x = np.array([0.0, 10.0, 20.0])
-    n_dark, n_path = arc_ink(dark, x)
+    v = arc_darkness(dark, x, rows=(1, 2))
     # row 1 covers columns 5..15 (halfway to its neighbours): all ink
-    assert n_path[1] == 11 and n_dark[1] == 11
-    assert n_path[0] == 6 and n_dark[0] == 1  # columns 0..5; 5 is next to row 1's ink
-    n_dark, n_path = arc_ink(dark, x, skip_rows=np.array([False, True, False]))
-    assert n_path[1] == 0
-    n_dark, n_path = arc_ink(dark, np.array([np.nan, 10.0, np.nan]))
-    assert n_path[1] == 1 and n_dark[1] == 1 and n_path[0] == 0
+    np.testing.assert_array_equal(v, np.full(11, 100))
+    v = arc_darkness(dark, x, rows=(0, 1))  # columns 0..5; 5 sits beside row 1's ink
+    np.testing.assert_array_equal(v, [0, 0, 0, 0, 0, 100])
+    assert len(arc_darkness(dark, x, skip_rows=np.array([False, True, False]))) == 6 + 5
+    np.testing.assert_array_equal(arc_darkness(dark, np.array([np.nan, 10.0, np.nan])),
+                                  [100])
+
+
+def test_path_continuity_measures_each_path_against_its_own_ink():
+    from logdigit.trace import path_continuity
+
+    faint_solid = np.full(200, 40)
+    bold_dashed = np.where(np.arange(200) % 10 < 7, 200, 5)
+    dotted = np.where(np.arange(200) % 10 < 3, 200, 5)  # gaps are most of its length
+    assert path_continuity(faint_solid) == 1.0
+    assert path_continuity(bold_dashed) == pytest.approx(0.7)
+    assert path_continuity(dotted) == pytest.approx(0.3)
+    assert path_continuity(np.zeros(50)) == 0.0
 
 
 def test_wrap_lets_the_path_leave_at_one_edge_and_come_back_at_the_other():
