@@ -320,31 +320,31 @@ def _sample(img: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
+def _path_span(x, r, W):  # pragma: no cover - jitted
+    """Columns c0..c1 of row ``r`` on the path: halfway to the neighbouring rows' x."""
+    lo = x[r]
+    hi = x[r]
+    for q in (r - 1, r + 1):
+        if 0 <= q < len(x) and np.isfinite(x[q]):
+            lo = min(lo, 0.5 * (x[q] + x[r]))
+            hi = max(hi, 0.5 * (x[q] + x[r]))
+    return max(0, int(np.round(lo))), min(W - 1, int(np.round(hi)))
+
+
+@numba.njit(cache=True, nogil=True)
 def _arc_values(dark, x, skip, lo_row, hi_row):  # pragma: no cover - jitted
     H, W = dark.shape
     n = 0
     for r in range(lo_row, hi_row):  # first pass: how many path pixels
         if np.isfinite(x[r]) and not skip[r]:
-            lo = x[r]
-            hi = x[r]
-            for q in (r - 1, r + 1):
-                if 0 <= q < H and np.isfinite(x[q]):
-                    lo = min(lo, 0.5 * (x[q] + x[r]))
-                    hi = max(hi, 0.5 * (x[q] + x[r]))
-            n += min(W - 1, int(np.round(hi))) - max(0, int(np.round(lo))) + 1
+            c0, c1 = _path_span(x, r, W)
+            n += c1 - c0 + 1
     out = np.zeros(n, dark.dtype)
     k = 0
     for r in range(lo_row, hi_row):
         if not np.isfinite(x[r]) or skip[r]:
             continue
-        lo = x[r]
-        hi = x[r]
-        for q in (r - 1, r + 1):
-            if 0 <= q < H and np.isfinite(x[q]):
-                lo = min(lo, 0.5 * (x[q] + x[r]))
-                hi = max(hi, 0.5 * (x[q] + x[r]))
-        c0 = max(0, int(np.round(lo)))
-        c1 = min(W - 1, int(np.round(hi)))
+        c0, c1 = _path_span(x, r, W)
         wide = c1 - c0 >= 2  # a horizontal stroke may sit a row off, a steep one a column
         for c in range(c0, c1 + 1):
             v = dark[r, c]
