@@ -138,6 +138,14 @@ def test_every_batch_mixes_crops_from_several_pages(monkeypatch):
         pages = {round(float(v) * 255) for v in x[:, 0, 0, 0]}
         assert len(pages) >= 2
     assert next(made) > 4  # pages are replaced as the stream goes on
+    # --pool sets the pool: 9 pages are rendered before the first batch
+    made = itertools.count()
+    monkeypatch.setattr(tr, "random_page", fake_page)
+    stream = iter(tr.CropStream(las_dir=None, crop=64, batch=12, seed=0, pool=9))
+    next(stream)
+    assert next(made) == 9
+    with pytest.raises(ValueError, match="pool"):
+        tr.CropStream(las_dir=None, crop=64, batch=12, seed=0, pool=0)
 
 
 def test_weight_average_moves_towards_the_trained_weights():
