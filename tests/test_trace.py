@@ -227,6 +227,29 @@ def test_resolve_crossings_finds_dash_gaps_on_the_horizontal_strokes_of_a_jagged
     np.testing.assert_array_equal(fs, a)  # already right: left alone
 
 
+def test_the_scan_outweighs_the_segmenter_on_a_faint_solid_beside_a_bold_dashed_line():
+    """The segmenter misses a third of a faint solid line and runs its ink through the
+    gaps of a bold dashed one; the scan shows the faint line whole and the gaps open."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 400, 100
+    a, b = np.full(rows, 20.0), np.full(rows, 70.0)  # faint solid at 20, bold dashed at 70
+    ink = np.zeros((rows, cols), np.uint8)
+    ink[:, 68:73] = 1
+    ink[np.arange(rows) % 3 != 0, 19:22] = 1
+    pixels = np.full((rows, cols), 235, np.uint8)
+    pixels[:, 20] = 175  # faint
+    pixels[np.arange(rows) % 10 < 7, 68:73] = 20  # bold, 3 rows of every 10 open
+    style = np.zeros((rows, cols), np.int16)
+    fs, fd = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3,
+                               pixels=pixels)
+    np.testing.assert_array_equal(fs, a)
+    np.testing.assert_array_equal(fd, b)
+    fs, _ = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3,
+                              pixels=pixels, scan_weight=1.0)
+    np.testing.assert_array_equal(fs, b)  # at equal weight the two opinions cancel out
+
+
 def test_arc_darkness_reads_the_pixels_between_rows():
     from logdigit.trace import arc_darkness
 
