@@ -33,7 +33,8 @@ DEFAULT_CONFIG: dict = {
     "arch": "Unet",
     "encoder_name": "tu-mobilenetv3_small_100",
     "encoder_depth": 4,
-    "decoder_channels": [64, 48, 32, 16],
+    # the last two decoder blocks run at 1/2 and full resolution: few channels there
+    "decoder_channels": [64, 32, 16, 8],
     "in_channels": 1,
     "classes": 3,
     "class_names": ["background", "solid", "dashed"],

@@ -34,7 +34,7 @@ class TrainOptions:
 
     las_dir: str | None = None  # training curves; None = random-walk curves
     val_las_dir: str | None = None  # curves for the validation pages
-    steps: int = 3000
+    steps: int = 3200
     batch: int = 12
     crop: int = 256
     lr: float = 2e-3
@@ -56,8 +56,8 @@ class TrainOptions:
     encoder: str = ""  # timm/smp encoder name; "" = DEFAULT_CONFIG's
     decoder: str = ""  # decoder channels, e.g. "64,48,32,16"; "" = DEFAULT_CONFIG's
     keep_snapshots: bool = True  # also keep every checkpoint as out/snapshots/stepNNNNNN/
-    ema: float = 0.0  # decay of the weight average that is validated and saved; 0 = off
-    pool: int = 6  # pages a batch's crops are drawn from (CropStream)
+    ema: float = 0.998  # decay of the weight average that is validated and saved; 0 = off
+    pool: int = 12  # pages a batch's crops are drawn from (CropStream)
 
 
 def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
