@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -24,40 +24,9 @@ from .metrics import scores_from_counts
 from .model import DEFAULT_CONFIG, build_model, save_model
 from .render import TIERS, CurveBank, load_bank, random_walk_bank, render_page
 from .segment import to_input
+from .train_options import TrainOptions
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainOptions:
-    """Everything a training run depends on (written into the model card)."""
-
-    las_dir: str | None = None  # training curves; None = random-walk curves
-    val_las_dir: str | None = None  # curves for the validation pages
-    steps: int = 3200
-    batch: int = 12
-    crop: int = 256
-    lr: float = 2e-3
-    seed: int = 0
-    alpha: float = 0.3
-    beta: float = 0.7
-    gamma: float = 2.0
-    style_weight: float = 1.0  # solid-vs-dashed CE on curve pixels (losses.style_loss)
-    ink_weight: float = 1.0  # Tversky of solid + dashed ink (losses.ink_tversky_loss)
-    init: str | None = None  # model folder whose weights start a fresh run (fine-tuning)
-    warmup: int = 150
-    extras: bool = True  # shading, text blocks, distractor curves, thick pens (render_page)
-    checkpoint_minutes: float = 5.0
-    val_every: int = 500
-    val_pages: int = 6
-    threads: int = 2
-    bn_batches: int = 24  # batches used to recompute BatchNorm statistics before saving
-    workers: int = 1
-    encoder: str = ""  # timm/smp encoder name; "" = DEFAULT_CONFIG's
-    decoder: str = ""  # decoder channels, e.g. "64,48,32,16"; "" = DEFAULT_CONFIG's
-    keep_snapshots: bool = True  # also keep every checkpoint as out/snapshots/stepNNNNNN/
-    ema: float = 0.998  # decay of the weight average that is validated and saved; 0 = off
-    pool: int = 12  # pages a batch's crops are drawn from (CropStream)
 
 
 def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):

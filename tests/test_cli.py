@@ -445,6 +445,8 @@ def test_train_errors_never_start_training(tmp_path, capsys, monkeypatch) -> Non
         (["--out", a_file, "--las-dir", good], 2, ["file.txt: --out is a file"]),
         (["--out", tmp_path / "m", "--las-dir", good, "--steps", "0"], 2, ["'--steps'"]),
         (["--out", tmp_path / "m", "--las-dir", good, "--crop", "8"], 2, ["'--crop'"]),
+        (["--out", tmp_path / "m", "--las-dir", good, "--ema", "1"], 2, ["'--ema'"]),
+        (["--out", tmp_path / "m", "--las-dir", good, "--pool", "0"], 2, ["'--pool'"]),
         (["--out", tmp_path / "m"], 2, ["Missing option '--las-dir'"]),
     ]
     for args, code, needles in cases:
@@ -452,3 +454,27 @@ def test_train_errors_never_start_training(tmp_path, capsys, monkeypatch) -> Non
         assert got == code, (args, err)
         error_line(err, *needles)
     assert not (tmp_path / "m").exists()
+
+
+def test_train_defaults_are_the_shipped_runs_and_options_reach_the_run(tmp_path, capsys,
+                                                                       monkeypatch) -> None:
+    import logdigit.train
+    from logdigit.train import TrainOptions
+
+    seen = []
+    monkeypatch.setattr(logdigit.train, "train",
+                        lambda opts, *, out, resume: seen.append(opts) or out)
+    good = tmp_path / "good"
+    good.mkdir()
+    d = np.round(1000 + 0.5 * np.arange(2000), 6)
+    write_las(good / "g.las", depth=d, depth_unit="FT",
+              curves=[LasCurve("GR", "GAPI", 75 + 40 * np.sin(d / 13) + np.cos(d / 3))])
+    got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet")
+    assert got == 0, err
+    shipped = TrainOptions()
+    for field in ("steps", "batch", "crop", "lr", "ema", "pool", "val_every"):
+        assert getattr(seen[0], field) == getattr(shipped, field), field
+    got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet",
+                      "--ema", "0", "--pool", "3", "--steps", "7")
+    assert got == 0, err
+    assert (seen[1].ema, seen[1].pool, seen[1].steps) == (0.0, 3, 7)

@@ -7,7 +7,11 @@ from pathlib import Path
 import typer
 
 from ..errors import UsageError
+from ..train_options import TrainOptions
 from . import app, setup_logging
+
+#: the defaults of the run that produced the shipped model (``logdigit.train.TrainOptions``)
+_D = TrainOptions()
 
 
 @app.command(help="Train a segmentation model on synthetic scans rendered on the fly from "
@@ -19,13 +23,18 @@ def train(
     las_dir: Path = typer.Option(..., "--las-dir", help="LAS files to render pages from."),
     val_las_dir: Path | None = typer.Option(None, "--val-las-dir",
                                             help="LAS files for validation pages."),
-    steps: int = typer.Option(4000, "--steps", min=1),
-    batch: int = typer.Option(12, "--batch", min=1),
-    crop: int = typer.Option(256, "--crop", min=64),
-    lr: float = typer.Option(3e-3, "--lr"),
-    seed: int = typer.Option(0, "--seed"),
-    checkpoint_minutes: float = typer.Option(3.0, "--checkpoint-minutes"),
-    val_every: int = typer.Option(250, "--val-every", min=1),
+    steps: int = typer.Option(_D.steps, "--steps", min=1),
+    batch: int = typer.Option(_D.batch, "--batch", min=1),
+    crop: int = typer.Option(_D.crop, "--crop", min=64),
+    lr: float = typer.Option(_D.lr, "--lr"),
+    seed: int = typer.Option(_D.seed, "--seed"),
+    checkpoint_minutes: float = typer.Option(_D.checkpoint_minutes, "--checkpoint-minutes"),
+    val_every: int = typer.Option(_D.val_every, "--val-every", min=1),
+    ema: float = typer.Option(_D.ema, "--ema", min=0.0, max=0.9999,
+                              help="Decay of the saved weight average; 0 saves the trained "
+                              "weights as they are."),
+    pool: int = typer.Option(_D.pool, "--pool", min=1,
+                             help="Pages each batch's crops are drawn from."),
     init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
                                      "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -33,7 +42,6 @@ def train(
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     from ..render import load_bank
-    from ..train import TrainOptions
     from ..train import train as run
 
     setup_logging(quiet=quiet, verbose=not quiet)
@@ -50,6 +58,6 @@ def train(
     opts = TrainOptions(las_dir=str(las_dir), val_las_dir=str(val_las_dir) if val_las_dir else
                         None, steps=steps, batch=batch, crop=crop, lr=lr, seed=seed,
                         checkpoint_minutes=checkpoint_minutes, val_every=val_every,
-                        init=str(init) if init else None)
+                        ema=ema, pool=pool, init=str(init) if init else None)
     folder = run(opts, out=out, resume=resume)
     print(folder)
