@@ -103,15 +103,14 @@ def save_model(model: torch.nn.Module, folder: Path, *, config: dict, card: str 
         (folder / "MODEL_CARD.md").write_text(card)
 
 
-def _split_norm_act(model: torch.nn.Module) -> int:
+def _split_norm_act(model: torch.nn.Module) -> None:
     """Replace every BatchNorm subclass that also applies an activation (timm's
     ``BatchNormAct2d``) by ``Sequential(BatchNorm2d, drop, act)``, in place.
 
     ``torch.fx`` traces through such a module into a functional ``batch_norm`` call,
     which its BatchNorm folding cannot see; split, the plain ``BatchNorm2d`` follows the
-    convolution as a module and gets folded. Returns how many modules were replaced.
+    convolution as a module and gets folded.
     """
-    n = 0
     for name, child in list(model.named_children()):
         if (isinstance(child, torch.nn.BatchNorm2d) and type(child) is not torch.nn.BatchNorm2d
                 and hasattr(child, "act")):
@@ -122,10 +121,8 @@ def _split_norm_act(model: torch.nn.Module) -> int:
             parts = [bn] + [m for m in (getattr(child, "drop", None), child.act)
                             if m is not None and not isinstance(m, torch.nn.Identity)]
             setattr(model, name, torch.nn.Sequential(*parts).train(child.training))
-            n += 1
         else:
-            n += _split_norm_act(child)
-    return n
+            _split_norm_act(child)
 
 
 def fuse_for_inference(model: torch.nn.Module) -> torch.nn.Module:

@@ -419,12 +419,6 @@ def _near(flags: np.ndarray, reach: int) -> np.ndarray:
     return out
 
 
-def _mean(v: np.ndarray) -> float:
-    """Mean of the finite values, 0 when there are none."""
-    ok = np.isfinite(v)
-    return float(v[ok].mean()) if ok.any() else 0.0
-
-
 def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
                       style: np.ndarray, half_width: float, min_rows: int = 8,
                       margin: float = 0.08, skip_rows: np.ndarray | None = None,
@@ -432,7 +426,7 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
                       scan_weight: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Swap the stretches where the solid and the dashed trace changed curves at a crossing.
 
-    Between two places where the traces meet (or either jumps sideways), each stretch of
+    Between two places where the traces meet (or both jump sideways together), each stretch of
     each trace is scored by how
     continuous its ink is (a solid line has ink on every row, a dashed one has gaps) plus
     the segmenter's style opinion; where the dashed trace's stretch scores higher as a solid
@@ -493,7 +487,7 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     if pixels is not None:
         paper = np.median(pixels, axis=1).astype(np.int16)
         dark = np.maximum(paper[:, None] - pixels, 0).astype(np.int16)
-    # stretches: runs of rows where the traces are apart, also split where either jumps
+    # stretches: runs of rows where the traces are apart, also split where both jump
     prev_apart = np.concatenate([[False], apart[:-1]])
     starts = np.flatnonzero(apart & (~prev_apart | jumped))
     ends = np.append(starts[1:], len(xs))
