@@ -162,7 +162,21 @@ def run_config(opts: TrainOptions) -> dict:
         chans = [int(c) for c in opts.decoder.split(",")]
         config["decoder_channels"] = chans
         config["encoder_depth"] = len(chans)
+    if opts.head:
+        config["head"] = opts.head
     return config
+
+
+def load_start_weights(model: torch.nn.Module, start: torch.nn.Module) -> list[str]:
+    """Copy ``start``'s weights into ``model`` wherever name and shape agree.
+
+    Returns the names of ``model``'s tensors left as they were (e.g. a new head when
+    fine-tuning a model whose other layers are the same).
+    """
+    own, theirs = model.state_dict(), start.state_dict()
+    fits = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(fits, strict=False)
+    return [k for k in own if k not in fits]
 
 
 def curve_r2(model, page, *, device, config: dict | None = None) -> list[float]:
@@ -297,10 +311,13 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
         from .model import load_model
 
         start, start_config = load_model(opts.init)
-        if {k: start_config.get(k) for k in config} != config:
-            raise ValueError(f"{opts.init}: architecture differs from the default config")
-        model.load_state_dict(start.state_dict())
-        logger.info("starting from the weights in %s", opts.init)
+        same = ("arch", "encoder_name", "encoder_depth", "decoder_channels", "in_channels",
+                "classes")
+        if any(start_config.get(k) != config.get(k) for k in same):
+            raise ValueError(f"{opts.init}: encoder or decoder differs from this run's")
+        fresh = load_start_weights(model, start)
+        logger.info("starting from the weights in %s%s", opts.init,
+                    f" ({len(fresh)} tensors new: {', '.join(fresh[:6])})" if fresh else "")
     ema = WeightAverage(model, decay=opts.ema) if opts.ema else None
     if resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)

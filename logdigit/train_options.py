@@ -33,6 +33,7 @@ class TrainOptions:
     workers: int = 1
     encoder: str = ""  # timm/smp encoder name; "" = DEFAULT_CONFIG's
     decoder: str = ""  # decoder channels, e.g. "64,48,32,16"; "" = DEFAULT_CONFIG's
+    head: str = ""  # "full" or "subpixel" (model.build_model); "" = DEFAULT_CONFIG's
     keep_snapshots: bool = True  # also keep every checkpoint as out/snapshots/stepNNNNNN/
     ema: float = 0.998  # decay of the weight average that is validated and saved; 0 = off
     pool: int = 12  # pages a batch's crops are drawn from (CropStream)

@@ -131,3 +131,37 @@ def test_a_network_fx_cannot_trace_is_left_unfused():
 
     m = Branchy().eval()
     assert fuse_for_inference(m) is m
+
+
+def test_subpixel_head_predicts_full_resolution_and_fuses():
+    from logdigit.model import fuse_for_inference
+
+    torch.manual_seed(0)
+    cfg = dict(DEFAULT_CONFIG, head="subpixel")
+    m = build_model(cfg).eval()
+    full = build_model(DEFAULT_CONFIG)
+    # the full-resolution decoder block is gone: fewer parameters, same outputs' shape
+    assert sum(p.numel() for p in m.parameters()) < sum(p.numel() for p in full.parameters())
+    x = torch.rand(2, 1, 64, 96)
+    with torch.inference_mode():
+        y = m(x)
+        assert y.shape == (2, 3, 64, 96)
+        # each 2 x 2 block of output pixels gets its own logits, not one repeated value
+        assert not torch.equal(y[..., 0::2, 0::2], y[..., 1::2, 1::2])
+        torch.testing.assert_close(fuse_for_inference(m)(x), y, atol=1e-4, rtol=1e-4)
+
+
+def test_subpixel_head_round_trips_through_a_model_folder(tmp_path):
+    cfg = dict(DEFAULT_CONFIG, head="subpixel")
+    m = build_model(cfg).eval()
+    save_model(m, tmp_path / "m", config=cfg)
+    m2, loaded = load_model(tmp_path / "m")
+    assert loaded["head"] == "subpixel"
+    x = torch.rand(1, 1, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(m(x), m2(x), atol=1e-5, rtol=1e-4)
+
+
+def test_unknown_head_is_a_model_error():
+    with pytest.raises(ModelError, match="unknown head"):
+        build_model(dict(DEFAULT_CONFIG, head="sideways"))

@@ -185,3 +185,21 @@ def test_ema_run_saves_the_averaged_weights_and_resumes_them(tmp_path):
     shutil.copytree(out, resumed)
     train(_opts(steps=4, ema=0.9, keep_snapshots=False), out=resumed, resume=True)
     assert torch.load(resumed / "checkpoint.pt", weights_only=False)["ema"]["updates"] == 4
+
+
+def test_init_with_a_new_head_keeps_every_other_layer(first_run, tmp_path):
+    out = tmp_path / "ft-head"
+    train(_opts(steps=1, lr=0.0, init=str(first_run), head="subpixel"), out=out)
+    a, _ = load_model(first_run)
+    b, cfg = load_model(out)
+    assert cfg["head"] == "subpixel"
+    wa, wb = a.state_dict(), b.state_dict()
+    kept = [k for k in wb if not k.startswith("segmentation_head")
+            and "running" not in k and "num_batches" not in k]
+    assert kept and all(torch.equal(wa[k], wb[k]) for k in kept)
+    assert wb["segmentation_head.0.weight"].shape[0] == 12  # 3 classes x 4 sub-pixels
+
+
+def test_init_from_a_different_encoder_is_refused(first_run, tmp_path):
+    with pytest.raises(ValueError, match="differs"):
+        train(_opts(steps=1, init=str(first_run), decoder="32,16,8"), out=tmp_path / "x")
