@@ -165,3 +165,65 @@ def test_subpixel_head_round_trips_through_a_model_folder(tmp_path):
 def test_unknown_head_is_a_model_error():
     with pytest.raises(ModelError, match="unknown head"):
         build_model(dict(DEFAULT_CONFIG, head="sideways"))
+
+
+@pytest.fixture()
+def exported(tmp_path):
+    from logdigit.model import export_inference
+
+    torch.manual_seed(3)
+    cfg = dict(DEFAULT_CONFIG, head="subpixel")
+    save_model(build_model(cfg).eval(), tmp_path / "m", config=cfg)
+    export_inference(tmp_path / "m")
+    return tmp_path / "m"
+
+
+def test_exported_inference_copy_gives_the_fused_outputs_at_any_size(exported):
+    fused, _ = load_model(exported, fuse=True, prebuilt=False)
+    script, cfg = load_model(exported, fuse=True)
+    assert isinstance(script, torch.jit.ScriptModule)
+    assert not isinstance(fused, torch.jit.ScriptModule)
+    assert cfg["head"] == "subpixel" and cfg["path"] == str(exported)
+    for shape in [(1, 1, 64, 96), (3, 1, 128, 224)]:  # traced on 1 x 64 x 96
+        x = torch.rand(shape).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            torch.testing.assert_close(script(x), fused(x), atol=1e-4, rtol=1e-4)
+
+
+def test_exported_copy_loads_without_building_the_network(exported):
+    import subprocess
+    import sys
+
+    code = ("import sys; from logdigit.model import load_model; "
+            f"m, _ = load_model({str(exported)!r}, fuse=True); "
+            "print(type(m).__name__, 'segmentation_models_pytorch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["RecursiveScriptModule", "False"]
+
+
+def test_stale_or_corrupt_inference_copy_is_not_used(exported, caplog):
+    from safetensors.torch import load_file, save_file
+
+    w = exported / "model.safetensors"
+    state = load_file(str(w))
+    first = next(iter(state))
+    state[first] = state[first] + 1.0  # other weights than the copy was made from
+    save_file(state, str(w))
+    with caplog.at_level("WARNING", logger="logdigit.model"):
+        m, _ = load_model(exported, fuse=True)
+    assert not isinstance(m, torch.jit.ScriptModule)
+    assert "made from other weights" in caplog.text
+    (exported / "inference.ts").write_bytes(b"not torchscript")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="logdigit.model"):
+        m, _ = load_model(exported, fuse=True)
+    assert not isinstance(m, torch.jit.ScriptModule)
+    assert "unreadable" in caplog.text
+
+
+def test_saving_new_weights_removes_the_old_inference_copy(exported):
+    assert (exported / "inference.ts").is_file()
+    cfg = dict(DEFAULT_CONFIG, head="subpixel")
+    save_model(build_model(cfg), exported, config=cfg)
+    assert not (exported / "inference.ts").exists()
