@@ -399,13 +399,16 @@ def convert_file(
     t = time.perf_counter()
     scan, angle = straighten(scan) if deskew else (scan, 0.0)
     t_skew = time.perf_counter() - t
+    t = time.perf_counter()
     stroke = measure_stroke(scan, layout)  # once: it sets the factor and the trace bands
     k = working_factor(stroke)
+    t_scale = time.perf_counter() - t
     progress = progress_factory(total_tiles(scan, layout, config=config, factor=k)) if (
         progress_factory) else None
     result = convert_scan(scan, layout, model=model, config=config, device=device,
                           progress=progress, factor=k, stroke=stroke)
     result.seconds = {"read": t_read, "deskew": t_skew, **result.seconds}
+    result.seconds["scale"] += t_scale  # the stroke width was measured here, not in there
     result.skew = angle
     t = time.perf_counter()
     model_name = Path(config.get("path", "")).name

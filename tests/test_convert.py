@@ -528,3 +528,31 @@ def test_a_flat_solid_curve_is_not_mistaken_for_a_grid_rule(ink_model):
     g = res.grid
     assert np.nanmedian(np.abs(gr - np.interp(g, depth, flat))) < 1.0
     assert r2(sp, np.interp(g, depth, wiggly)) > 0.9
+
+
+def test_convert_file_times_the_stroke_measurement_as_the_scale_stage(ink_model, tmp_path,
+                                                                      monkeypatch):
+    import time
+
+    import logdigit.convert as conv
+    from logdigit.synth import dump_layout_toml
+
+    Image.fromarray(draw_scan(curve_values)).save(tmp_path / "scan.png")
+    (tmp_path / "scan.toml").write_text(dump_layout_toml({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+            {"mnemonic": "GR", "unit": "GAPI", "left": 0.0, "right": 150.0}]}],
+    }))
+    measure = conv.measure_stroke
+
+    def slow_measure(scan, layout):
+        time.sleep(0.2)
+        return measure(scan, layout)
+
+    monkeypatch.setattr(conv, "measure_stroke", slow_measure)
+    model, config = ink_model
+    res = conv.convert_file(tmp_path / "scan.png", tmp_path / "out.las", model=model,
+                            config=config)
+    assert res.seconds["scale"] >= 0.2
+    stages = sum(v for k, v in res.seconds.items() if k != "total")
+    assert stages <= res.seconds["total"]
