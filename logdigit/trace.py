@@ -50,9 +50,13 @@ class Trace:
 
 
 @numba.njit(cache=True, nogil=True)
-def _viterbi(cost: np.ndarray, prob: np.ndarray, jump_ink: float,
-             jump_paper: float, wrap: float) -> np.ndarray:  # pragma: no cover - jitted
-    """Least-cost path through ``cost`` (rows, cols), one column per row.
+def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: float,
+             jump_ink: float, jump_paper: float, wrap: float
+             ) -> np.ndarray:  # pragma: no cover - jitted
+    """Least-cost path through (rows, cols), one column per row.
+
+    A pixel costs ``lut[prob] - bonus * skeleton`` (computed here, row by row: no
+    full-size cost image is made).
 
     Moving one column sideways between rows r-1 and r costs
     ``jump_ink + jump_paper * (1 - p)``, with p the larger probability of the two rows at
@@ -61,9 +65,12 @@ def _viterbi(cost: np.ndarray, prob: np.ndarray, jump_ink: float,
     last columns are also neighbours at cost ``wrap`` (a curve on a backup scale leaves
     the track at one edge and comes back at the other).
     """
-    H, W = cost.shape
+    H, W = prob.shape
     back = np.empty((H, W), np.int32)
-    acc = cost[0].astype(np.float32).copy()
+    bn = np.float32(bonus)
+    acc = np.empty(W, np.float32)
+    for x in range(W):
+        acc[x] = lut[prob[0, x]] - bn * skeleton[0, x]
     d = np.empty(W, np.float32)
     arg = np.empty(W, np.int32)
     w = np.empty(W, np.float32)
@@ -108,7 +115,7 @@ def _viterbi(cost: np.ndarray, prob: np.ndarray, jump_ink: float,
             if d[x] < m:
                 m = d[x]
         for x in range(W):  # subtract the minimum: keeps float32 precise on long scans
-            acc[x] = d[x] - m + cost[r, x]
+            acc[x] = d[x] - m + (lut[prob[r, x]] - bn * skeleton[r, x])
     path = np.empty(H, np.int32)
     best = 0
     for x in range(1, W):
@@ -253,14 +260,18 @@ def trace_curve(
     H, W = prob.shape
     if H == 0 or W == 0:
         return Trace(np.full(H, np.nan), np.zeros(H, np.float32))
-    cost = _COST_LUT[prob]
+    prob = np.ascontiguousarray(prob)
+    skeleton = None
     if skeleton_bonus:
         from skimage.morphology import skeletonize
 
         mask = prob >= 128
         if mask.any():
-            cost = cost - np.float32(skeleton_bonus) * skeletonize(mask)
-    path = _viterbi(np.ascontiguousarray(cost, np.float32), prob, float(jump_ink),
+            skeleton = np.ascontiguousarray(skeletonize(mask), dtype=np.uint8)
+    bonus = float(skeleton_bonus) if skeleton is not None else 0.0
+    if skeleton is None:
+        skeleton = np.zeros_like(prob)
+    path = _viterbi(prob, skeleton, _COST_LUT, bonus, float(jump_ink),
                     float(jump_paper), -1.0 if wrap is None else float(wrap))
     x, conf = _refine(prob, path, int(radius))
     supported = conf >= min_prob
