@@ -64,6 +64,8 @@ from .render import TIERS
 
 __all__ = [
     "CLASS_NAMES",
+    "INK",
+    "MASK_CLASSES",
     "CaseResult",
     "ClassCounts",
     "EvalError",
@@ -84,6 +86,10 @@ logger = logging.getLogger(__name__)
 
 #: The scored segmentation classes.
 CLASS_NAMES: dict[int, str] = {1: "solid", 2: "dashed"}
+#: Mask scores reported: each curve class, and ``INK``: either curve class against the
+#: background (the ink the tracer follows, whatever its predicted line style).
+INK = -1
+MASK_CLASSES: dict[int, str] = {**CLASS_NAMES, INK: "ink"}
 #: Tier of a case whose folder name does not start with one of the known tiers.
 UNKNOWN_TIER = "unknown"
 
@@ -184,9 +190,10 @@ class ClassCounts:
 
     @classmethod
     def of(cls, pred: np.ndarray, true: np.ndarray, *, cls_id: int) -> ClassCounts:
-        """Count class ``cls_id`` in two label images of the same shape."""
-        p = pred == cls_id
-        t = true == cls_id
+        """Count class ``cls_id`` (:data:`INK`: any curve class) in two label images of the
+        same shape."""
+        p = pred > 0 if cls_id == INK else pred == cls_id
+        t = true > 0 if cls_id == INK else true == cls_id
         tp = int(np.count_nonzero(p & t))
         return cls(tp=tp, fp=int(np.count_nonzero(p)) - tp, fn=int(np.count_nonzero(t)) - tp)
 
@@ -354,7 +361,8 @@ class CaseResult:
             "coverage_median": _num(self.coverage_median),
             "curves": [c.as_dict() for c in self.curves],
             "mask": None if self.mask is None else {
-                CLASS_NAMES[k]: v.as_dict() for k, v in sorted(self.mask.items())},
+                MASK_CLASSES[k]: self.mask[k].as_dict() for k in MASK_CLASSES
+                if k in self.mask},
             "warnings": list(self.warnings),
             "overlay": str(self.overlay) if self.overlay else None,
         }
@@ -465,7 +473,7 @@ def _run_case(res: CaseResult, *, model, config, device, min_r2, min_coverage, m
             probs = segment_array(scan.pixels, model=model, config=config, device=device,
                                   batch_size=batch_size)
             pred = predicted_classes(probs)
-            res.mask = {k: ClassCounts.of(pred, labels, cls_id=k) for k in CLASS_NAMES}
+            res.mask = {k: ClassCounts.of(pred, labels, cls_id=k) for k in MASK_CLASSES}
             res.mask_seconds = time.perf_counter() - t
 
     if overlay is not None:
@@ -551,7 +559,9 @@ def _group(results: list[CaseResult], *, min_r2: float) -> dict:
     mask = None
     if with_mask:
         pooled, mean = {}, {}
-        for k, cname in CLASS_NAMES.items():
+        for k, cname in MASK_CLASSES.items():
+            if not all(k in r.mask for r in with_mask):
+                continue
             total = sum((r.mask[k] for r in with_mask), ClassCounts())
             pooled[cname] = total.as_dict()
             per_case = [r.mask[k].scores() for r in with_mask]
@@ -755,7 +765,8 @@ def to_markdown(results: list[CaseResult], summary: dict, *, meta: dict | None =
     if any(g["mask"] for _, g in rows):
         out += ["", "Segmentation, per class, from pixel counts pooled over the cases with a "
                 "label mask (predicted class: argmax of background, solid and dashed "
-                "probability):", "",
+                "probability; `ink`: either curve class against the background, whatever "
+                "the line style):", "",
                 "| tier | class | cases | IoU | F1 | precision | recall |",
                 "|---|---|---:|---:|---:|---:|---:|"]
         for label, g in rows:

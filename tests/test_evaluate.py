@@ -14,6 +14,7 @@ from logdigit.check import CurveCheck
 from logdigit.cli import main
 from logdigit.errors import LogdigitError
 from logdigit.evaluate import (
+    INK,
     CaseResult,
     ClassCounts,
     EvalError,
@@ -141,6 +142,15 @@ def test_mask_scores_come_from_the_labels(cases, ink_results):
         # the stand-in model never predicts class 2
         assert r.mask[2].tp == r.mask[2].fp == 0 and r.mask[2].scores().recall == 0.0
         assert 0.0 < r.mask[1].scores().iou < 1.0
+        # ink: any curve class against the background, the line style aside; the dashed
+        # pixels it calls solid count as found here
+        ink = r.mask[INK]
+        assert ink.tp + ink.fn == np.count_nonzero(labels > 0)
+        assert ink.tp == np.count_nonzero((pred > 0) & (labels > 0)) > r.mask[1].tp
+        assert ink.scores().precision > r.mask[1].scores().precision
+    summary = aggregate(ink_results)
+    assert set(summary["overall"]["mask"]["pooled"]) == {"solid", "dashed", "ink"}
+    assert "| **overall** | ink |" in to_markdown(ink_results, summary)
 
 
 def test_broken_cases_are_reported_and_the_run_goes_on(cases, tmp_path):
@@ -240,7 +250,7 @@ def test_cli_json_markdown_overlays(cases, tiny_model_dir, tmp_path, capsys):
     assert set(d["summary"]["tiers"]) == {"clean", "scanned", "hard"}
     for c in d["cases"]:
         if c["status"] == "ok":
-            assert set(c["mask"]) == {"solid", "dashed"}
+            assert set(c["mask"]) == {"solid", "dashed", "ink"}
             assert (ov / f"{c['case']}.png").is_file()
     text = md.read_text()
     assert text.startswith("## Evaluation") and "| **overall** |" in text
