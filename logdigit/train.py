@@ -162,7 +162,7 @@ def run_config(opts: TrainOptions) -> dict:
         chans = [int(c) for c in opts.decoder.split(",")]
         config["decoder_channels"] = chans
         config["encoder_depth"] = len(chans)
-    if opts.head:
+    if opts.head and opts.head != config.get("head", "full"):
         config["head"] = opts.head
     return config
 

@@ -459,7 +459,8 @@ def test_train_errors_never_start_training(tmp_path, capsys, monkeypatch) -> Non
 def test_train_defaults_are_the_shipped_runs_and_options_reach_the_run(tmp_path, capsys,
                                                                        monkeypatch) -> None:
     import logdigit.train
-    from logdigit.train import TrainOptions
+    from logdigit.model import DEFAULT_CONFIG
+    from logdigit.train import TrainOptions, run_config
 
     seen = []
     monkeypatch.setattr(logdigit.train, "train",
@@ -478,3 +479,11 @@ def test_train_defaults_are_the_shipped_runs_and_options_reach_the_run(tmp_path,
                       "--ema", "0", "--pool", "3", "--steps", "7")
     assert got == 0, err
     assert (seen[1].ema, seen[1].pool, seen[1].steps) == (0.0, 3, 7)
+    assert seen[0].head == "full" and run_config(seen[0]) == DEFAULT_CONFIG
+    got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet",
+                      "--head", "subpixel")
+    assert got == 0, err
+    assert run_config(seen[2])["head"] == "subpixel"
+    got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet",
+                      "--head", "sideways")
+    assert got == 2 and "--head sideways" in err and len(seen) == 3

@@ -35,6 +35,10 @@ def train(
                               "weights as they are."),
     pool: int = typer.Option(_D.pool, "--pool", min=1,
                              help="Pages each batch's crops are drawn from."),
+    head: str = typer.Option(_D.head or "full", "--head",
+                             help="'full' (the shipped model's) or 'subpixel': predicts at "
+                             "1/2 resolution, 2 x 2 logits per pixel (faster, see the model "
+                             "card)."),
     init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
                                      "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -47,6 +51,8 @@ def train(
     setup_logging(quiet=quiet, verbose=not quiet)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: --out is a file, expected a model folder")
+    if head not in ("full", "subpixel"):
+        raise UsageError(f"--head {head}: expected full or subpixel")
     if init is not None and not (init / "config.json").is_file():
         raise UsageError(f"{init}: --init is not a model folder (no config.json)")
     for d in (las_dir, val_las_dir):
@@ -58,6 +64,6 @@ def train(
     opts = TrainOptions(las_dir=str(las_dir), val_las_dir=str(val_las_dir) if val_las_dir else
                         None, steps=steps, batch=batch, crop=crop, lr=lr, seed=seed,
                         checkpoint_minutes=checkpoint_minutes, val_every=val_every,
-                        ema=ema, pool=pool, init=str(init) if init else None)
+                        ema=ema, pool=pool, head=head, init=str(init) if init else None)
     folder = run(opts, out=out, resume=resume)
     print(folder)
