@@ -5,7 +5,9 @@ with its layout, and converted by ``logdigit`` in a child process, so that the c
 RSS is the conversion's alone. Reported: end-to-end seconds, MPix/s of the whole image,
 seconds per stage, peak RSS. In the same run, a resnet18-encoder U-Net (smp defaults) is
 timed on a sample of the same tiles and its time for all tiles is extrapolated, giving the
-speed ratio of the shipped model to that common baseline.
+speed ratio of the shipped model to that common baseline. The shipped model is loaded as a
+conversion loads it (its ``inference.ts`` when the folder has a current one); the baseline
+is built and BatchNorm-folded the same way, in eager mode.
 
 Run: ``make bench`` or ``python -m logdigit.bench [--sizes 3200x12800,3200x51200]``.
 """
