@@ -227,3 +227,18 @@ def test_saving_new_weights_removes_the_old_inference_copy(exported):
     cfg = dict(DEFAULT_CONFIG, head="subpixel")
     save_model(build_model(cfg), exported, config=cfg)
     assert not (exported / "inference.ts").exists()
+
+
+def test_export_tool_reports_a_missing_folder_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from logdigit.model import MODELS_DIR
+
+    tool = MODELS_DIR.parent / "tools" / "export_inference.py"
+    proc = subprocess.run([sys.executable, str(tool), str(tmp_path / "nope")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+    assert "nope: no such model folder" in proc.stderr
+    assert not (tmp_path / "nope").exists()

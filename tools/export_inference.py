@@ -9,7 +9,9 @@ network from the weights as before (a stale copy is never used)::
 from __future__ import annotations
 
 import argparse
+import sys
 
+from logdigit.errors import LogdigitError
 from logdigit.model import export_inference
 
 
@@ -17,7 +19,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", nargs="+", help="model folders (or names under models/)")
     for folder in ap.parse_args(argv).folders:
-        print(export_inference(folder))
+        try:
+            print(export_inference(folder))
+        except LogdigitError as exc:  # a missing or broken model folder: one line, exit 1
+            print(f"export_inference: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
