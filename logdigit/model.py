@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -164,8 +165,6 @@ def export_inference(folder: str | os.PathLike) -> Path:
     torchvision (about 2.3 s on the 2-core CPU) nor trace and fold the network. It is only
     used while the digest matches the weights.
     """
-    import warnings
-
     folder = resolve_model_path(folder)
     model, config = load_model(folder, fuse=True, prebuilt=False)
     # any size works afterwards: the traced sizes are computed from the input's
@@ -189,8 +188,6 @@ def _load_inference(folder: Path, device: torch.device) -> torch.nn.Module | Non
     path = folder / INFERENCE_FILE
     if device.type != "cpu" or not path.is_file():
         return None
-    import warnings
-
     extra = {"weights_sha256": ""}
     try:
         with warnings.catch_warnings():

@@ -261,17 +261,14 @@ def trace_curve(
     if H == 0 or W == 0:
         return Trace(np.full(H, np.nan), np.zeros(H, np.float32))
     prob = np.ascontiguousarray(prob)
-    skeleton = None
+    skeleton = np.zeros_like(prob)  # 1 on the centrelines of the mask prob >= 0.5
     if skeleton_bonus:
         from skimage.morphology import skeletonize
 
         mask = prob >= 128
         if mask.any():
-            skeleton = np.ascontiguousarray(skeletonize(mask), dtype=np.uint8)
-    bonus = float(skeleton_bonus) if skeleton is not None else 0.0
-    if skeleton is None:
-        skeleton = np.zeros_like(prob)
-    path = _viterbi(prob, skeleton, _COST_LUT, bonus, float(jump_ink),
+            skeleton[skeletonize(mask)] = 1
+    path = _viterbi(prob, skeleton, _COST_LUT, float(skeleton_bonus), float(jump_ink),
                     float(jump_paper), -1.0 if wrap is None else float(wrap))
     x, conf = _refine(prob, path, int(radius))
     supported = conf >= min_prob
