@@ -24,7 +24,7 @@ from .metrics import scores_from_counts
 from .model import DEFAULT_CONFIG, build_model, save_model
 from .render import TIERS, CurveBank, load_bank, random_walk_bank, render_page
 from .segment import to_input
-from .train_options import TrainOptions
+from .train_options import TrainOptions, parse_tier_mix
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,11 @@ def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
     return np.stack(out_i), np.stack(out_l)
 
 
-def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int, extras: bool = False):
-    tier = TIERS[int(rng.choice(3, p=[0.3, 0.4, 0.3]))]
+def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int, extras: bool = False,
+                tier_mix: tuple[float, float, float] = (0.3, 0.4, 0.3)):
+    """A page of random size; its tier drawn with the probabilities ``tier_mix``
+    (clean, scanned, hard), the renderer extras on half of the pages when ``extras``."""
+    tier = TIERS[int(rng.choice(3, p=list(tier_mix)))]
     h = int(rng.integers(max(crop, 600), 1400))
     w = int(rng.integers(max(crop, 500), 1500))
     return render_page(rng=rng, bank=bank, height=h, width=w, tier=tier,
@@ -65,18 +68,20 @@ class CropStream(torch.utils.data.IterableDataset):
     blind on clean pages.
     """
 
-    def __init__(self, *, las_dir, crop, batch, seed, extras=False, pool: int = 6):
+    def __init__(self, *, las_dir, crop, batch, seed, extras=False, pool: int = 6,
+                 tier_mix: tuple[float, float, float] = (0.3, 0.4, 0.3)):
         if pool < 1:
             raise ValueError(f"pool must be at least 1 page, got {pool}")
         self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed
-        self.extras, self.pool = extras, pool
+        self.extras, self.pool, self.tier_mix = extras, pool, tuple(tier_mix)
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         wid = info.id if info else 0
         rng = np.random.default_rng([self.seed, wid, int(time.time() * 1000) % 2**31])
         bank = load_bank(Path(self.las_dir)) if self.las_dir else random_walk_bank(rng)
-        pages = [random_page(rng, bank, crop=self.crop, extras=self.extras)
+        pages = [random_page(rng, bank, crop=self.crop, extras=self.extras,
+                             tier_mix=self.tier_mix)
                  for _ in range(self.pool)]
         n = 0
         while True:
@@ -91,7 +96,7 @@ class CropStream(torch.utils.data.IterableDataset):
             n += 1
             if n % 2 == 0:  # rendering is the expensive part: one new page per two batches
                 pages[int(rng.integers(len(pages)))] = random_page(
-                    rng, bank, crop=self.crop, extras=self.extras)
+                    rng, bank, crop=self.crop, extras=self.extras, tier_mix=self.tier_mix)
 
 
 class WeightAverage:
@@ -253,7 +258,8 @@ def model_card(opts: TrainOptions, *, step: int, seconds: float, val: dict | Non
         "",
         "## Training",
         f"- Data: synthetic pages rendered by `logdigit.render` from the curves in "
-        f"`{opts.las_dir or 'random walks'}`, crops of {opts.crop} px, batch {opts.batch}.",
+        f"`{opts.las_dir or 'random walks'}`, crops of {opts.crop} px, batch {opts.batch}; "
+        f"clean / scanned / hard pages in the shares {opts.tier_mix}.",
         f"- Loss: Tversky (alpha {opts.alpha}, beta {opts.beta}) + focal CE (gamma {opts.gamma})"
         f" + {opts.style_weight} x solid-vs-dashed CE on curve pixels"
         f" + {opts.ink_weight} x Tversky of any curve ink.",
@@ -341,7 +347,8 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
         val_pages.append(p)
 
     stream = CropStream(las_dir=opts.las_dir, crop=opts.crop, batch=opts.batch,
-                        seed=opts.seed + step, extras=opts.extras, pool=opts.pool)
+                        seed=opts.seed + step, extras=opts.extras, pool=opts.pool,
+                        tier_mix=parse_tier_mix(opts.tier_mix))
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=opts.workers,
                                          prefetch_factor=4 if opts.workers else None,
                                          persistent_workers=bool(opts.workers))

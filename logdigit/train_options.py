@@ -37,3 +37,20 @@ class TrainOptions:
     keep_snapshots: bool = True  # also keep every checkpoint as out/snapshots/stepNNNNNN/
     ema: float = 0.998  # decay of the weight average that is validated and saved; 0 = off
     pool: int = 12  # pages a batch's crops are drawn from (CropStream)
+    tier_mix: str = "0.3,0.4,0.3"  # shares of clean, scanned and hard pages (render.TIERS)
+
+
+def parse_tier_mix(text: str) -> tuple[float, float, float]:
+    """``"clean,scanned,hard"`` shares -> three probabilities that sum to 1.
+
+    Raises ValueError unless there are three non-negative numbers with a positive sum.
+    """
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0:
+        raise ValueError(f"tier mix {text!r}: expected three non-negative shares of clean, "
+                         "scanned and hard pages, e.g. 0.3,0.4,0.3")
+    total = sum(parts)
+    return (parts[0] / total, parts[1] / total, parts[2] / total)

@@ -124,8 +124,10 @@ def test_every_batch_mixes_crops_from_several_pages(monkeypatch):
     import logdigit.train as tr
 
     made = itertools.count()
+    mixes = []
 
-    def fake_page(rng, bank, *, crop, extras=False):
+    def fake_page(rng, bank, *, crop, extras=False, tier_mix=None):
+        mixes.append(tier_mix)
         i = next(made)
         return SimpleNamespace(image=np.full((300, 300), i % 250, np.uint8),
                                labels=np.zeros((300, 300), np.uint8))
@@ -144,6 +146,9 @@ def test_every_batch_mixes_crops_from_several_pages(monkeypatch):
     stream = iter(tr.CropStream(las_dir=None, crop=64, batch=12, seed=0, pool=9))
     next(stream)
     assert next(made) == 9
+    next(iter(tr.CropStream(las_dir=None, crop=64, batch=12, seed=0, pool=2,
+                            tier_mix=(0.0, 0.0, 1.0))))
+    assert mixes[-1] == (0.0, 0.0, 1.0) and mixes[0] == (0.3, 0.4, 0.3)
     with pytest.raises(ValueError, match="pool"):
         tr.CropStream(las_dir=None, crop=64, batch=12, seed=0, pool=0)
 
@@ -203,3 +208,26 @@ def test_init_with_a_new_head_keeps_every_other_layer(first_run, tmp_path):
 def test_init_from_a_different_encoder_is_refused(first_run, tmp_path):
     with pytest.raises(ValueError, match="differs"):
         train(_opts(steps=1, init=str(first_run), decoder="32,16,8"), out=tmp_path / "x")
+
+
+def test_tier_mix_sets_the_share_of_each_page_tier(monkeypatch):
+    import logdigit.train as tr
+    from logdigit.train_options import parse_tier_mix
+
+    assert parse_tier_mix("0.3,0.4,0.3") == pytest.approx((0.3, 0.4, 0.3))
+    assert parse_tier_mix("1, 1, 2") == pytest.approx((0.25, 0.25, 0.5))
+    for bad in ("0.5,0.5", "a,b,c", "0,0,0", "-1,1,1", "1,1,1,1", ""):
+        with pytest.raises(ValueError, match="tier mix"):
+            parse_tier_mix(bad)
+    tiers = []
+    monkeypatch.setattr(tr, "render_page", lambda **kw: tiers.append(kw["tier"]))
+    rng = np.random.default_rng(0)
+    for mix, only in (((0, 0, 1), "hard"), ((1, 0, 0), "clean"), ((0, 1, 0), "scanned")):
+        tiers.clear()
+        for _ in range(30):
+            tr.random_page(rng, None, crop=64, tier_mix=mix)
+        assert set(tiers) == {only}
+    tiers.clear()
+    for _ in range(400):
+        tr.random_page(rng, None, crop=64, tier_mix=(0.2, 0.4, 0.4))
+    assert 0.12 < tiers.count("clean") / 400 < 0.28

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..errors import UsageError
-from ..train_options import TrainOptions
+from ..train_options import TrainOptions, parse_tier_mix
 from . import app, setup_logging
 
 #: the defaults of the run that produced the shipped model (``logdigit.train.TrainOptions``)
@@ -39,6 +39,12 @@ def train(
                              help="'full' (the shipped model's) or 'subpixel': predicts at "
                              "1/2 resolution, 2 x 2 logits per pixel (faster, see the model "
                              "card)."),
+    ink_weight: float = typer.Option(_D.ink_weight, "--ink-weight", min=0.0,
+                                     help="Weight of the Tversky term on any curve ink "
+                                     "(solid + dashed) in the loss."),
+    tier_mix: str = typer.Option(_D.tier_mix, "--tier-mix",
+                                 help="Shares of clean, scanned and hard pages, e.g. "
+                                 "0.2,0.4,0.4."),
     init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
                                      "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -53,6 +59,10 @@ def train(
         raise UsageError(f"{out}: --out is a file, expected a model folder")
     if head not in ("full", "subpixel"):
         raise UsageError(f"--head {head}: expected full or subpixel")
+    try:
+        parse_tier_mix(tier_mix)
+    except ValueError as e:
+        raise UsageError(f"--tier-mix: {e}") from None
     if init is not None and not (init / "config.json").is_file():
         raise UsageError(f"{init}: --init is not a model folder (no config.json)")
     for d in (las_dir, val_las_dir):
@@ -64,6 +74,7 @@ def train(
     opts = TrainOptions(las_dir=str(las_dir), val_las_dir=str(val_las_dir) if val_las_dir else
                         None, steps=steps, batch=batch, crop=crop, lr=lr, seed=seed,
                         checkpoint_minutes=checkpoint_minutes, val_every=val_every,
-                        ema=ema, pool=pool, head=head, init=str(init) if init else None)
+                        ema=ema, pool=pool, head=head, init=str(init) if init else None,
+                        ink_weight=ink_weight, tier_mix=tier_mix)
     folder = run(opts, out=out, resume=resume)
     print(folder)
