@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.interpolate import make_smoothing_spline
+from scipy.linalg import solveh_banded
 
 from .layout import Curve, DepthCalibration, Track
 
@@ -375,6 +375,69 @@ def _bin_average(d: np.ndarray, v: np.ndarray, width: float) -> tuple[np.ndarray
     return dm, vm
 
 
+def smoothing_spline(x: np.ndarray, y: np.ndarray, *, lam: float):
+    """The cubic smoothing spline of ``(x, y)``, as a function of depth.
+
+    It minimises ``sum (y_i - f(x_i))**2 + lam * integral f''(u)**2 du``: the natural cubic
+    spline with knots at ``x`` (the same function as
+    :func:`scipy.interpolate.make_smoothing_spline` with ``lam`` given). Solved in the
+    Reinsch form, a banded (pentadiagonal) system of ``n - 2`` equations, so it costs
+    O(n) with no Python loop over the points.
+
+    Parameters
+    ----------
+    x : (n,) float
+        Strictly increasing abscissae, ``n >= 3``.
+    y : (n,) float
+        Values.
+    lam : float
+        Smoothing weight, >= 0 (0 interpolates).
+
+    Returns
+    -------
+    callable
+        ``f(t)`` for an array ``t`` of any shape; beyond ``[x[0], x[-1]]`` the cubic of the
+        end interval is continued.
+    """
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    n = x.size
+    if n < 3 or y.shape != x.shape:
+        raise ValueError("need at least 3 points and matching x and y")
+    h = np.diff(x)
+    if np.any(h <= 0):
+        raise ValueError("x must be strictly increasing")
+    # Q (n x n-2) holds the second divided differences, R (n-2 x n-2) the penalty's Gram
+    # matrix: the spline's values g and second derivatives c at the inner knots satisfy
+    # (R + lam Q'Q) c = Q'y and g = y - lam Q c (Green & Silverman, section 2.3.3)
+    q0, q2 = 1.0 / h[:-1], 1.0 / h[1:]
+    q1 = -q0 - q2
+    m = n - 2
+    ab = np.zeros((3, m))
+    ab[2] = (h[:-1] + h[1:]) / 3.0 + lam * (q0 * q0 + q1 * q1 + q2 * q2)
+    ab[1, 1:] = h[1:-1] / 6.0 + lam * (q1[:-1] * q0[1:] + q2[:-1] * q1[1:])
+    ab[0, 2:] = lam * (q2[:-2] * q0[2:])
+    rhs = q0 * y[:-2] + q1 * y[1:-1] + q2 * y[2:]
+    c = solveh_banded(ab, rhs, lower=False, check_finite=False)
+    qc = np.zeros(n)
+    qc[:-2] += q0 * c
+    qc[1:-1] += q1 * c
+    qc[2:] += q2 * c
+    g = y - lam * qc
+    c2 = np.concatenate([[0.0], c, [0.0]])  # natural: no curvature at the end knots
+
+    def f(t):
+        t = np.asarray(t, np.float64)
+        i = np.clip(np.searchsorted(x, t, side="right") - 1, 0, n - 2)
+        hi = h[i]
+        a = (t - x[i]) / hi  # 0..1 inside the interval
+        b = 1.0 - a
+        return (a * g[i + 1] + b * g[i]
+                - hi * hi / 6.0 * a * b * ((1.0 + a) * c2[i + 1] + (1.0 + b) * c2[i]))
+
+    return f
+
+
 def _fit_run(
     d: np.ndarray, v: np.ndarray, g: np.ndarray, *, smooth: bool, grid_step: float
 ) -> np.ndarray:
@@ -399,7 +462,7 @@ def _fit_run(
     b = max(h, grid_step / math.pi)
     lam = b**4 / h
     try:
-        spline = make_smoothing_spline(d, v, lam=lam)
+        spline = smoothing_spline(d, v, lam=lam)
     except (ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
         logger.debug("smoothing spline failed (%s); interpolating linearly", exc)
         return np.interp(g, d, v)
@@ -428,7 +491,7 @@ def resample(
         Output depths, increasing (e.g. from :func:`depth_grid`).
     smooth : bool
         Fit each run of finite samples with a light smoothing spline
-        (:func:`scipy.interpolate.make_smoothing_spline`); if false, interpolate linearly.
+        (:func:`smoothing_spline`); if false, interpolate linearly.
     max_gap : float or None
         Depth length (in the units of ``depths``) of gaps to bridge. A grid point gets a
         value only inside a run of finite samples ``[first, last]``, or within

@@ -14,6 +14,7 @@ from logdigit.calibrate import (
     depth_to_row,
     resample,
     row_to_depth,
+    smoothing_spline,
     value_to_x,
     x_to_value,
 )
@@ -362,6 +363,36 @@ def test_resample_does_not_modify_inputs() -> None:
 def test_resample_invalid_input(depths: np.ndarray, values: np.ndarray, grid: np.ndarray) -> None:
     with pytest.raises(ValueError):
         resample(depths, values, grid)
+
+
+@pytest.mark.parametrize("n, lam", [(5, 0.5), (6, 0.0), (50, 1e-3), (2000, 0.05), (300, 1e4)])
+def test_smoothing_spline_is_scipys(n: int, lam: float) -> None:
+    from scipy.interpolate import make_smoothing_spline
+
+    rng = np.random.default_rng(n)
+    x = np.cumsum(rng.uniform(0.1, 1.0, n))
+    y = np.sin(x / 3) + rng.normal(0, 0.1, n)
+    t = np.linspace(x[0] - 0.3, x[-1] + 0.3, 7 * n)  # also a little beyond the ends
+    want = make_smoothing_spline(x, y, lam=lam)(t)
+    np.testing.assert_allclose(smoothing_spline(x, y, lam=lam)(t), want, atol=1e-9)
+
+
+def test_smoothing_spline_edge_cases() -> None:
+    x = np.array([0.0, 1.0, 3.0, 4.5, 7.0])
+    line = 2.0 * x - 1.0
+    t = np.linspace(-1, 8, 37)
+    for lam in (0.0, 1.0, 1e6):  # a straight line has no curvature to smooth away
+        np.testing.assert_allclose(smoothing_spline(x, line, lam=lam)(t), 2.0 * t - 1.0,
+                                   atol=1e-9)
+    y = np.array([0.0, 2.0, -1.0, 3.0, 0.5])
+    np.testing.assert_allclose(smoothing_spline(x, y, lam=0.0)(x), y, atol=1e-12)
+    flat = smoothing_spline(x, y, lam=1e9)(x)  # infinite smoothing: the least-squares line
+    np.testing.assert_allclose(flat, np.polyval(np.polyfit(x, y, 1), x), atol=1e-6)
+    assert smoothing_spline(x, y, lam=1.0)(np.zeros((2, 3))).shape == (2, 3)
+    with pytest.raises(ValueError, match="at least 3"):
+        smoothing_spline(x[:2], y[:2], lam=1.0)
+    with pytest.raises(ValueError, match="increasing"):
+        smoothing_spline(x[::-1], y, lam=1.0)
 
 
 def test_resample_speed_dense_rows() -> None:
