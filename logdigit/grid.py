@@ -39,14 +39,18 @@ def rule_rows(pixels: np.ndarray, *, reach: int = 4, delta: float = 24.0,
     -------
     (rows,) bool
     """
-    img = pixels.astype(np.int16)
-    H = img.shape[0]
+    H, W = pixels.shape
     out = np.zeros(H, bool)
-    if H <= 2 * reach or img.shape[1] == 0:
+    if H <= 2 * reach or W == 0:
         return out
-    mid = img[reach:H - reach]
-    darker = (mid + delta < img[: H - 2 * reach]) & (mid + delta < img[2 * reach:])
-    out[reach:H - reach] = darker.mean(axis=1) >= min_fraction
+    need = int(np.ceil(min_fraction * W - 1e-9))  # columns, i.e. a share of min_fraction
+    # on integer grey levels, mid + delta < x  <=>  mid + floor(delta) < x
+    step = int(np.floor(delta))
+    for r0 in range(reach, H - reach, 1024):  # in bands of rows: small temporaries
+        r1 = min(H - reach, r0 + 1024)
+        mid = pixels[r0:r1].astype(np.int16) + step
+        darker = (mid < pixels[r0 - reach:r1 - reach]) & (mid < pixels[r0 + reach:r1 + reach])
+        out[r0:r1] = np.count_nonzero(darker, axis=1) >= need
     return out
 
 

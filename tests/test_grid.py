@@ -28,6 +28,18 @@ def test_rule_rows_finds_solid_and_dotted_rules_but_not_a_curve():
     assert rows.sum() == 3
 
 
+def test_rule_rows_across_row_bands_and_at_the_exact_share():
+    img = np.full((2600, 100), 230, np.uint8)
+    for r in (4, 1027, 1028, 1029, 2051, 2052, 2595):  # around the 1,024-row bands
+        img[r, :] = 60
+    img[1500, :40] = 60  # exactly 40 % of the columns: a rule
+    img[1700, :39] = 60  # 39 %: not
+    img[1900, :] = 230 - 24  # exactly delta darker: not (it must be more)
+    img[1950, :] = 230 - 25
+    rows = rule_rows(img, reach=4, delta=24.0, min_fraction=0.4)
+    assert set(np.flatnonzero(rows)) == {4, 1027, 1028, 1029, 1500, 1950, 2051, 2052, 2595}
+
+
 def test_rule_rows_edge_cases():
     assert rule_rows(np.zeros((5, 10), np.uint8)).sum() == 0  # shorter than 2 * reach
     assert rule_rows(np.zeros((50, 0), np.uint8)).shape == (50,)
