@@ -77,7 +77,7 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
     from .layout import find_layout, load_layout
     from .model import DEFAULT_CONFIG, build_model, fuse_for_inference, load_model
     from .scanio import read_scan
-    from .segment import _tile_plan, to_input, track_window
+    from .segment import _tile_plan, default_batch_size, to_input, track_window
 
     torch.set_num_threads(os.cpu_count() or 1)
     net, cfg = load_model(model, fuse=True)
@@ -94,12 +94,13 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
         DEFAULT_CONFIG, encoder_name="resnet18", encoder_depth=5,
         decoder_channels=[256, 128, 64, 32, 16]))).to(memory_format=cl).eval()
     out = {}
+    n = default_batch_size("cpu")  # tiles per forward pass, as segment_array runs them
     for name, m in (("shipped", net), ("resnet18_unet", baseline)):
         with torch.inference_mode():
             m(x[:1])
             t = time.perf_counter()
-            for i in range(0, len(x), 2):
-                m(x[i : i + 2])
+            for i in range(0, len(x), n):
+                m(x[i : i + n])
             out[name] = (time.perf_counter() - t) / len(x)
     out["tile"] = [int(th), int(tw)]
     out["ratio"] = out["resnet18_unet"] / out["shipped"]

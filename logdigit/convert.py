@@ -97,7 +97,7 @@ def convert_scan(
     model,
     config: dict,
     device="cpu",
-    batch_size: int = 4,
+    batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
     factor: int | None = None,
     stroke: float | None = None,

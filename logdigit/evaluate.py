@@ -380,7 +380,7 @@ def evaluate_case(
     masks: bool = True,
     overlay: Path | str | None = None,
     overwrite: bool = False,
-    batch_size: int = 4,
+    batch_size: int | None = None,
 ) -> CaseResult:
     """Run the pipeline on one case folder and score it (see the module docstring).
 
@@ -403,8 +403,8 @@ def evaluate_case(
         Write a QC overlay PNG there (:func:`logdigit.overlay.write_overlay`).
     overwrite : bool
         Replace an existing overlay.
-    batch_size : int
-        Tiles per forward pass.
+    batch_size : int, optional
+        Tiles per forward pass (default: :func:`logdigit.segment.default_batch_size`).
 
     Returns
     -------

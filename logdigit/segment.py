@@ -29,6 +29,17 @@ def to_input(pixels: np.ndarray) -> np.ndarray:
     return 1.0 - pixels.astype(np.float32) / 255.0
 
 
+def default_batch_size(device: torch.device | str) -> int:
+    """Tiles per forward pass: 1 on the CPU, 8 on CUDA.
+
+    On the CPU the network is compute-bound and a single tile's activations stay closer to
+    the caches: on a 12,800 x 850 px track, one tile per pass segmented in 1.75-1.81 s
+    against 2.71-2.77 s for four (alternating runs, 2 cores, same probabilities).
+    A GPU needs batches to be kept busy.
+    """
+    return 8 if torch.device(device).type == "cuda" else 1
+
+
 def _autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
@@ -41,7 +52,7 @@ def segment_array(
     model: torch.nn.Module,
     config: dict,
     device: torch.device | str = "cpu",
-    batch_size: int = 4,
+    batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Class probabilities for a 2-D image.
@@ -56,8 +67,8 @@ def segment_array(
         Model config; uses ``tile`` (rows per tile) and ``overlap`` (px).
     device : torch device
         Autocast (float16) is used on CUDA only.
-    batch_size : int
-        Tiles per forward pass.
+    batch_size : int, optional
+        Tiles per forward pass; default :func:`default_batch_size` of ``device``.
     progress : callable, optional
         Called with the number of tiles finished after each batch.
 
@@ -67,6 +78,7 @@ def segment_array(
         Probability of each curve class (1, 2, ...) scaled to 0..255.
     """
     device = torch.device(device)
+    batch_size = int(batch_size) if batch_size else default_batch_size(device)
     H, W = pixels.shape
     tile_h, tile_w, row_starts, col_starts = _tile_plan((H, W), config=config)
     win = blend_window((tile_h, tile_w))

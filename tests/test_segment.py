@@ -53,3 +53,26 @@ def test_labels_from_probs():
     probs = np.array([[[200, 10, 100], [130, 129, 0]],
                       [[10, 220, 100], [140, 0, 0]]], np.uint8)
     assert labels_from_probs(probs).tolist() == [[1, 2, 0], [2, 1, 0]]
+
+
+def test_one_tile_per_pass_on_the_cpu_and_the_same_probabilities_at_any_batch_size():
+    from logdigit.segment import default_batch_size
+
+    assert default_batch_size("cpu") == 1
+    assert default_batch_size(torch.device("cuda")) == 8
+    seen = []
+
+    class Recording(torch.nn.Module):
+        def forward(self, x):
+            seen.append(x.shape[0])
+            return InkModel()(x) + 0.3 * torch.roll(x, 1, dims=3)  # context across columns
+
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (900, 200), dtype=np.uint8)
+    cfg = dict(DEFAULT_CONFIG, tile=128, overlap=32)
+    default = segment_array(img, model=Recording(), config=cfg)
+    assert set(seen) == {1} and len(seen) == count_tiles(img.shape, config=cfg)
+    seen.clear()
+    batched = segment_array(img, model=Recording(), config=cfg, batch_size=3)
+    assert max(seen) == 3
+    np.testing.assert_array_equal(default, batched)
