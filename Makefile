@@ -1,10 +1,10 @@
-# logdigit: make install | demo | test | bench | lint | train | example
+# logdigit: make install | demo | test | bench | lint | train | finetune | example
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint train eval example clean real
+.PHONY: install demo test test-fast bench lint train finetune eval example clean real
 
 install: $(STAMP)
 
@@ -39,6 +39,13 @@ SHARED ?= ../shared/data
 train: $(STAMP)
 	$(PY) -m logdigit.train --out runs/logdigit-small --las-dir $(SHARED)/las/train \
 		--val-las-dir $(SHARED)/las/eval --resume
+
+# The shipped weights: `make train` (from scratch), then this fine-tune of its result with
+# more hard pages (see models/logdigit-small/MODEL_CARD.md). Resumable.
+finetune: $(STAMP)
+	$(PY) -m logdigit.train --out runs/logdigit-small-ft --init runs/logdigit-small \
+		--las-dir $(SHARED)/las/train --val-las-dir $(SHARED)/las/eval --lr 1e-3 \
+		--steps 2800 --tier-mix 0.2,0.4,0.4 --ink-weight 2.0 --resume
 
 # Evaluate the shipped model on 30 cases rendered from the held-out LAS curves.
 eval: $(STAMP)

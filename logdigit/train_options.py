@@ -3,6 +3,7 @@ command line can show their defaults without importing it."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -49,7 +50,8 @@ def parse_tier_mix(text: str) -> tuple[float, float, float]:
         parts = [float(p) for p in text.split(",")]
     except ValueError:
         parts = []
-    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0:
+    if len(parts) != 3 or not all(math.isfinite(p) for p in parts) or min(parts) < 0 or (
+            sum(parts) <= 0):
         raise ValueError(f"tier mix {text!r}: expected three non-negative shares of clean, "
                          "scanned and hard pages, e.g. 0.3,0.4,0.3")
     total = sum(parts)

@@ -216,7 +216,7 @@ def test_tier_mix_sets_the_share_of_each_page_tier(monkeypatch):
 
     assert parse_tier_mix("0.3,0.4,0.3") == pytest.approx((0.3, 0.4, 0.3))
     assert parse_tier_mix("1, 1, 2") == pytest.approx((0.25, 0.25, 0.5))
-    for bad in ("0.5,0.5", "a,b,c", "0,0,0", "-1,1,1", "1,1,1,1", ""):
+    for bad in ("0.5,0.5", "a,b,c", "0,0,0", "-1,1,1", "1,1,1,1", "", "nan,1,1", "inf,1,1"):
         with pytest.raises(ValueError, match="tier mix"):
             parse_tier_mix(bad)
     tiers = []

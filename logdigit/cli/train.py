@@ -10,7 +10,8 @@ from ..errors import UsageError
 from ..train_options import TrainOptions, parse_tier_mix
 from . import app, setup_logging
 
-#: the defaults of the run that produced the shipped model (``logdigit.train.TrainOptions``)
+#: the defaults of ``make train``, the from-scratch run the shipped model was fine-tuned from
+#: (``logdigit.train.TrainOptions``; the fine-tune's options are in its model card)
 _D = TrainOptions()
 
 
