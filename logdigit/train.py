@@ -24,7 +24,7 @@ from .metrics import scores_from_counts
 from .model import DEFAULT_CONFIG, build_model, save_model
 from .render import TIERS, CurveBank, load_bank, random_walk_bank, render_page
 from .segment import to_input
-from .train_options import TrainOptions, parse_tier_mix
+from .train_options import DEFAULT_TIER_MIX, TrainOptions, parse_tier_mix
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
 
 
 def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int, extras: bool = False,
-                tier_mix: tuple[float, float, float] = (0.3, 0.4, 0.3)):
+                tier_mix: tuple[float, float, float] = DEFAULT_TIER_MIX):
     """A page of random size; its tier drawn with the probabilities ``tier_mix``
     (clean, scanned, hard), the renderer extras on half of the pages when ``extras``."""
     tier = TIERS[int(rng.choice(3, p=list(tier_mix)))]
@@ -69,7 +69,7 @@ class CropStream(torch.utils.data.IterableDataset):
     """
 
     def __init__(self, *, las_dir, crop, batch, seed, extras=False, pool: int = 6,
-                 tier_mix: tuple[float, float, float] = (0.3, 0.4, 0.3)):
+                 tier_mix: tuple[float, float, float] = DEFAULT_TIER_MIX):
         if pool < 1:
             raise ValueError(f"pool must be at least 1 page, got {pool}")
         self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed

@@ -6,6 +6,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+#: Shares of clean, scanned and hard pages of the from-scratch run (``make train``).
+DEFAULT_TIER_MIX = (0.3, 0.4, 0.3)
+
 
 @dataclass
 class TrainOptions:
@@ -38,7 +41,7 @@ class TrainOptions:
     keep_snapshots: bool = True  # also keep every checkpoint as out/snapshots/stepNNNNNN/
     ema: float = 0.998  # decay of the weight average that is validated and saved; 0 = off
     pool: int = 12  # pages a batch's crops are drawn from (CropStream)
-    tier_mix: str = "0.3,0.4,0.3"  # shares of clean, scanned and hard pages (render.TIERS)
+    tier_mix: str = ",".join(map(str, DEFAULT_TIER_MIX))  # clean, scanned, hard shares
 
 
 def parse_tier_mix(text: str) -> tuple[float, float, float]:
