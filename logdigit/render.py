@@ -168,20 +168,43 @@ def _value_to_x(v, left, right, lpx, rpx, log):
 
 
 def _dash_polyline(points: np.ndarray, dash: float, gap: float, phase: float):
-    """Split a polyline (n, 2) into dash pieces by arc length."""
+    """Split a polyline into dashes by arc length, as a plotter pen draws them.
+
+    Parameters
+    ----------
+    points : (n, 2) float
+        The polyline's vertices, (x, y) in px.
+    dash, gap : float
+        Lengths of a dash and of the gap after it, px along the line.
+    phase : float
+        Arc length (px) already travelled in the pattern at the first vertex.
+
+    Returns
+    -------
+    list of (m, 2) float arrays, one per dash: the dash's exact start and end on the line
+    (interpolated inside a segment) and the vertices between them. A segment longer than
+    the pattern (a sharp peak drawn across the track) is dashed along its length.
+    """
+    points = np.asarray(points, np.float64)
     seg = np.hypot(*np.diff(points, axis=0).T)
-    s = np.concatenate([[0.0], np.cumsum(seg)]) + phase
+    s = np.concatenate([[0.0], np.cumsum(seg)]) + phase  # arc length at each vertex
     period = dash + gap
-    on = (s % period) < dash
-    pieces, start = [], None
-    for i, o in enumerate(on):
-        if o and start is None:
-            start = i
-        elif not o and start is not None:
-            pieces.append(points[max(start - 1, 0) : i + 1])
-            start = None
-    if start is not None:
-        pieces.append(points[max(start - 1, 0) :])
+    if len(points) < 2 or s[-1] <= s[0] or dash <= 0:
+        return [points] if dash > 0 else []
+
+    def at(t):  # point at arc length t
+        i = int(np.clip(np.searchsorted(s, t, side="right") - 1, 0, len(s) - 2))
+        f = (t - s[i]) / seg[i] if seg[i] > 0 else 0.0
+        return points[i] + f * (points[i + 1] - points[i])
+
+    pieces = []
+    k0 = int(np.floor(s[0] / period))
+    for k in range(k0, int(np.floor(s[-1] / period)) + 1):
+        a, b = max(k * period, s[0]), min(k * period + dash, s[-1])
+        if b <= a:
+            continue
+        inner = points[np.searchsorted(s, a, side="right"):np.searchsorted(s, b, side="left")]
+        pieces.append(np.vstack([at(a), inner, at(b)]))
     return pieces
 
 

@@ -87,3 +87,38 @@ def test_extras_add_background_ink_and_a_distractor_but_keep_the_layout(bank):
     a = page(bank, seed=5, extras=True)
     b = page(bank, seed=5, extras=True)
     assert np.array_equal(a.image, b.image)  # still reproducible by seed
+
+
+def test_dashes_are_cut_by_arc_length_inside_long_segments():
+    from logdigit.render import _dash_polyline
+    # a peak drawn across the track in one segment is dashed along its length
+    pieces = _dash_polyline(np.array([[0.0, 0.0], [100.0, 0.0]]), 10.0, 5.0, 0.0)
+    assert len(pieces) == 7
+    starts = [p[0, 0] for p in pieces]
+    assert np.allclose(starts, np.arange(0, 100, 15))
+    assert all(np.isclose(p[-1, 0] - p[0, 0], 10.0) for p in pieces[:-1])
+    assert np.isclose(pieces[-1][-1, 0], 100.0)  # the last dash stops at the line's end
+    # vertices inside a dash are kept, the phase shifts the pattern
+    line = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 2.0], [50.0, 3.0], [50.0, 4.0]])
+    pieces = _dash_polyline(line, 10.0, 5.0, 3.0)
+    assert np.allclose(pieces[0], [[0, 0], [0, 1], [0, 2], [5, 2.1]], atol=0.01)
+    inked = sum(np.hypot(*np.diff(p, axis=0).T).sum() for p in pieces)
+    total = np.hypot(*np.diff(line, axis=0).T).sum()
+    assert 0.55 * total < inked < 0.75 * total  # about dash / (dash + gap) of the line
+    # degenerate lines
+    assert len(_dash_polyline(np.array([[3.0, 4.0]]), 10.0, 5.0, 0.0)) == 1
+    assert _dash_polyline(line, 0.0, 5.0, 0.0) == []
+
+
+def test_a_dashed_peak_shows_gaps_across_the_track(bank):
+    # the dashed label has gaps along the rows where the curve sweeps sideways
+    from PIL import Image, ImageDraw
+
+    from logdigit.render import _draw_curve
+    img, lab = Image.new("L", (300, 40), 255), Image.new("L", (300, 40), 0)
+    pts = np.array([[10.0, 10.0], [290.0, 11.0], [290.0, 30.0]])
+    _draw_curve(ImageDraw.Draw(img), ImageDraw.Draw(lab), pts, width=2, ink=0, cls=2,
+                style="dashed", dash=12.0, gap=8.0, phase=0.0)
+    row = np.asarray(lab)[10:12].max(axis=0)[10:290]
+    runs = np.flatnonzero(np.diff(np.concatenate([[0], row > 0, [0]]).astype(int)) == 1)
+    assert len(runs) >= 10  # about 280 / 20 dashes, not one solid sweep
