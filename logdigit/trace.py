@@ -427,6 +427,28 @@ def _near(flags: np.ndarray, reach: int) -> np.ndarray:
     return out
 
 
+def _no_trade_between(xa: np.ndarray, xb: np.ndarray, last: int, first: int, *, meet: float,
+                      jumped: np.ndarray) -> bool:
+    """Whether two traces cannot have traded curves between row ``last`` and row ``first``.
+
+    They cannot where, in between, they never came within ``meet`` px of each other (a
+    trace missing over some rows is taken as the straight line across its gap), they are
+    on the same sides of each other at both ends, and they did not jump sideways together
+    at ``first``.
+    """
+    if jumped[first]:
+        return False
+    d_last, d_first = xa[last] - xb[last], xa[first] - xb[first]
+    if not (np.isfinite(d_last) and np.isfinite(d_first)) or np.sign(d_last) != np.sign(d_first):
+        return False
+    rows = np.arange(last, first + 1)
+
+    def filled(x):
+        ok = np.isfinite(x[rows])
+        return np.interp(rows, rows[ok], x[rows][ok])
+    return bool(np.all(np.abs(filled(xa) - filled(xb)) > meet))
+
+
 def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
                       style: np.ndarray, half_width: float, min_rows: int = 8,
                       margin: float = 0.08, skip_rows: np.ndarray | None = None,
@@ -438,7 +460,10 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     each trace is scored by how
     continuous its ink is (a solid line has ink on every row, a dashed one has gaps) plus
     the segmenter's style opinion; where the dashed trace's stretch scores higher as a solid
-    line than the solid trace's, the two stretches are exchanged.
+    line than the solid trace's, the two stretches are exchanged. Consecutive stretches
+    split only by a gap in one trace, where the traces cannot have traded curves
+    (:func:`_no_trade_between`), are scored and exchanged together: a faint stretch of
+    line no longer breaks one curve's evidence into two decisions that can disagree.
 
     Parameters
     ----------
@@ -504,23 +529,34 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     for a, e in zip(starts, ends, strict=True):
         nxt = stop[np.searchsorted(stop, a)] if np.searchsorted(stop, a) < len(stop) else e
         edges += [a, min(e, nxt)]
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        if b - a < min_rows:
-            continue
-        parts_s = [np.nanmean(ink_s[a:b]), 0.5 * np.nanmean(st_s[a:b]), 0.0]
-        parts_d = [np.nanmean(ink_d[a:b]), 0.5 * np.nanmean(st_d[a:b]), 0.0]
+    spans = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_rows]
+    groups: list[list[tuple[int, int]]] = []
+    for a, b in spans:
+        if groups and _no_trade_between(x_solid, x_dashed, groups[-1][-1][1] - 1, a,
+                                                  meet=2 * half_width, jumped=jumped):
+            groups[-1].append((a, b))
+        else:
+            groups.append([(a, b)])
+    for group in groups:
+        rows = np.concatenate([np.arange(a, b) for a, b in group])
+        parts_s = [np.nanmean(ink_s[rows]), 0.5 * np.nanmean(st_s[rows]), 0.0]
+        parts_d = [np.nanmean(ink_d[rows]), 0.5 * np.nanmean(st_d[rows]), 0.0]
         if dark is not None:
-            v_s = arc_darkness(dark, x_solid, rows=(a, b), skip_rows=skip_rows)
-            v_d = arc_darkness(dark, x_dashed, rows=(a, b), skip_rows=skip_rows)
+            v_s = np.concatenate([arc_darkness(dark, x_solid, rows=(a, b), skip_rows=skip_rows)
+                                  for a, b in group])
+            v_d = np.concatenate([arc_darkness(dark, x_dashed, rows=(a, b), skip_rows=skip_rows)
+                                  for a, b in group])
             if min(len(v_s), len(v_d)) >= min_scan_path:  # enough dash periods to judge
                 parts_s[2] = scan_weight * path_continuity(v_s)
                 parts_d[2] = scan_weight * path_continuity(v_d)
         score_s, score_d = sum(parts_s), sum(parts_d)
         swap = score_d > score_s + margin
-        logger.debug("rows %d-%d: as solid, solid trace %.2f (ink %.2f, style %.2f, scan %.2f)"
-                     ", dashed trace %.2f (%.2f, %.2f, %.2f)%s", a, b, score_s, *parts_s,
+        logger.debug("rows %s: as solid, solid trace %.2f (ink %.2f, style %.2f, scan %.2f)"
+                     ", dashed trace %.2f (%.2f, %.2f, %.2f)%s",
+                     ", ".join(f"{a}-{b}" for a, b in group), score_s, *parts_s,
                      score_d, *parts_d, ": swapped" if swap else "")
-        if swap:
+        if swap:  # with the rows between the group's stretches: no trade happened there
+            a, b = group[0][0], group[-1][1]
             xs[a:b], xd[a:b] = x_dashed[a:b], x_solid[a:b]
     return xs, xd
 

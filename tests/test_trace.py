@@ -146,6 +146,45 @@ def test_resolve_crossings_swaps_back_by_continuity():
     np.testing.assert_array_equal(fs, a)
 
 
+def test_a_gap_in_one_trace_does_not_split_the_decision_where_no_trade_was_possible():
+    """The traces start on the wrong curves and never come near each other; the dashed
+    trace has a gap (a faint stretch). After the gap, the evidence alone is misleading (a
+    few rows where the dashed line's ink has no gaps); judged with the rows before the
+    gap, both stretches are exchanged, and the curves keep their identities throughout."""
+    from logdigit.trace import _no_trade_between, resolve_crossings
+
+    rows, cols = 300, 100
+    a = np.full(rows, 20.0)  # the solid line
+    b = np.full(rows, 70.0)  # the dashed line
+    ink = np.zeros((rows, cols), np.uint8)
+    ink[:, 19:22] = 1
+    for r in range(rows):
+        if r % 10 < 6 or r >= 250:  # the last 50 rows: the dashes' gaps filled in
+            ink[r, 69:72] = 1
+    ink[250:, 19:22] = 0
+    ink[250:300:2, 19:22] = 1  # ... and the solid line broken up there
+    style = np.zeros((rows, cols), np.int16)
+    xs, xd = b.copy(), a.copy()  # wrong way round from the start
+    xs[240:250] = np.nan  # a gap in one trace
+    got_s, got_d = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3)
+    np.testing.assert_array_equal(got_s, a)
+    want_d = b.copy()
+    want_d[240:250] = np.nan  # the gap goes with the trace that had it
+    np.testing.assert_array_equal(got_d, want_d)
+    # where the traces met or changed sides in the gap, the stretches stay apart
+    jumped = np.zeros(rows, bool)
+    assert _no_trade_between(xs, xd, 239, 250, meet=6, jumped=jumped)
+    met = xs.copy()
+    met[240:250] = np.nan
+    met[250:] = 24.0  # changed sides (of xd = 20)
+    assert not _no_trade_between(met, xd, 239, 250, meet=6, jumped=jumped)
+    close = xd.copy()
+    close[245] = 68.0  # came within 6 px of the other trace's path across its gap
+    assert not _no_trade_between(xs, close, 239, 250, meet=6, jumped=jumped)
+    jumped[250] = True
+    assert not _no_trade_between(xs, xd, 239, 250, meet=6, jumped=jumped)
+
+
 def test_a_jagged_curve_jumping_on_its_own_does_not_cut_the_stretch():
     """A jagged log jumps sideways every few rows. Only jumps of both traces together can
     be a trade of curves; one trace's own jumps must not chop the log into stretches too
