@@ -317,10 +317,12 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
         from .model import load_model
 
         start, start_config = load_model(opts.init)
-        same = ("arch", "encoder_name", "encoder_depth", "decoder_channels", "in_channels",
-                "classes")
+        # the encoder must be the same; a decoder of other widths starts fresh (the
+        # encoder's weights are still copied: a narrower, faster decoder can be trained on
+        # a trained encoder)
+        same = ("arch", "encoder_name", "encoder_depth", "in_channels", "classes")
         if any(start_config.get(k) != config.get(k) for k in same):
-            raise ValueError(f"{opts.init}: encoder or decoder differs from this run's")
+            raise ValueError(f"{opts.init}: encoder differs from this run's")
         fresh = load_start_weights(model, start)
         logger.info("starting from the weights in %s%s", opts.init,
                     f" ({len(fresh)} tensors new: {', '.join(fresh[:6])})" if fresh else "")

@@ -206,8 +206,22 @@ def test_init_with_a_new_head_keeps_every_other_layer(first_run, tmp_path):
 
 
 def test_init_from_a_different_encoder_is_refused(first_run, tmp_path):
-    with pytest.raises(ValueError, match="differs"):
+    with pytest.raises(ValueError, match="encoder differs"):  # depth 3 against 4
         train(_opts(steps=1, init=str(first_run), decoder="32,16,8"), out=tmp_path / "x")
+
+
+def test_init_with_a_narrower_decoder_copies_the_encoder(first_run, tmp_path):
+    out = tmp_path / "narrow"
+    train(_opts(steps=1, lr=0.0, init=str(first_run), decoder="32,16,8,4",
+                keep_snapshots=False), out=out)
+    a, _ = load_model(first_run)
+    b, cfg = load_model(out)
+    assert cfg["decoder_channels"] == [32, 16, 8, 4]
+    wa, wb = a.state_dict(), b.state_dict()
+    enc = [k for k in wb if k.startswith("encoder.") and "running" not in k
+           and "num_batches" not in k]
+    assert enc and all(torch.equal(wa[k], wb[k]) for k in enc)
+    assert wb["segmentation_head.0.weight"].shape[1] == 4  # the new, narrower decoder
 
 
 def test_tier_mix_sets_the_share_of_each_page_tier(monkeypatch):
