@@ -400,3 +400,30 @@ def test_straight_columns_are_weakened_but_a_blind_map_is_left_alone():
     assert (out[:, 10] == 76).all() and (out[:, 40:52] == prob[:, 40:52]).all()
     blind = np.full((600, 100), 200, np.uint8)
     assert suppress_straight_columns(blind, window=200) is blind
+
+
+def test_the_segmenters_style_opinion_decides_when_the_ink_cannot():
+    """Both lines look equally continuous in the ink map; the segmenter calls the line the
+    solid trace is on dashed. Its opinion, weighted by ``style_weight``, exchanges them."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 200, 100
+    a, b = np.full(rows, 20.0), np.full(rows, 70.0)
+    ink = np.zeros((rows, cols), np.uint8)
+    ink[:, 19:22] = 1
+    ink[:, 69:72] = 1
+    style = np.zeros((rows, cols), np.int16)
+    style[:, 19:22] = 60  # line a: more solid than dashed
+    style[:, 69:72] = -60  # line b: more dashed
+    got_s, got_d = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3)
+    np.testing.assert_array_equal(got_s, a)
+    np.testing.assert_array_equal(got_d, b)
+    # without the style opinion nothing tells them apart: left as they were
+    got_s, _ = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3,
+                                 style_weight=0.0)
+    np.testing.assert_array_equal(got_s, b)
+    # weighted down, the opinion's margin (0.1 * 2 * 60 / 255 = 0.047) is under the 0.08
+    # needed to exchange the traces
+    got_s, _ = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3,
+                                 style_weight=0.1)
+    np.testing.assert_array_equal(got_s, b)
