@@ -540,7 +540,7 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     groups: list[list[tuple[int, int]]] = []
     for a, b in spans:
         if groups and _no_trade_between(x_solid, x_dashed, groups[-1][-1][1] - 1, a,
-                                                  meet=2 * half_width, jumped=jumped):
+                                        meet=2 * half_width, jumped=jumped):
             groups[-1].append((a, b))
         else:
             groups.append([(a, b)])
