@@ -1,6 +1,8 @@
 """Short training runs on random-walk pages: checkpoint, resume, fine-tuning start."""
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,7 +67,6 @@ def test_encoder_and_decoder_options_set_the_architecture(tmp_path):
 
 
 def test_resume_continues_from_the_checkpoint(first_run, tmp_path):
-    import shutil
 
     out = tmp_path / "resumed"
     shutil.copytree(first_run, out)
@@ -172,7 +173,6 @@ def test_weight_average_moves_towards_the_trained_weights():
 
 
 def test_ema_run_saves_the_averaged_weights_and_resumes_them(tmp_path):
-    import shutil
 
     out = tmp_path / "ema"
     train(_opts(steps=3, ema=0.9, keep_snapshots=False), out=out)
@@ -245,3 +245,30 @@ def test_tier_mix_sets_the_share_of_each_page_tier(monkeypatch):
     for _ in range(400):
         tr.random_page(rng, None, crop=64, tier_mix=(0.2, 0.4, 0.4))
     assert 0.12 < tiers.count("clean") / 400 < 0.28
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_targets_chain_the_shipped_models_runs(monkeypatch):
+    """`make train`, `make finetune` and `make finetune2` pass options the trainer knows,
+    and each fine-tune starts from the previous run's folder."""
+    import shlex
+    import subprocess
+
+    import logdigit.train as tr
+
+    root = Path(__file__).resolve().parents[1]
+    calls = []
+    monkeypatch.setattr(tr, "train", lambda opts, *, out, resume: calls.append(
+        {"opts": opts, "out": out, "resume": resume}))
+    targets = ("train", "finetune", "finetune2")
+    for target in targets:
+        text = subprocess.run(["make", "-n", "-s", "--no-print-directory", target, "STAMP="],
+                              cwd=root, capture_output=True, text=True, check=True).stdout
+        words = shlex.split(text.replace("\\\n", " "))
+        tr.main(words[words.index("logdigit.train") + 1:])
+    runs = dict(zip(targets, calls, strict=True))
+    assert all(r["resume"] for r in runs.values())
+    assert runs["finetune"]["opts"].init == str(runs["train"]["out"])
+    assert runs["finetune2"]["opts"].init == str(runs["finetune"]["out"])
+    assert [runs[t]["opts"].steps for t in ("finetune", "finetune2")] == [2800, 3200]
+    assert runs["finetune2"]["opts"].tier_mix == "0.2,0.4,0.4"
