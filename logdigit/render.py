@@ -192,20 +192,16 @@ def _dash_polyline(points: np.ndarray, dash: float, gap: float, phase: float):
     if len(points) < 2 or s[-1] <= s[0] or dash <= 0:
         return [points] if dash > 0 else []
 
-    def at(t):  # point at arc length t
-        i = int(np.clip(np.searchsorted(s, t, side="right") - 1, 0, len(s) - 2))
-        f = (t - s[i]) / seg[i] if seg[i] > 0 else 0.0
-        return points[i] + f * (points[i + 1] - points[i])
+    k = np.arange(np.floor(s[0] / period), np.floor(s[-1] / period) + 1)
+    a, b = np.maximum(k * period, s[0]), np.minimum(k * period + dash, s[-1])
+    a, b = a[b > a], b[b > a]  # each dash's start and end, as arc lengths
 
-    pieces = []
-    k0 = int(np.floor(s[0] / period))
-    for k in range(k0, int(np.floor(s[-1] / period)) + 1):
-        a, b = max(k * period, s[0]), min(k * period + dash, s[-1])
-        if b <= a:
-            continue
-        inner = points[np.searchsorted(s, a, side="right"):np.searchsorted(s, b, side="left")]
-        pieces.append(np.vstack([at(a), inner, at(b)]))
-    return pieces
+    def at(t):  # points at arc lengths t
+        return np.stack([np.interp(t, s, points[:, 0]), np.interp(t, s, points[:, 1])], 1)
+
+    first, last = np.searchsorted(s, a, side="right"), np.searchsorted(s, b, side="left")
+    return [np.vstack([p, points[i:j], q])
+            for p, q, i, j in zip(at(a), at(b), first, last, strict=True)]
 
 
 def _draw_curve(draw_img, draw_lab, pts, *, width, ink, cls, style, dash, gap, phase):
