@@ -27,6 +27,13 @@ logger = logging.getLogger(__name__)
 
 TIERS = ("clean", "scanned", "hard")
 
+#: A target curve must swing by at least this much across its track (standard deviation
+#: of its drawn x, px): the R² of a curve that stays within a pixel or two of one column
+#: (a constant bit size, a flat stretch of a curve with a few spikes) measures the
+#: sub-pixel position of the line, not its digitization. Flatter windows are re-picked.
+MIN_SWING_PX = 3.0
+_PICK_TRIES = 8
+
 
 @dataclass(frozen=True)
 class BankCurve:
@@ -305,22 +312,26 @@ def render_page(
         log_track = rng.random() < 0.25
         styles = ["solid", "dashed" if rng.random() < 0.7 else "dotted"]
         for style in styles:
-            src, start = bank.pick(rng, span + 2 * step)
+            for _ in range(_PICK_TRIES):
+                src, start = bank.pick(rng, span + 2 * step)
+                # curve depth of row r: shift so its own start maps onto row 0
+                src_depth = start + rows / ppu
+                v_rows = np.interp(src_depth,
+                                   src.top + src.step * np.arange(len(src.values)),
+                                   src.values)
+                lo, hi = np.percentile(v_rows, [0.5, 99.5])
+                is_log = log_track and lo > 0
+                if hi - lo < 1e-9:
+                    hi = lo + 1.0
+                left, right = _nice_scale(rng, lo, hi, log=is_log)
+                if rng.random() < 0.2:
+                    left, right = right, left
+                xr = _value_to_x(v_rows, left, right, lpx, rpx, is_log)
+                xr = np.clip(xr, lpx, rpx)
+                if np.std(xr) >= MIN_SWING_PX:
+                    break
             if d0 is None:
                 d0 = round(float(start) / step) * step
-            # curve depth of row r: shift so its own start maps onto row 0
-            src_depth = start + rows / ppu
-            v_rows = np.interp(src_depth, src.top + src.step * np.arange(len(src.values)),
-                               src.values)
-            lo, hi = np.percentile(v_rows, [0.5, 99.5])
-            is_log = log_track and lo > 0
-            if hi - lo < 1e-9:
-                hi = lo + 1.0
-            left, right = _nice_scale(rng, lo, hi, log=is_log)
-            if rng.random() < 0.2:
-                left, right = right, left
-            xr = _value_to_x(v_rows, left, right, lpx, rpx, is_log)
-            xr = np.clip(xr, lpx, rpx)
             mnem = f"C{ti + 1}{'S' if style == 'solid' else 'D'}"
             curves_meta.append(dict(track=ti, mnemonic=mnem, unit=src.unit, left=left,
                                     right=right, scale="log" if is_log else "linear",

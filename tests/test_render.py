@@ -122,3 +122,31 @@ def test_a_dashed_peak_shows_gaps_across_the_track(bank):
     row = np.asarray(lab)[10:12].max(axis=0)[10:290]
     runs = np.flatnonzero(np.diff(np.concatenate([[0], row > 0, [0]]).astype(int)) == 1)
     assert len(runs) >= 10  # about 280 / 20 dashes, not one solid sweep
+
+
+def _bank_with_flat_curves(n_flat: int):
+    from logdigit.render import BankCurve, CurveBank
+
+    varying = random_walk_bank(np.random.default_rng(5), n=1, length=4000).curves
+    flat = [BankCurve(f"BS{i}", "in", 0.0, 0.5, np.full(4000, 8.5 + i)) for i in range(n_flat)]
+    return CurveBank(flat + varying)
+
+
+def test_target_curves_swing_across_their_track():
+    # half the picks from this bank are constant curves (R² is undefined on them): every
+    # drawn target must still vary by at least MIN_SWING_PX
+    from logdigit.render import MIN_SWING_PX
+
+    bank = _bank_with_flat_curves(1)
+    for seed in range(6):
+        p = page(bank, seed=seed, n_tracks=2)
+        for mnem, x in p.x_rows.items():
+            assert np.std(x) >= MIN_SWING_PX, (seed, mnem)
+
+
+def test_a_bank_of_flat_curves_still_renders():
+    from logdigit.render import BankCurve, CurveBank
+
+    bank = CurveBank([BankCurve("BS", "in", 0.0, 0.5, np.full(4000, 8.5))])
+    p = page(bank, n_tracks=1)  # the re-picks give up and draw the flat curve
+    assert len(p.truth) == 2 and all(np.allclose(v, 8.5) for _, _, v in p.truth)
