@@ -28,6 +28,7 @@ from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, segment_array, track_window
 from .trace import (
     Trace,
+    centrelines,
     exclude_trace,
     order_left_to_right,
     resolve_crossings,
@@ -205,10 +206,12 @@ def convert_scan(
                 if remaining is not None:
                     remaining = exclude_trace(remaining, tr.x, half_width=half)
             ordered = [c for c in ordered if c.colour is None]
+        # the ink's centrelines, found once: the later curves' maps are this one cut
+        skeleton = centrelines(remaining) if ordered and remaining is not None else None
         for i, curve in enumerate(ordered):
             tr = trace_curve(np.ascontiguousarray(remaining), x_offset=0,
                              max_gap=max(2, max_gap_rows // k),
-                             wrap=WRAP_COST if curve.backup else None)
+                             wrap=WRAP_COST if curve.backup else None, skeleton=skeleton)
             low[curve.mnemonic] = (tr.x, tr.confidence)
             if i + 1 < len(ordered):  # never give this curve's ink to a later one
                 remaining = exclude_trace(remaining, tr.x, half_width=half)

@@ -223,6 +223,7 @@ def trace_curve(
     radius: int = 6,
     skeleton_bonus: float = 1.0,
     wrap: float | None = None,
+    skeleton: np.ndarray | None = None,
 ) -> Trace:
     """Trace one curve through a class-probability map.
 
@@ -250,6 +251,10 @@ def trace_curve(
         For a curve with backup scales: the cost of leaving the track at one edge and
         coming back at the other between two rows (the first and last columns of ``prob``
         become neighbours). None: no wrapping.
+    skeleton : (rows, cols) bool, optional
+        Centrelines already found (:func:`centrelines`) on a map that ``prob`` was cut
+        from (:func:`exclude_trace`); only those on ``prob``'s own mask count. Saves
+        skeletonizing the same ink again for the second curve of a track.
 
     Returns
     -------
@@ -261,19 +266,37 @@ def trace_curve(
     if H == 0 or W == 0:
         return Trace(np.full(H, np.nan), np.zeros(H, np.float32))
     prob = np.ascontiguousarray(prob)
-    skeleton = np.zeros_like(prob)  # 1 on the centrelines of the mask prob >= 0.5
-    if skeleton_bonus:
-        from skimage.morphology import skeletonize
-
-        mask = prob >= 128
-        if mask.any():
-            skeleton[skeletonize(mask)] = 1
-    path = _viterbi(prob, skeleton, _COST_LUT, float(skeleton_bonus), float(jump_ink),
+    if not skeleton_bonus:
+        on_line = np.zeros_like(prob)
+    elif skeleton is None:
+        on_line = centrelines(prob).view(np.uint8)
+    else:
+        if skeleton.shape != prob.shape:
+            raise ValueError(f"skeleton shape {skeleton.shape} is not prob's {prob.shape}")
+        on_line = (np.asarray(skeleton, bool) & (prob >= 128)).view(np.uint8)
+    path = _viterbi(prob, on_line, _COST_LUT, float(skeleton_bonus), float(jump_ink),
                     float(jump_paper), -1.0 if wrap is None else float(wrap))
     x, conf = _refine(prob, path, int(radius))
     supported = conf >= min_prob
     x = _bridge(x, supported, int(max_gap), np.inf if wrap is None else W / 2)
     return Trace(x=x + float(x_offset), confidence=conf)
+
+
+def centrelines(prob: np.ndarray) -> np.ndarray:
+    """Centrelines of the mask ``prob >= 128``: its skeleton (Zhang's thinning).
+
+    Parameters
+    ----------
+    prob : (rows, cols) uint8
+
+    Returns
+    -------
+    (rows, cols) bool
+    """
+    from skimage.morphology import skeletonize
+
+    mask = np.asarray(prob) >= 128
+    return skeletonize(mask) if mask.any() else mask
 
 
 @numba.njit(cache=True, nogil=True)

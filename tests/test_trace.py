@@ -427,3 +427,23 @@ def test_the_segmenters_style_opinion_decides_when_the_ink_cannot():
     got_s, _ = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3,
                                  style_weight=0.1)
     np.testing.assert_array_equal(got_s, b)
+
+
+def test_centrelines_found_once_serve_the_map_cut_from_them():
+    from logdigit.trace import centrelines, exclude_trace
+
+    a, b = sine(centre=60.0), sine(centre=140.0, amp=30.0)
+    prob = np.maximum(draw(a, width=5), draw(b, width=5))
+    skel = centrelines(prob)
+    assert skel.dtype == bool and skel.shape == prob.shape
+    assert skel.sum() < (prob >= 128).sum() / 3  # lines, not the strokes
+    first = trace_curve(prob)
+    assert np.array_equal(trace_curve(prob, skeleton=skel).x, first.x, equal_nan=True)
+    # the second curve's map is the first one cut away: the same centrelines do
+    cut = exclude_trace(prob, first.x, half_width=4)
+    second = trace_curve(cut, skeleton=skel)
+    other = b if np.nanmean(np.abs(first.x - a)) < 2 else a
+    assert np.nanmean(np.abs(second.x - other)) < 1.0
+    assert np.allclose(second.x, trace_curve(cut).x, atol=0.5, equal_nan=True)
+    with pytest.raises(ValueError, match="skeleton shape"):
+        trace_curve(prob, skeleton=skel[:-1])
