@@ -249,8 +249,8 @@ def test_tier_mix_sets_the_share_of_each_page_tier(monkeypatch):
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_targets_chain_the_shipped_models_runs(monkeypatch):
-    """`make train`, `make finetune` and `make finetune2` pass options the trainer knows,
-    and each fine-tune starts from the previous run's folder."""
+    """`make train`, `finetune`, `finetune2`, `narrow` and `narrow2` pass options the trainer
+    knows, and each fine-tune starts from the previous run's folder."""
     import shlex
     import subprocess
 
@@ -260,7 +260,7 @@ def test_make_targets_chain_the_shipped_models_runs(monkeypatch):
     calls = []
     monkeypatch.setattr(tr, "train", lambda opts, *, out, resume: calls.append(
         {"opts": opts, "out": out, "resume": resume}))
-    targets = ("train", "finetune", "finetune2")
+    targets = ("train", "finetune", "finetune2", "narrow", "narrow2")
     for target in targets:
         text = subprocess.run(["make", "-n", "-s", "--no-print-directory", target, "STAMP="],
                               cwd=root, capture_output=True, text=True, check=True).stdout
@@ -272,3 +272,9 @@ def test_make_targets_chain_the_shipped_models_runs(monkeypatch):
     assert runs["finetune2"]["opts"].init == str(runs["finetune"]["out"])
     assert [runs[t]["opts"].steps for t in ("finetune", "finetune2")] == [2800, 3200]
     assert runs["finetune2"]["opts"].tier_mix == "0.2,0.4,0.4"
+    assert runs["narrow"]["opts"].init == str(runs["finetune2"]["out"])
+    assert runs["narrow2"]["opts"].init == str(runs["narrow"]["out"])
+    assert [runs[t]["opts"].decoder for t in ("narrow", "narrow2")] == ["32,16,8,4"] * 2
+    assert [runs[t]["opts"].lr for t in ("narrow", "narrow2")] == [1e-3, 5e-4]
+    assert [runs[t]["opts"].steps for t in ("narrow", "narrow2")] == [4000, 4000]
+    assert runs["narrow2"]["opts"].seed == 10
