@@ -222,6 +222,29 @@ def _draw_curve(draw_img, draw_lab, pts, *, width, ink, cls, style, dash, gap, p
         draw_lab.line(xy, fill=cls, width=lab_w, joint="curve")
 
 
+def _place_curve(rng, bank: CurveBank, *, span: float, rows: np.ndarray, ppu: float,
+                 track: tuple[int, int], log_track: bool):
+    """Pick a stretch of a bank curve and a scale for it in ``track`` (left, right px).
+
+    Returns (source curve, start depth, scale left, scale right, log scale, drawn x per
+    row clipped to the track, px).
+    """
+    src, start = bank.pick(rng, span)
+    # curve depth of row r: shift so its own start maps onto row 0
+    v_rows = np.interp(start + rows / ppu, src.top + src.step * np.arange(len(src.values)),
+                       src.values)
+    lo, hi = np.percentile(v_rows, [0.5, 99.5])
+    is_log = log_track and lo > 0
+    if hi - lo < 1e-9:
+        hi = lo + 1.0
+    left, right = _nice_scale(rng, lo, hi, log=is_log)
+    if rng.random() < 0.2:
+        left, right = right, left
+    lpx, rpx = track
+    xr = np.clip(_value_to_x(v_rows, left, right, lpx, rpx, is_log), lpx, rpx)
+    return src, start, left, right, is_log, xr
+
+
 def render_page(
     *,
     rng: np.random.Generator,
@@ -313,21 +336,9 @@ def render_page(
         styles = ["solid", "dashed" if rng.random() < 0.7 else "dotted"]
         for style in styles:
             for _ in range(_PICK_TRIES):
-                src, start = bank.pick(rng, span + 2 * step)
-                # curve depth of row r: shift so its own start maps onto row 0
-                src_depth = start + rows / ppu
-                v_rows = np.interp(src_depth,
-                                   src.top + src.step * np.arange(len(src.values)),
-                                   src.values)
-                lo, hi = np.percentile(v_rows, [0.5, 99.5])
-                is_log = log_track and lo > 0
-                if hi - lo < 1e-9:
-                    hi = lo + 1.0
-                left, right = _nice_scale(rng, lo, hi, log=is_log)
-                if rng.random() < 0.2:
-                    left, right = right, left
-                xr = _value_to_x(v_rows, left, right, lpx, rpx, is_log)
-                xr = np.clip(xr, lpx, rpx)
+                src, start, left, right, is_log, xr = _place_curve(
+                    rng, bank, span=span + 2 * step, rows=rows, ppu=ppu, track=(lpx, rpx),
+                    log_track=log_track)
                 if np.std(xr) >= MIN_SWING_PX:
                     break
             if d0 is None:
