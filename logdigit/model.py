@@ -208,6 +208,100 @@ def _load_inference(folder: Path, device: torch.device) -> torch.nn.Module | Non
     return module.eval()
 
 
+def _phase_weights(weight: torch.Tensor) -> torch.Tensor:
+    """The 3x3 kernels that give a 3x3 convolution of a 2x nearest-upsampled image from
+    the image itself, one set per output phase.
+
+    ``conv(upsample2x(x), weight)`` equals ``pixel_shuffle(conv(x, phase), 2)`` with
+    ``phase = _phase_weights(weight)`` (both with padding 1): an output pixel at
+    (2i + a, 2j + b) sees input rows i - 1, i, i (a = 0) or i, i, i + 1 (a = 1), and
+    likewise columns, so the kernel rows (columns) that fall on the same input row
+    (column) are summed.
+
+    Parameters
+    ----------
+    weight : (O, C, 3, 3) tensor
+
+    Returns
+    -------
+    (4 O, C, 3, 3) tensor
+        Output channel ``4 o + 2 a + b`` is phase (a, b) of channel o, the order
+        ``pixel_shuffle`` expects.
+    """
+    def split(w: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+        before, centre, after = w.unbind(dim)
+        zero = torch.zeros_like(before)
+        return (torch.stack([before, centre + after, zero], dim),
+                torch.stack([zero, before + centre, after], dim))
+
+    phases = [col for row in split(weight, 2) for col in split(row, 3)]  # (a, b) order
+    return torch.stack(phases, 1).reshape(-1, *weight.shape[1:])
+
+
+class _UpsampleLastBlock(torch.nn.Module):
+    """A U-Net decoder block (2x nearest upsampling, concatenation with the skip features,
+    then two 3x3 convolution + BatchNorm + ReLU) computed with the upsampling last.
+
+    The first convolution is split by input channels: the upsampled part runs at the low
+    resolution with :func:`_phase_weights` and ``pixel_shuffle`` puts its four phases in
+    place; the skip part runs as before. No upsampled copy of the features and no
+    concatenation is made, which took a fifth of the forward pass on the CPU. BatchNorm
+    is folded. Inference only; the outputs agree with the block's to float rounding.
+    """
+
+    def __init__(self, block: torch.nn.Module, up_channels: int):
+        super().__init__()
+        from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+        conv1 = fuse_conv_bn_eval(block.conv1[0], block.conv1[1])
+        w, b = conv1.weight.detach(), conv1.bias.detach()
+        out_ch, skip_ch = w.shape[0], w.shape[1] - up_channels
+        self.up = torch.nn.Conv2d(up_channels, 4 * out_ch, 3, padding=1)
+        self.up.weight.data.copy_(_phase_weights(w[:, :up_channels]))
+        self.up.bias.data.copy_(b.repeat_interleave(4))
+        self.skip = None
+        if skip_ch:
+            self.skip = torch.nn.Conv2d(skip_ch, out_ch, 3, padding=1, bias=False)
+            self.skip.weight.data.copy_(w[:, up_channels:])
+        self.conv2 = torch.nn.Sequential(
+            fuse_conv_bn_eval(block.conv2[0], block.conv2[1]), torch.nn.ReLU())
+
+    def forward(self, feature_map, target_height=None, target_width=None,
+                skip_connection=None):
+        x = torch.nn.functional.pixel_shuffle(self.up(feature_map), 2)
+        if self.skip is not None:
+            x = x + self.skip(skip_connection)
+        return self.conv2(torch.relu(x))
+
+
+def _upsample_last(model: torch.nn.Module) -> None:
+    """Replace the U-Net decoder blocks by :class:`_UpsampleLastBlock`, in place.
+
+    Only blocks of segmentation-models-pytorch's ``Unet`` with nearest upsampling,
+    BatchNorm and no attention are replaced; anything else is left as it is.
+    """
+    decoder = getattr(model, "decoder", None)
+    blocks = getattr(decoder, "blocks", None)
+    encoder_channels = getattr(getattr(model, "encoder", None), "out_channels", None)
+    if blocks is None or encoder_channels is None or not isinstance(
+            getattr(decoder, "center", None), torch.nn.Identity):
+        return
+    up_channels = encoder_channels[-1]
+    for i, block in enumerate(blocks):
+        if type(block).__name__ != "UnetDecoderBlock":
+            return  # e.g. the subpixel head's stand-in: the blocks before were replaced
+        plain = (getattr(block, "interpolation_mode", "") == "nearest"
+                 and all(isinstance(getattr(block, a).attention, torch.nn.Identity)
+                         for a in ("attention1", "attention2"))
+                 and all(isinstance(getattr(block, c)[1], torch.nn.BatchNorm2d)
+                         and not getattr(block, c)[1].training for c in ("conv1", "conv2")))
+        if not plain:
+            return
+        out_channels = block.conv2[0].out_channels
+        blocks[i] = _UpsampleLastBlock(block, up_channels)
+        up_channels = out_channels
+
+
 def _split_norm_act(model: torch.nn.Module) -> None:
     """Replace every BatchNorm subclass that also applies an activation (timm's
     ``BatchNormAct2d``) by ``Sequential(BatchNorm2d, drop, act)``, in place.
@@ -236,7 +330,9 @@ def fuse_for_inference(model: torch.nn.Module) -> torch.nn.Module:
     The U-Net's decoder runs at full tile resolution, where BatchNorm alone took about a
     fifth of the forward time on the CPU; folded, the outputs agree to ~1e-5. The
     encoder's BatchNorm-plus-activation modules are split first so that they fold too
-    (:func:`_split_norm_act`). A network ``torch.fx`` cannot trace is returned unchanged.
+    (:func:`_split_norm_act`). The decoder blocks upsample after their first convolution
+    instead of before it (:class:`_UpsampleLastBlock`). A network ``torch.fx`` cannot
+    trace is returned unchanged.
 
     Parameters
     ----------
@@ -254,6 +350,7 @@ def fuse_for_inference(model: torch.nn.Module) -> torch.nn.Module:
 
     try:
         plain = copy.deepcopy(model).eval()  # the caller's model is left as it is
+        _upsample_last(plain)
         _split_norm_act(plain)
         return fuse(plain, inplace=True)
     except Exception as exc:  # noqa: BLE001 - any tracing failure: run unfused

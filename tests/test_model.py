@@ -109,10 +109,28 @@ def test_fused_model_gives_the_same_outputs_without_batchnorm(tmp_path):
     # nor any functional batch_norm (timm's BatchNormAct2d traces into one unless split)
     calls = [str(n.target) for n in fused.graph.nodes if n.op in ("call_function", "call_method")]
     assert not [c for c in calls if "batch_norm" in c]
+    # the decoder upsamples after its first convolution: no upsampled copy is made
+    assert not [c for c in calls if "interpolate" in c or "upsample" in c]
+    assert "pixel_shuffle" in " ".join(calls)
     assert any(type(mod).__name__ == "BatchNormAct2d" for mod in m.modules())  # untouched
+    assert any(type(mod).__name__ == "UnetDecoderBlock" for mod in m.modules())
     x = torch.rand(2, 1, 96, 96)
     with torch.inference_mode():
         torch.testing.assert_close(fused(x), m(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 5, 7), (2, 2, 1, 1), (1, 1, 8, 8)])
+def test_phase_weights_convolve_the_upsampled_image_without_making_it(shape):
+    from logdigit.model import _phase_weights
+
+    torch.manual_seed(1)
+    x = torch.randn(shape)
+    w = torch.randn(4, shape[1], 3, 3)
+    up = torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+    direct = torch.nn.functional.conv2d(up, w, padding=1)
+    phased = torch.nn.functional.pixel_shuffle(
+        torch.nn.functional.conv2d(x, _phase_weights(w), padding=1), 2)
+    torch.testing.assert_close(phased, direct, atol=1e-5, rtol=1e-5)
 
 
 def test_a_network_fx_cannot_trace_is_left_unfused():
