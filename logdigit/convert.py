@@ -169,113 +169,154 @@ def convert_scan(
             pix, model=model, config=config, device=device, batch_size=batch_size,
             progress=progress)
         seconds["segment"] += time.perf_counter() - t
-        # trace only between the track edges (the margin helps segmentation context)
-        a = max(0, int(np.floor((track.left_px - c0) / k)))
-        b = min(-(-(c1 - c0) // k), int(np.ceil((track.right_px - c0) / k)) + 1)
-        # Curves are traced on the ink probability (solid + dashed): the line style is
-        # decided afterwards over whole stretches, which is far more reliable than the
-        # per-pixel class. The solid curve goes first (a gapless line is the cheaper
-        # path), and the second curve never reuses the first one's ink.
-        t = time.perf_counter()
-        half = (max(4.0, 1.5 * stroke + 2) if np.isfinite(stroke) else 4.0) / k
-        ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
-        p_ink = None
-        if probs is not None:
-            p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
-                               ).astype(np.uint8)
-            if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
-                own = probs[ordered[0].cls - 1][:, a:b]
-                p_ink = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
-            # grid and track-edge lines the segmenter calls curve must not capture a
-            # trace; the rules are found in the scan itself (a flat curve is not one)
-            p_seg = p_ink
-            window = max(64, 512 // k)
-            p_ink = suppress_straight_columns(
-                p_ink, window=window, lines=rule_columns(pix, window=window)[a:b])
-        low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
-        remaining = p_ink  # the ink no curve has taken yet
-        if scan.rgb is not None and any(c.colour is not None for c in ordered):
-            # curves keyed by colour: each on its own colour map, and their ink is
-            # taken away from the map the other curves are traced on
-            rgb = shrink(scan.rgb[r0:r1, c0:c1], k)[:, a:b]
-            for curve in [c for c in ordered if c.colour is not None]:
-                cmap = colour_ink(rgb, curve.colour, tolerance=curve.colour_tolerance)
-                tr = trace_curve(cmap, x_offset=0, max_gap=max(2, max_gap_rows // k),
-                                 wrap=WRAP_COST if curve.backup else None)
-                low[curve.mnemonic] = (tr.x, tr.confidence)
-                if remaining is not None:
-                    remaining = exclude_trace(remaining, tr.x, half_width=half)
-            ordered = [c for c in ordered if c.colour is None]
-        # the ink's centrelines, found once: the later curves' maps are this one cut
-        skeleton = centrelines(remaining) if ordered and remaining is not None else None
-        for i, curve in enumerate(ordered):
-            tr = trace_curve(np.ascontiguousarray(remaining), x_offset=0,
-                             max_gap=max(2, max_gap_rows // k),
-                             wrap=WRAP_COST if curve.backup else None, skeleton=skeleton)
-            low[curve.mnemonic] = (tr.x, tr.confidence)
-            if i + 1 < len(ordered):  # never give this curve's ink to a later one
-                remaining = exclude_trace(remaining, tr.x, half_width=half)
-        solids = [c for c in ordered if c.cls == 1]
-        broken = [c for c in ordered if c.cls == 2]
-        if len(solids) == 1 and broken:  # line style separates these
-            m_s = solids[0].mnemonic
-            # horizontal grid rules are dark across the track: no evidence of line style
-            reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
-            rules = rule_rows(pix[:, a:b], reach=reach)
-            ink = (p_seg >= 128).astype(np.uint8)  # a flat curve weakened as a rule counts
-            style = probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b]
-            for other in broken:
-                xs, xd = resolve_crossings(
-                    low[m_s][0], low[other.mnemonic][0], ink=ink, style=style,
-                    half_width=half, skip_rows=rules, pixels=pix[:, a:b])
-                low[m_s] = (xs, low[m_s][1])
-                low[other.mnemonic] = (xd, low[other.mnemonic][1])
-        for group in (solids, broken):  # same class: only position and continuity
-            if len(group) > 1:  # listed left to right as they are at the top
-                order = order_left_to_right([low[c.mnemonic][0] for c in group],
-                                            half_width=half)
-                picked = [low[group[j].mnemonic] for j in order]
-                for c, got in zip(group, picked, strict=True):
-                    low[c.mnemonic] = got
-            for i, c1 in enumerate(group):
-                for c2 in group[i + 1:]:
-                    xa, xb, contacts = resolve_same_style(
-                        low[c1.mnemonic][0], low[c2.mnemonic][0], half_width=half)
-                    low[c1.mnemonic] = (xa, low[c1.mnemonic][1])
-                    low[c2.mnemonic] = (xb, low[c2.mnemonic][1])
-                    unsure = [ct for ct in contacts if ct.ambiguous]
-                    if contacts:
-                        at = ", ".join(f"{row_depths[min(len(row_depths) - 1, ct.start * k)]:g}"
-                                       for ct in unsure[:5])
-                        msg = (f"{c1.mnemonic} and {c2.mnemonic} share a line style: "
-                               f"{len(contacts)} contacts decided by continuity "
-                               f"({sum(ct.swapped for ct in contacts)} exchanged), "
-                               f"{len(unsure)} left NULL as ambiguous"
-                               + (f" (at {at} {d.unit})" if unsure else ""))
-                        warnings.append(msg)
-                        logger.warning("%s", msg)
-        seconds["trace"] += time.perf_counter() - t
-        by_curve: dict[str, CurveResult] = {}
-        for curve in track.curves:
-            t = time.perf_counter()
-            x_low, conf_low = low[curve.mnemonic]
-            tr = Trace(x=expand_trace(x_low + a, k, r1 - r0) + c0,
-                       confidence=np.repeat(conf_low, k)[: r1 - r0])
-            seconds["trace"] += time.perf_counter() - t
-            t = time.perf_counter()
-            x = np.clip(tr.x, track.left_px, track.right_px)
-            vals = x_to_true_value(x, track=track, curve=curve)  # unwraps backups
-            on_grid = resample(row_depths, vals, grid)
-            seconds["resample"] += time.perf_counter() - t
-            by_curve[curve.mnemonic] = CurveResult(track=track, curve=curve, values=on_grid,
-                                                   trace=tr, row0=r0)
-            logger.info("%s: coverage %.1f %%", curve.mnemonic,
-                        100 * by_curve[curve.mnemonic].coverage)
-        results.extend(by_curve[c.mnemonic] for c in track.curves)
+        curves, notes, secs = trace_track(
+            track, pix, probs, scan=scan, cols=(c0, c1), k=k, stroke=stroke, rows=(r0, r1),
+            max_gap_rows=max_gap_rows, row_depths=row_depths, grid=grid, depth_unit=d.unit)
+        results.extend(curves)
+        warnings.extend(notes)
+        for key, v in secs.items():
+            seconds[key] += v
     if not any(np.isfinite(c.values).any() for c in results):
         raise TraceError(f"{scan.source}: no curve could be traced in any track")
     return ConversionResult(grid=grid, depth_unit=d.unit, curves=results, layout=layout,
                             shape=(H, W), seconds=seconds, warnings=warnings)
+
+
+def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan: Scan,
+                cols: tuple[int, int], k: int, stroke: float, rows: tuple[int, int],
+                max_gap_rows: int, row_depths: np.ndarray, grid: np.ndarray,
+                depth_unit: str) -> tuple[list[CurveResult], list[str], dict[str, float]]:
+    """Trace, separate and resample the curves of one segmented track.
+
+    Parameters
+    ----------
+    track : Track
+        Resolved against the scan (pixel edges set).
+    pix : (n, m) uint8
+        The track's window of the scan at the working resolution (0 ink .. 255 paper):
+        rows ``rows[0]:rows[1]`` and columns ``cols[0]:cols[1]`` shrunk by ``k``.
+    probs : (2, n, m) uint8 or None
+        Solid and dashed probabilities of ``pix`` (:func:`segment_array`); None for a track
+        whose curves are all traced on their colours.
+    scan : Scan
+        For the colour channels of curves keyed by colour.
+    stroke : float
+        Stroke width in px of the stored image (NaN when unknown).
+    row_depths : (rows[1] - rows[0],) float
+        Depth of each digitized image row; ``grid`` (g,) the output depths.
+
+    Returns
+    -------
+    (curves, warnings, seconds) :
+        A :class:`CurveResult` per curve in the layout's order, the warnings raised, and
+        the seconds spent tracing and resampling.
+    """
+    seconds = {"trace": 0.0, "resample": 0.0}
+    warnings: list[str] = []
+    (r0, r1), (c0, c1) = rows, cols
+    # trace only between the track edges (the margin helps segmentation context)
+    a = max(0, int(np.floor((track.left_px - c0) / k)))
+    b = min(-(-(c1 - c0) // k), int(np.ceil((track.right_px - c0) / k)) + 1)
+    # Curves are traced on the ink probability (solid + dashed): the line style is
+    # decided afterwards over whole stretches, which is far more reliable than the
+    # per-pixel class. The solid curve goes first (a gapless line is the cheaper
+    # path), and the second curve never reuses the first one's ink.
+    t = time.perf_counter()
+    half = (max(4.0, 1.5 * stroke + 2) if np.isfinite(stroke) else 4.0) / k
+    ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
+    p_ink = None
+    if probs is not None:
+        p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
+                           ).astype(np.uint8)
+        if len(ordered) == 1:  # lean on the class, but a wrong style still finds ink
+            own = probs[ordered[0].cls - 1][:, a:b]
+            p_ink = np.maximum(own, (p_ink * 0.75).astype(np.uint8))
+        # grid and track-edge lines the segmenter calls curve must not capture a
+        # trace; the rules are found in the scan itself (a flat curve is not one)
+        p_seg = p_ink
+        window = max(64, 512 // k)
+        p_ink = suppress_straight_columns(
+            p_ink, window=window, lines=rule_columns(pix, window=window)[a:b])
+    low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
+    remaining = p_ink  # the ink no curve has taken yet
+    if scan.rgb is not None and any(c.colour is not None for c in ordered):
+        # curves keyed by colour: each on its own colour map, and their ink is
+        # taken away from the map the other curves are traced on
+        rgb = shrink(scan.rgb[r0:r1, c0:c1], k)[:, a:b]
+        for curve in [c for c in ordered if c.colour is not None]:
+            cmap = colour_ink(rgb, curve.colour, tolerance=curve.colour_tolerance)
+            tr = trace_curve(cmap, x_offset=0, max_gap=max(2, max_gap_rows // k),
+                             wrap=WRAP_COST if curve.backup else None)
+            low[curve.mnemonic] = (tr.x, tr.confidence)
+            if remaining is not None:
+                remaining = exclude_trace(remaining, tr.x, half_width=half)
+        ordered = [c for c in ordered if c.colour is None]
+    # the ink's centrelines, found once: the later curves' maps are this one cut
+    skeleton = centrelines(remaining) if ordered and remaining is not None else None
+    for i, curve in enumerate(ordered):
+        tr = trace_curve(np.ascontiguousarray(remaining), x_offset=0,
+                         max_gap=max(2, max_gap_rows // k),
+                         wrap=WRAP_COST if curve.backup else None, skeleton=skeleton)
+        low[curve.mnemonic] = (tr.x, tr.confidence)
+        if i + 1 < len(ordered):  # never give this curve's ink to a later one
+            remaining = exclude_trace(remaining, tr.x, half_width=half)
+    solids = [c for c in ordered if c.cls == 1]
+    broken = [c for c in ordered if c.cls == 2]
+    if len(solids) == 1 and broken:  # line style separates these
+        m_s = solids[0].mnemonic
+        # horizontal grid rules are dark across the track: no evidence of line style
+        reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
+        rules = rule_rows(pix[:, a:b], reach=reach)
+        ink = (p_seg >= 128).astype(np.uint8)  # a flat curve weakened as a rule counts
+        style = probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b]
+        for other in broken:
+            xs, xd = resolve_crossings(
+                low[m_s][0], low[other.mnemonic][0], ink=ink, style=style,
+                half_width=half, skip_rows=rules, pixels=pix[:, a:b])
+            low[m_s] = (xs, low[m_s][1])
+            low[other.mnemonic] = (xd, low[other.mnemonic][1])
+    for group in (solids, broken):  # same class: only position and continuity
+        if len(group) > 1:  # listed left to right as they are at the top
+            order = order_left_to_right([low[c.mnemonic][0] for c in group],
+                                        half_width=half)
+            picked = [low[group[j].mnemonic] for j in order]
+            for c, got in zip(group, picked, strict=True):
+                low[c.mnemonic] = got
+        for i, c1 in enumerate(group):
+            for c2 in group[i + 1:]:
+                xa, xb, contacts = resolve_same_style(
+                    low[c1.mnemonic][0], low[c2.mnemonic][0], half_width=half)
+                low[c1.mnemonic] = (xa, low[c1.mnemonic][1])
+                low[c2.mnemonic] = (xb, low[c2.mnemonic][1])
+                unsure = [ct for ct in contacts if ct.ambiguous]
+                if contacts:
+                    at = ", ".join(f"{row_depths[min(len(row_depths) - 1, ct.start * k)]:g}"
+                                   for ct in unsure[:5])
+                    msg = (f"{c1.mnemonic} and {c2.mnemonic} share a line style: "
+                           f"{len(contacts)} contacts decided by continuity "
+                           f"({sum(ct.swapped for ct in contacts)} exchanged), "
+                           f"{len(unsure)} left NULL as ambiguous"
+                           + (f" (at {at} {depth_unit})" if unsure else ""))
+                    warnings.append(msg)
+                    logger.warning("%s", msg)
+    seconds["trace"] += time.perf_counter() - t
+    by_curve: dict[str, CurveResult] = {}
+    for curve in track.curves:
+        t = time.perf_counter()
+        x_low, conf_low = low[curve.mnemonic]
+        tr = Trace(x=expand_trace(x_low + a, k, r1 - r0) + c0,
+                   confidence=np.repeat(conf_low, k)[: r1 - r0])
+        seconds["trace"] += time.perf_counter() - t
+        t = time.perf_counter()
+        x = np.clip(tr.x, track.left_px, track.right_px)
+        vals = x_to_true_value(x, track=track, curve=curve)  # unwraps backups
+        on_grid = resample(row_depths, vals, grid)
+        seconds["resample"] += time.perf_counter() - t
+        by_curve[curve.mnemonic] = CurveResult(track=track, curve=curve, values=on_grid,
+                                               trace=tr, row0=r0)
+        logger.info("%s: coverage %.1f %%", curve.mnemonic,
+                    100 * by_curve[curve.mnemonic].coverage)
+    return [by_curve[c.mnemonic] for c in track.curves], warnings, seconds
 
 
 #: Skews smaller than this (degrees) are left alone: under 1 px over 6,000 rows.
