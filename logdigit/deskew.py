@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from scipy import ndimage
 
@@ -353,20 +354,55 @@ def _objective(strips: np.ndarray, ys: np.ndarray, tans: np.ndarray, starts: np.
     ``starts`` are the first strips of each group (band): every group gets its own
     projection, so groups far apart need not line up with each other. Returns one value
     per slope, or with ``per_group`` an array (slopes, groups).
+
+    Parameters
+    ----------
+    strips : (k, n_cols) float
+        Ink counts of strips of rows.
+    ys : (k,) float
+        Row of each strip relative to the shear's centre row; strip i moves sideways by
+        ``ys[i] * t`` px (linear interpolation) for slope t.
+    tans : (m,) float
+        Slopes (tangents of the angles).
+    starts : (g,) int
+        First strip of each group, increasing, ``starts[0] == 0``.
     """
     k, n_cols = strips.shape
     reach = int(math.ceil(float(np.abs(ys).max()) * float(np.abs(tans).max()))) + 2
     padded = np.zeros((k, n_cols + 4 * reach), dtype=np.float32)
     padded[:, 2 * reach : 2 * reach + n_cols] = strips
-    cols = np.arange(-reach, n_cols + reach)
-    out = np.empty((len(tans), len(starts)))
-    for i, t in enumerate(tans):
-        shift = ys * t
-        kk = np.floor(shift).astype(np.int64)
-        f = (shift - kk).astype(np.float32)[:, None]
-        idx = cols[None, :] + (kk + 2 * reach)[:, None]
-        left = np.take_along_axis(padded, idx, axis=1)
-        right = np.take_along_axis(padded, idx + 1, axis=1)
-        profiles = np.add.reduceat(left + f * (right - left), starts, axis=0)
-        out[i] = np.einsum("ij,ij->i", profiles, profiles)
+    out = _sheared_energy(padded, np.asarray(ys, np.float64), np.asarray(tans, np.float64),
+                          np.asarray(starts, np.int64), reach)
     return out if per_group else out.sum(axis=1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sheared_energy(padded: np.ndarray, ys: np.ndarray, tans: np.ndarray, starts: np.ndarray,
+                    reach: int) -> np.ndarray:  # pragma: no cover - jitted
+    """(slopes, groups) sums of squares of the sheared projections (see :func:`_objective`).
+
+    One pass per slope and strip, accumulating straight into the group's projection: no
+    (strips, columns) gather per slope is made.
+    """
+    k, width = padded.shape
+    n_out = width - 2 * reach  # columns -reach .. n_cols + reach of the unpadded strips
+    n_groups = len(starts)
+    out = np.empty((len(tans), n_groups))
+    prof = np.empty(n_out, np.float32)
+    for i in range(len(tans)):
+        for g in range(n_groups):
+            stop = starts[g + 1] if g + 1 < n_groups else k
+            prof[:] = 0.0
+            for r in range(starts[g], stop):
+                shift = ys[r] * tans[i]
+                kk = int(math.floor(shift))
+                f = np.float32(shift - kk)
+                base = kk + reach
+                for c in range(n_out):
+                    left = padded[r, base + c]
+                    prof[c] += left + f * (padded[r, base + c + 1] - left)
+            energy = 0.0
+            for c in range(n_out):
+                energy += float(prof[c]) * float(prof[c])
+            out[i, g] = energy
+    return out
