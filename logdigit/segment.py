@@ -20,8 +20,10 @@ logger = logging.getLogger(__name__)
 
 #: The network's spatial size must be a multiple of this (2 ** encoder depth, with margin).
 MULTIPLE = 32
-#: Tiles at most this wide span the whole track: no column seams.
-MAX_TILE_WIDTH = 1024
+#: Tiles at most this wide span the whole track: no column seams. On the 2-core CPU a
+#: 1,168-px track (a bench scan's) in one 384 x 1,184 tile per band segmented faster than
+#: in four 384 x 384 tiles that cover 46 % more pixels.
+MAX_TILE_WIDTH = 2048
 
 
 def to_input(pixels: np.ndarray) -> np.ndarray:
