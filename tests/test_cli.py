@@ -494,3 +494,57 @@ def test_train_defaults_are_the_shipped_runs_and_options_reach_the_run(tmp_path,
     got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet",
                       "--head", "sideways")
     assert got == 2 and "--head sideways" in err and len(seen) == 3
+
+
+class _Exited(Exception):
+    """Stands in for ``os._exit`` (which would end the test run)."""
+
+
+@pytest.mark.parametrize(("raised", "code", "printed"), [
+    (None, 0, ""), (SystemExit(3), 3, ""), (SystemExit(None), 0, ""),
+    (SystemExit("bad things"), 1, "bad things")])
+def test_run_leaves_with_mains_exit_code_and_no_teardown(monkeypatch, capsys, raised, code,
+                                                         printed):
+    import logdigit.cli as cli
+
+    def fake_main():
+        print("result")
+        if raised is not None:
+            raise raised
+
+    def fake_exit(c):
+        raise _Exited(c)
+
+    monkeypatch.setattr(cli, "main", fake_main)
+    monkeypatch.setattr("os._exit", fake_exit)
+    with pytest.raises(_Exited) as got:
+        cli.run()
+    assert got.value.args == (code,)
+    out, err = capsys.readouterr()
+    assert out == "result\n" and err.strip() == printed
+
+
+def test_run_exits_the_ordinary_way_while_another_thread_lives(monkeypatch):
+    import threading
+
+    import logdigit.cli as cli
+
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    monkeypatch.setattr(cli, "main", lambda: None)
+    monkeypatch.setattr("os._exit", lambda c: pytest.fail("os._exit with a thread alive"))
+    try:
+        with pytest.raises(SystemExit) as got:
+            cli.run()
+        assert got.value.code == 0
+    finally:
+        stop.set()
+        worker.join()
+
+
+def test_the_installed_command_uses_the_quick_exit():
+    import tomllib
+
+    meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert meta["project"]["scripts"]["logdigit"] == "logdigit.cli:run"
