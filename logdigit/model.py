@@ -401,6 +401,12 @@ def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device |
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
         raise ModelError(f"{cfg_path}: unreadable model config ({exc})") from None
+    try:
+        from .segment import logit_bias
+
+        logit_bias(config)
+    except ValueError as exc:
+        raise ModelError(f"{cfg_path}: {exc}") from None
     config = dict(config, path=str(folder))
     device = torch.device(device)
     if fuse and prebuilt:

@@ -42,6 +42,32 @@ def default_batch_size(device: torch.device | str) -> int:
     return 8 if torch.device(device).type == "cuda" else 1
 
 
+def logit_bias(config: dict) -> np.ndarray | None:
+    """The per-class offsets added to the network's logits before the softmax, or None.
+
+    ``config["logit_bias"]`` (one number per class, optional) calibrates a trained network
+    without retraining it: a positive offset for a class makes it win more of the pixels
+    the network is unsure about (the shipped model's is chosen on pick and dev cases; see
+    its model card).
+
+    Raises
+    ------
+    ValueError
+        Not one finite number per class.
+    """
+    bias = config.get("logit_bias")
+    if bias is None:
+        return None
+    n = int(config.get("classes", 3))
+    try:
+        values = np.asarray(bias, dtype=np.float32)
+    except (TypeError, ValueError):
+        values = np.zeros(0, np.float32)
+    if values.shape != (n,) or not np.isfinite(values).all():
+        raise ValueError(f"logit_bias must be {n} numbers, one per class, got {bias!r}")
+    return values if values.any() else None
+
+
 def _autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
@@ -66,7 +92,8 @@ def segment_array(
     model : torch.nn.Module
         Maps (N, 1, h, w) float input to (N, C, h, w) logits.
     config : dict
-        Model config; uses ``tile`` (rows per tile) and ``overlap`` (px).
+        Model config; uses ``tile`` (rows per tile), ``overlap`` (px) and the optional
+        ``logit_bias`` (:func:`logit_bias`).
     device : torch device
         Autocast (float16) is used on CUDA only.
     batch_size : int, optional
@@ -86,6 +113,9 @@ def segment_array(
     win = blend_window((tile_h, tile_w))
     n_out = int(config.get("classes", 3)) - 1
     out = np.empty((n_out, H, W), np.uint8)
+    bias = logit_bias(config)
+    if bias is not None:
+        bias = torch.from_numpy(bias).reshape(1, -1, 1, 1).to(device)
 
     tiles = [(int(r), int(c)) for r in row_starts for c in col_starts]
     # rolling accumulator over rows [acc0, acc0 + acc.shape[1])
@@ -102,7 +132,8 @@ def segment_array(
         with torch.inference_mode(), _autocast(device):
             logits = model(torch.from_numpy(x).to(device).contiguous(
                 memory_format=torch.channels_last))
-            prob = logits.float().softmax(1)[:, 1:].cpu().numpy()
+            logits = logits.float() if bias is None else logits.float() + bias
+            prob = logits.softmax(1)[:, 1:].cpu().numpy()
         need = min(max(r for r, _ in batch) + tile_h, H)
         if acc0 + acc.shape[1] < need:
             grow = need - acc0 - acc.shape[1]

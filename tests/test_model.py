@@ -62,6 +62,13 @@ def test_corrupt_config(tmp_path):
         load_model(tmp_path / "m")
 
 
+def test_malformed_logit_bias_in_the_config_is_a_model_error(tmp_path):
+    save_model(build_model(DEFAULT_CONFIG), tmp_path / "m",
+               config=dict(DEFAULT_CONFIG, logit_bias=[0.0, 1.0]))
+    with pytest.raises(ModelError, match="logit_bias must be 3 numbers"):
+        load_model(tmp_path / "m")
+
+
 def test_wrong_architecture(tmp_path):
     save_model(build_model(DEFAULT_CONFIG), tmp_path / "m", config=DEFAULT_CONFIG)
     other = dict(DEFAULT_CONFIG, decoder_channels=[32, 16, 8, 4])

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from logdigit.model import DEFAULT_CONFIG
@@ -17,6 +18,28 @@ def test_constant_model_blends_to_constant_no_seams():
     assert out.shape == (2, 1500, 1300) and out.dtype == np.uint8
     for c in range(2):
         assert np.abs(out[c].astype(float) - expected[c]).max() <= 0.5 + 1e-6
+
+
+def test_logit_bias_is_added_before_the_softmax():
+    logits = torch.tensor([0.1, 0.5, 0.2])
+    img = np.random.default_rng(1).integers(0, 256, (300, 200), dtype=np.uint8)
+    cfg = dict(DEFAULT_CONFIG, tile=128, overlap=32, logit_bias=[0.0, -0.3, 0.6])
+    out = segment_array(img, model=ConstantModel(), config=cfg)
+    expected = ((logits + torch.tensor([0.0, -0.3, 0.6])).softmax(0)[1:] * 255).numpy()
+    for c in range(2):
+        assert np.abs(out[c].astype(float) - expected[c]).max() <= 0.5 + 1e-6
+    # the dashed class now wins where it lost before
+    assert expected[1] > expected[0] and logits[2] < logits[1]
+
+
+@pytest.mark.parametrize("bias", [[0.0, 0.6], [0, 0, "x"], [0, 0, float("nan")], 0.6])
+def test_a_malformed_logit_bias_is_refused(bias):
+    from logdigit.segment import logit_bias
+
+    with pytest.raises(ValueError, match="logit_bias"):
+        logit_bias(dict(DEFAULT_CONFIG, logit_bias=bias))
+    assert logit_bias(DEFAULT_CONFIG) is None
+    assert logit_bias(dict(DEFAULT_CONFIG, logit_bias=[0, 0, 0])) is None
 
 
 def test_ink_model_marks_ink_exactly_across_tile_borders():
