@@ -119,6 +119,11 @@ def _wrap_events(x: np.ndarray, left_px: float, right_px: float, zone: float
     ``3 * zone`` of the opposite edge: a fast curve can be well inside the track one row
     after it re-entered (or one row before it leaves), most of all a dashed one.
 
+    A jump to or from a trace that hugs an edge line (within ``max(2, 1 %)`` of the width
+    of it over the 24 traced rows on that side) is not a wrap: a trace that lost its curve
+    at one edge and ran down the other edge's ruled line would otherwise read as a wrap
+    (a real scan's gamma ray, 33-025-02078-0002, came out 150 API too high).
+
     Returns ``(rows, exits_right)``: the first row after each wrap, and whether the curve
     left through the right edge (True) or the left edge (False).
     """
@@ -132,6 +137,20 @@ def _wrap_events(x: np.ndarray, left_px: float, right_px: float, zone: float
     out_right = ((a >= hi) & (b <= lo3)) | ((a >= hi3) & (b <= lo))
     out_left = ((a <= lo) & (b >= hi3)) | ((a <= lo3) & (b >= hi))
     k = np.flatnonzero(out_right | out_left)
+    # A pen that runs out at an edge came from inside the track and goes on inside it. A
+    # trace that sits on an edge line (within ``hug`` px of it) for the ``reach`` traced
+    # rows before the jump, or after it, crossed to or from a track-edge line, not a wrap.
+    hug, reach = max(2.0, 0.01 * width), 24
+    xs = x[idx]
+    keep = []
+    for j in k:  # j: the jump is between traced rows j and j + 1
+        right = out_right[j]
+        before = xs[max(0, j + 1 - reach) : j + 1]
+        after = xs[j + 1 : j + 1 + reach]
+        away_before = (right_px - before) if right else (before - left_px)
+        away_after = (after - left_px) if right else (right_px - after)
+        keep.append(away_before.max() > hug and away_after.max() > hug)
+    k = k[np.asarray(keep, bool)] if len(k) else k
     return idx[1:][k], out_right[k]
 
 

@@ -450,6 +450,20 @@ def test_trace_starting_on_the_backup_is_recognised() -> None:
     assert wrap_levels(x, track=_track(GR_BACKUP), curve=GR_BACKUP).tolist() == [1, 1, 1, 0, 0]
 
 
+def test_an_out_and_back_run_to_the_far_edge_keeps_the_log_on_its_main_scale() -> None:
+    from logdigit.calibrate import x_to_true_value
+
+    # a real scan (33-025-02078-0002): GR along the left edge, the trace lost it and ran
+    # down the right track edge's line for a while, then came back. Read as wraps from a
+    # start on the backup, the whole log would be 150 API too high.
+    tr = Track(left_px=0.0, right_px=500.0, curves=(GR_BACKUP,))
+    x = np.full(200, 5.0)
+    x[120:140] = 498.0
+    v = x_to_true_value(x, track=tr, curve=GR_BACKUP)
+    assert np.allclose(np.delete(v, np.s_[120:140]), 1.5)
+    assert np.allclose(v[120:140], 149.4)
+
+
 def test_several_wraps_and_a_reversed_scale() -> None:
     from logdigit.calibrate import x_to_true_value
 
