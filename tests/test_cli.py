@@ -517,6 +517,8 @@ def test_run_leaves_with_mains_exit_code_and_no_teardown(monkeypatch, capsys, ra
 
     monkeypatch.setattr(cli, "main", fake_main)
     monkeypatch.setattr("os._exit", fake_exit)
+    monkeypatch.setattr(sys, "gettrace", lambda: None)  # as without coverage measuring
+    monkeypatch.setattr(sys, "getprofile", lambda: None)
     with pytest.raises(_Exited) as got:
         cli.run()
     assert got.value.args == (code,)
@@ -541,6 +543,17 @@ def test_run_exits_the_ordinary_way_while_another_thread_lives(monkeypatch):
     finally:
         stop.set()
         worker.join()
+
+
+def test_run_exits_the_ordinary_way_under_a_profiler(monkeypatch):
+    import logdigit.cli as cli
+
+    monkeypatch.setattr(cli, "main", lambda: None)
+    monkeypatch.setattr("os._exit", lambda c: pytest.fail("os._exit under a profiler"))
+    monkeypatch.setattr(sys, "getprofile", lambda: object())  # as cProfile's is
+    with pytest.raises(SystemExit) as got:
+        cli.run()
+    assert got.value.code == 0
 
 
 def test_the_installed_command_uses_the_quick_exit():

@@ -135,7 +135,8 @@ def run() -> None:
     converting a 3,200 x 12,800 px scan. By the time :func:`main` returns every output is
     written and closed; the log handlers and standard streams are flushed here and
     ``os._exit`` ends the process with the exit code. While another thread or a child
-    process is still alive, the exit is the ordinary one.
+    process is still alive, or a profiler or tracer (cProfile, coverage) is attached, the
+    exit is the ordinary one.
     """
     import multiprocessing
     import os
@@ -159,6 +160,8 @@ def run() -> None:
             pass
     others = [t for t in threading.enumerate()
               if t is not threading.main_thread() and not t.daemon]
-    if others or multiprocessing.active_children():
+    # a profiler or coverage tracer writes its results at exit: let it
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if others or watched or multiprocessing.active_children():
         raise SystemExit(code)
     os._exit(code)
