@@ -282,17 +282,17 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             picked = [low[group[j].mnemonic] for j in order]
             for c, got in zip(group, picked, strict=True):
                 low[c.mnemonic] = got
-        for i, c1 in enumerate(group):
-            for c2 in group[i + 1:]:
+        for i, first in enumerate(group):
+            for second in group[i + 1:]:
                 xa, xb, contacts = resolve_same_style(
-                    low[c1.mnemonic][0], low[c2.mnemonic][0], half_width=half)
-                low[c1.mnemonic] = (xa, low[c1.mnemonic][1])
-                low[c2.mnemonic] = (xb, low[c2.mnemonic][1])
+                    low[first.mnemonic][0], low[second.mnemonic][0], half_width=half)
+                low[first.mnemonic] = (xa, low[first.mnemonic][1])
+                low[second.mnemonic] = (xb, low[second.mnemonic][1])
                 unsure = [ct for ct in contacts if ct.ambiguous]
                 if contacts:
                     at = ", ".join(f"{row_depths[min(len(row_depths) - 1, ct.start * k)]:g}"
                                    for ct in unsure[:5])
-                    msg = (f"{c1.mnemonic} and {c2.mnemonic} share a line style: "
+                    msg = (f"{first.mnemonic} and {second.mnemonic} share a line style: "
                            f"{len(contacts)} contacts decided by continuity "
                            f"({sum(ct.swapped for ct in contacts)} exchanged), "
                            f"{len(unsure)} left NULL as ambiguous"
