@@ -99,3 +99,16 @@ def test_one_tile_per_pass_on_the_cpu_and_the_same_probabilities_at_any_batch_si
     batched = segment_array(img, model=Recording(), config=cfg, batch_size=3)
     assert max(seen) == 3
     np.testing.assert_array_equal(default, batched)
+
+
+def test_a_track_up_to_2048_px_wide_is_one_tile_column():
+    from logdigit.segment import _tile_plan
+
+    cfg = dict(DEFAULT_CONFIG, tile=384, overlap=32)
+    # the bench scan's first track with its margins: one 1,184-px column, no seams
+    _, tile_w, rows, cols = _tile_plan((12800, 1168), config=cfg)
+    assert (tile_w, len(cols)) == (1184, 1) and len(rows) == 37
+    _, tile_w, _, cols = _tile_plan((1000, 2048), config=cfg)
+    assert (tile_w, len(cols)) == (2048, 1)
+    _, tile_w, _, cols = _tile_plan((1000, 2049), config=cfg)
+    assert tile_w == 384 and len(cols) > 1
