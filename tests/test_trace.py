@@ -447,3 +447,96 @@ def test_centrelines_found_once_serve_the_map_cut_from_them():
     assert np.allclose(second.x, trace_curve(cut).x, atol=0.5, equal_nan=True)
     with pytest.raises(ValueError, match="skeleton shape"):
         trace_curve(prob, skeleton=skel[:-1])
+
+
+def test_stroke_widths_measures_steep_rows_only():
+    from logdigit.trace import stroke_widths
+
+    dark = np.zeros((40, 60), np.int16)
+    dark[:20, 10:15] = 200  # a vertical line 5 px wide
+    x = np.full(40, 12.0)
+    x[20:] = 12.0 + 3.0 * np.arange(20)  # then slanted: 3 px per row
+    w = stroke_widths(dark, x, np.arange(40), level=100)
+    # rows 1..19: the slanted rows are left out, and row 0, which has no row above
+    np.testing.assert_array_equal(w, np.full(19, 5.0))
+    x[5] = np.nan
+    assert len(stroke_widths(dark, x, np.arange(20), level=100)) == 16  # 5 and its neighbours
+    assert len(stroke_widths(dark, x, np.arange(20), level=250)) == 0  # not ink at that level
+    assert stroke_widths(dark, x, np.arange(0), level=100).shape == (0,)
+
+
+def test_pen_signature_tells_a_thin_faint_line_from_a_bold_one():
+    from logdigit.trace import pen_signature
+
+    dark = np.zeros((100, 80), np.int16)
+    dark[:, 20] = 80  # thin and faint
+    dark[:, 50:56] = 220  # bold: 6 px wide
+    thin = pen_signature(dark, np.full(100, 20.0), [(0, 100)])
+    bold = pen_signature(dark, np.full(100, 52.0), [(0, 100)])
+    np.testing.assert_allclose(thin, [np.log2(1.5), 80 / 64])
+    np.testing.assert_allclose(bold, [np.log2(6.5), 220 / 64])
+    assert pen_signature(dark, np.full(100, 20.0), [(0, 5)]) is None  # too short to tell
+    assert pen_signature(dark, np.full(100, 35.0), [(0, 100)]) is None  # no ink there
+
+
+def test_pen_decisions_overrule_misleading_style_only_where_the_pens_differ():
+    from logdigit.trace import pen_decisions
+
+    thin, bold = np.array([0.6, 1.3]), np.array([2.5, 3.4])
+    base = np.array([-0.4, -0.4, -0.5, -0.4])  # style says: keep all four stretches
+    sizes = np.full(4, 100.0)
+    # ... but in the third the solid trace follows the bold pen, the dashed one the thin
+    pens = [(thin, bold), (thin, bold), (bold, thin), (thin, bold)]
+    got = pen_decisions(base, pens, sizes, margin=0.08, pen_weight=2.0)
+    np.testing.assert_array_equal(got, [False, False, True, False])
+    # the same evidence with the other pen drawing the solid curve mostly: mirror image
+    mirrored = [(b, a) for a, b in pens]
+    got = pen_decisions(base, mirrored, sizes, margin=0.08, pen_weight=2.0)
+    np.testing.assert_array_equal(got, [False, False, True, False])
+    # one pen for both curves: nothing to go by, the style decides
+    same = [(thin, thin + 0.05)] * 4
+    np.testing.assert_array_equal(pen_decisions(base, same, sizes, margin=0.08,
+                                                pen_weight=2.0), [False] * 4)
+    # off, or too few stretches measured
+    np.testing.assert_array_equal(pen_decisions(base, pens, sizes, margin=0.08,
+                                                pen_weight=0.0), [False] * 4)
+    few = [(thin, bold), (None, thin), (bold, thin), (thin, None)]
+    np.testing.assert_array_equal(pen_decisions(base, few, sizes, margin=0.08,
+                                                pen_weight=2.0), [False] * 4)
+
+
+def test_resolve_crossings_keeps_each_curve_with_its_pen():
+    """A thin faint solid line and a bold dashed one cross three times. Over rows 200..299
+    the traces took each other's curves, and there the segmenter's ink misleads: the bold
+    dashed line's gaps are filled in and the faint solid line is broken up. Line style
+    alone keeps the exchange; the pens undo it."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 400, 100
+    side = np.arange(rows) // 100 % 2  # 0, 1, 0, 1 per hundred rows
+    a = np.where(side == 0, 20.0, 70.0)  # the thin solid line
+    b = np.where(side == 0, 70.0, 20.0)  # the bold dashed line
+    meet = np.abs((np.arange(rows) + 2) % 100 - 2) <= 2  # rows 98..102, 198..202, ...
+    meet[:3] = False
+    a[meet] = b[meet] = 45.0  # the crossings
+    pixels = np.full((rows, cols), 235, np.uint8)
+    ink = np.zeros((rows, cols), np.uint8)
+    for r in range(rows):
+        misleading = 200 <= r < 300
+        pixels[r, int(a[r])] = 150
+        if not misleading or r % 2:
+            ink[r, int(a[r])] = 1
+        if r % 10 < 6 or misleading:
+            pixels[r, int(b[r]) - 2 : int(b[r]) + 3] = 20
+            ink[r, int(b[r]) - 2 : int(b[r]) + 3] = 1
+    style = np.zeros((rows, cols), np.int16)
+    xs, xd = a.copy(), b.copy()
+    xs[203:298], xd[203:298] = b[203:298], a[203:298]
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3, pixels=pixels,
+                               pen_weight=0.0)
+    np.testing.assert_array_equal(fs, xs)  # style alone: the exchange stays
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3, pixels=pixels)
+    np.testing.assert_array_equal(fs, a)
+    np.testing.assert_array_equal(fd, b)
+    fs, fd = resolve_crossings(a, b, ink=ink, style=style, half_width=3, pixels=pixels)
+    np.testing.assert_array_equal(fs, a)  # already right: left alone
