@@ -24,6 +24,9 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+#: Jagged curves' turning points at the end of their row's run (see :func:`_refine`).
+TIPS = True
+
 #: cost of a pixel with probability p/255: -log((p + 1) / 256), float32 lookup table
 _COST_LUT = (-np.log((np.arange(256, dtype=np.float64) + 1.0) / 256.0)).astype(np.float32)
 
@@ -140,17 +143,66 @@ def _centroid(prob, r, lo, hi):  # pragma: no cover - jitted
 
 
 @numba.njit(cache=True, nogil=True)
-def _refine(prob: np.ndarray, path: np.ndarray, radius: int):  # pragma: no cover - jitted
+def _runs_under(prob: np.ndarray, path: np.ndarray):  # pragma: no cover - jitted
+    """Per row, the run of ink (probability >= 0.5) the path sits on: (lo, hi), -1 if none."""
+    H, W = prob.shape
+    lo = np.full(H, -1, np.int64)
+    hi = np.full(H, -1, np.int64)
+    for r in range(H):
+        c = path[r]
+        if prob[r, c] >= 128:
+            a = c
+            b = c
+            while a > 0 and prob[r, a - 1] >= 128:
+                a -= 1
+            while b < W - 1 and prob[r, b + 1] >= 128:
+                b += 1
+            lo[r] = a
+            hi[r] = b
+    return lo, hi
+
+
+@numba.njit(cache=True, nogil=True)
+def _line_width(lo: np.ndarray, hi: np.ndarray) -> float:  # pragma: no cover - jitted
+    """Median run width (px) over the rows where the line runs straight down: both ends
+    of the run within 1 px of those of the rows above and below (-1: too few such rows)."""
+    H = len(lo)
+    widths = np.empty(H, np.float64)
+    n = 0
+    for r in range(1, H - 1):
+        if lo[r - 1] < 0 or lo[r] < 0 or lo[r + 1] < 0:
+            continue
+        if (abs(lo[r] - lo[r - 1]) <= 1 and abs(lo[r + 1] - lo[r]) <= 1
+                and abs(hi[r] - hi[r - 1]) <= 1 and abs(hi[r + 1] - hi[r]) <= 1):
+            widths[n] = hi[r] - lo[r] + 1
+            n += 1
+    if n < 8:
+        return -1.0
+    return float(np.median(widths[:n]))
+
+
+@numba.njit(cache=True, nogil=True)
+def _refine(prob: np.ndarray, path: np.ndarray, radius: int, tips: bool
+            ):  # pragma: no cover - jitted
     """Sub-pixel x per row and the peak probability under the path.
 
     Normally the probability-weighted centroid within ``radius`` of the path. Where the
     path sits on a horizontal stroke (a run of ink wider than a line: a sharp peak), the
     value of that row is the stroke's far end as seen from the previous row, so peaks keep
-    their full amplitude.
+    their full amplitude. With ``tips``, a shorter run that reaches further out on one
+    side than the runs of the rows above and below is a jagged curve's turning point:
+    its value is the line's centre at that end of the run, not the run's centroid (which
+    cuts every peak of a jagged curve short by up to half its last step).
     """
     H, W = prob.shape
     x = np.empty(H, np.float64)
     conf = np.empty(H, np.float32)
+    lo_run, hi_run = _runs_under(prob, path)
+    half = -1.0
+    if tips:
+        w = _line_width(lo_run, hi_run)
+        if w > 0:
+            half = 0.5 * (w - 1.0)
     prev = -1.0
     for r in range(H):
         c = path[r]
@@ -161,11 +213,9 @@ def _refine(prob: np.ndarray, path: np.ndarray, radius: int):  # pragma: no cove
         conf[r] = pk / 255.0
         lo = c
         hi = c
-        if prob[r, c] >= 128:
-            while lo > 0 and prob[r, lo - 1] >= 128:
-                lo -= 1
-            while hi < W - 1 and prob[r, hi + 1] >= 128:
-                hi += 1
+        if lo_run[r] >= 0:
+            lo = lo_run[r]
+            hi = hi_run[r]
         # a run reaching a track edge or across most of the track is a crossing line,
         # not a peak
         v = -1.0
@@ -184,6 +234,14 @@ def _refine(prob: np.ndarray, path: np.ndarray, radius: int):  # pragma: no cove
                     v = _centroid(prob, r, lo, lo + radius)
                 else:
                     v = _centroid(prob, r, hi - radius, hi)
+        elif (half >= 0 and 0 < r < H - 1 and lo_run[r] >= 0 and lo_run[r - 1] >= 0
+              and lo_run[r + 1] >= 0 and hi - lo > 2 * half + 1 and lo > 0 and hi < W - 1):
+            right = hi > max(hi_run[r - 1], hi_run[r + 1])
+            left = lo < min(lo_run[r - 1], lo_run[r + 1])
+            if right and not left:
+                v = hi - half
+            elif left and not right:
+                v = lo + half
         if v < 0:
             v = _centroid(prob, r, max(0, c - radius), min(W - 1, c + radius))
         x[r] = v if v >= 0 else float(c)
@@ -224,6 +282,7 @@ def trace_curve(
     skeleton_bonus: float = 1.0,
     wrap: float | None = None,
     skeleton: np.ndarray | None = None,
+    tips: bool = TIPS,
 ) -> Trace:
     """Trace one curve through a class-probability map.
 
@@ -276,7 +335,7 @@ def trace_curve(
         on_line = (np.asarray(skeleton, bool) & (prob >= 128)).view(np.uint8)
     path = _viterbi(prob, on_line, _COST_LUT, float(skeleton_bonus), float(jump_ink),
                     float(jump_paper), -1.0 if wrap is None else float(wrap))
-    x, conf = _refine(prob, path, int(radius))
+    x, conf = _refine(prob, path, int(radius), bool(tips))
     supported = conf >= min_prob
     x = _bridge(x, supported, int(max_gap), np.inf if wrap is None else W / 2)
     return Trace(x=x + float(x_offset), confidence=conf)

@@ -540,3 +540,25 @@ def test_resolve_crossings_keeps_each_curve_with_its_pen():
     np.testing.assert_array_equal(fd, b)
     fs, fd = resolve_crossings(a, b, ink=ink, style=style, half_width=3, pixels=pixels)
     np.testing.assert_array_equal(fs, a)  # already right: left alone
+
+
+def test_a_jagged_curve_keeps_its_turning_points():
+    """A curve that zigzags 10 px from row to row is drawn as short horizontal strokes:
+    each row's run of ink reaches from halfway to its neighbours out to its own value.
+    The run's centroid cuts every turning point short; the run's far end (less half the
+    line width, measured where the curve runs straight) does not."""
+    from logdigit.trace import trace_curve
+
+    rows, cols = 200, 100
+    x = np.full(rows, 50.0)
+    x[100:] = 50.0 + 5.0 * (-1.0) ** np.arange(100)  # 55, 45, 55, ...
+    prob = np.zeros((rows, cols), np.uint8)
+    for r in range(rows):
+        ends = [x[r]] + [0.5 * (x[r] + x[q]) for q in (r - 1, r + 1) if 0 <= q < rows]
+        prob[r, int(min(ends)) - 1 : int(max(ends)) + 2] = 255  # a pen 3 px wide
+    got = trace_curve(prob, max_gap=0)
+    zig = slice(101, rows - 1)
+    np.testing.assert_allclose(got.x[:99], 50.0)
+    np.testing.assert_allclose(got.x[zig], x[zig])
+    plain = trace_curve(prob, max_gap=0, tips=False)
+    assert np.abs(plain.x[zig] - x[zig]).min() >= 2.0  # the centroid: 2.5 px short
