@@ -74,10 +74,66 @@ def style_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(curve_logits, target[ink] - 1)
 
 
+def _soft_erode(x: torch.Tensor) -> torch.Tensor:
+    """Grey-level erosion by a 3 x 3 cross (min of a vertical and a horizontal min-pool)."""
+    return torch.minimum(-F.max_pool2d(-x, (3, 1), 1, (1, 0)),
+                         -F.max_pool2d(-x, (1, 3), 1, (0, 1)))
+
+
+def _soft_dilate(x: torch.Tensor) -> torch.Tensor:
+    return F.max_pool2d(x, 3, 1, 1)
+
+
+def soft_skeleton(x: torch.Tensor, *, iterations: int = 5) -> torch.Tensor:
+    """Differentiable skeleton of a soft mask (Shit et al., clDice, CVPR 2021).
+
+    Parameters
+    ----------
+    x : (N, 1, H, W) float tensor in [0, 1]
+    iterations : int
+        Erosions: enough for lines up to ``2 * iterations + 1`` px wide.
+
+    Returns
+    -------
+    (N, 1, H, W) float tensor in [0, 1]
+    """
+    skel = F.relu(x - _soft_dilate(_soft_erode(x)))
+    for _ in range(iterations):
+        x = _soft_erode(x)
+        delta = F.relu(x - _soft_dilate(_soft_erode(x)))
+        skel = skel + F.relu(delta - skel * delta)
+    return skel
+
+
+def cldice_loss(logits: torch.Tensor, target: torch.Tensor, *, iterations: int = 5,
+                eps: float = 1.0) -> torch.Tensor:
+    """Soft clDice of *any* curve ink: topology rather than overlap.
+
+    ``1 - 2 Tprec Tsens / (Tprec + Tsens)``, where Tprec is the share of the predicted
+    ink's skeleton that lies on true ink and Tsens the share of the true ink's skeleton
+    covered by the prediction. A prediction that breaks a line loses a piece of the true
+    skeleton (Tsens), however few pixels the break is; a fat prediction keeps its
+    skeleton on the true ink. The tracer needs exactly that: an unbroken line.
+
+    Parameters
+    ----------
+    logits : (N, C, H, W) float tensor
+    target : (N, H, W) int64 tensor of class indices (> 0: curve ink)
+    """
+    prob = logits.float().softmax(1)
+    p = (prob[:, 1] + prob[:, 2])[:, None]
+    t = (target > 0).float()[:, None]
+    sp, st = soft_skeleton(p, iterations=iterations), soft_skeleton(t, iterations=iterations)
+    tprec = ((sp * t).sum() + eps) / (sp.sum() + eps)
+    tsens = ((st * p).sum() + eps) / (st.sum() + eps)
+    return 1 - 2 * tprec * tsens / (tprec + tsens)
+
+
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.3,
                       beta: float = 0.7, gamma: float = 2.0, ce_weight: float = 1.0,
-                      style_weight: float = 0.0, ink_weight: float = 0.0):
-    """Tversky + focal CE (+ the curve-style and any-ink terms): the training loss."""
+                      style_weight: float = 0.0, ink_weight: float = 0.0,
+                      cldice_weight: float = 0.0):
+    """Tversky + focal CE (+ the curve-style, any-ink and clDice terms): the training loss."""
     loss = tversky_loss(logits, target, alpha=alpha, beta=beta) + ce_weight * focal_ce(
         logits, target, gamma=gamma
     )
@@ -85,4 +141,6 @@ def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: floa
         loss = loss + ink_weight * ink_tversky_loss(logits, target, alpha=alpha, beta=beta)
     if style_weight:
         loss = loss + style_weight * style_loss(logits, target)
+    if cldice_weight:
+        loss = loss + cldice_weight * cldice_loss(logits, target)
     return loss

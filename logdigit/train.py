@@ -262,7 +262,9 @@ def model_card(opts: TrainOptions, *, step: int, seconds: float, val: dict | Non
         f"clean / scanned / hard pages in the shares {opts.tier_mix}.",
         f"- Loss: Tversky (alpha {opts.alpha}, beta {opts.beta}) + focal CE (gamma {opts.gamma})"
         f" + {opts.style_weight} x solid-vs-dashed CE on curve pixels"
-        f" + {opts.ink_weight} x Tversky of any curve ink.",
+        f" + {opts.ink_weight} x Tversky of any curve ink"
+        + (f" + {opts.cldice_weight} x soft clDice of any curve ink." if opts.cldice_weight
+           else "."),
         f"- Started from: {opts.init or 'random weights'}.",
         f"- Steps: {step}, AdamW lr {opts.lr} with cosine decay, seed {opts.seed}.",
         (f"- Saved weights: exponential moving average of the trained weights (decay "
@@ -382,7 +384,8 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
         x, y = next(batches)
         logits = model(x)
         loss = segmentation_loss(logits, y, alpha=opts.alpha, beta=opts.beta, gamma=opts.gamma,
-                                 style_weight=opts.style_weight, ink_weight=opts.ink_weight)
+                                 style_weight=opts.style_weight, ink_weight=opts.ink_weight,
+                                 cldice_weight=opts.cldice_weight)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()

@@ -77,3 +77,58 @@ def test_ink_tversky_ignores_the_style_but_not_the_ink():
     no_ink = torch.zeros_like(t)
     assert segmentation_loss(good, t, ink_weight=1.0) < segmentation_loss(
         perfect_logits(no_ink), t, ink_weight=1.0)
+
+
+def _logits_from_mask(mask: torch.Tensor, cls: int = 1, sharp: float = 8.0) -> torch.Tensor:
+    """(N, 3, H, W) logits that put class ``cls`` where ``mask`` is set, background else."""
+    logits = torch.zeros(mask.shape[0], 3, *mask.shape[1:])
+    logits[:, 0] = sharp * (1 - mask.float())
+    logits[:, cls] = sharp * mask.float()
+    return logits
+
+
+def test_soft_skeleton_of_a_thick_line_is_thin_and_inside_it():
+    from logdigit.losses import soft_skeleton
+
+    x = torch.zeros(1, 1, 40, 40)
+    x[..., 5:35, 18:23] = 1.0  # a vertical bar 5 px wide
+    sk = soft_skeleton(x)
+    assert sk[..., x[0, 0] == 0].max() == 0  # nothing outside the bar
+    assert float(sk[0, 0, 10:30, 20].min()) > 0.9  # the centre column of the bar
+    assert float(sk[0, 0, 10:30].sum(dim=1).max()) < 2.5  # about one px wide
+
+
+def test_cldice_punishes_a_broken_line_more_than_a_fat_one():
+    """Both predictions get 15 pixels wrong; one breaks the line, the other widens it.
+    clDice cares about the break (the tracer loses the curve there), not the width."""
+    from logdigit.losses import cldice_loss, tversky_loss
+
+    target = torch.zeros(1, 48, 48, dtype=torch.long)
+    target[0, 4:44, 22:25] = 1  # a line 3 px wide
+    perfect = _logits_from_mask(target > 0)
+    broken = target.clone()
+    broken[0, 20:25, 22:25] = 0  # a 5-row break: 15 px missing
+    fat = target.clone()
+    fat[0, 20:35, 25] = 1  # 15 px extra beside the line
+    l_perfect = float(cldice_loss(perfect, target))
+    l_broken = float(cldice_loss(_logits_from_mask(broken > 0), target))
+    l_fat = float(cldice_loss(_logits_from_mask(fat > 0), target))
+    assert l_perfect < 0.01
+    assert l_broken > l_fat + 0.02
+    # the overlap loss sees it the other way round (a miss costs beta > alpha per pixel)
+    assert float(tversky_loss(_logits_from_mask(broken > 0), target, classes=(1,))) > float(
+        tversky_loss(_logits_from_mask(fat > 0), target, classes=(1,)))
+
+
+def test_segmentation_loss_adds_cldice_only_when_weighted():
+    from logdigit.losses import cldice_loss, segmentation_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 32, 32, requires_grad=True)
+    target = torch.zeros(2, 32, 32, dtype=torch.long)
+    target[:, 5:28, 10:12] = 2
+    base = segmentation_loss(logits, target)
+    with_cl = segmentation_loss(logits, target, cldice_weight=0.5)
+    torch.testing.assert_close(with_cl, base + 0.5 * cldice_loss(logits, target))
+    with_cl.backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0

@@ -43,6 +43,9 @@ def train(
     ink_weight: float = typer.Option(_D.ink_weight, "--ink-weight", min=0.0,
                                      help="Weight of the Tversky term on any curve ink "
                                      "(solid + dashed) in the loss."),
+    cldice_weight: float = typer.Option(_D.cldice_weight, "--cldice-weight", min=0.0,
+                                        help="Weight of a soft clDice term on any curve "
+                                        "ink (topology; 0 = off)."),
     tier_mix: str = typer.Option(_D.tier_mix, "--tier-mix",
                                  help="Shares of clean, scanned and hard pages, e.g. "
                                  "0.2,0.4,0.4."),
@@ -76,6 +79,7 @@ def train(
                         None, steps=steps, batch=batch, crop=crop, lr=lr, seed=seed,
                         checkpoint_minutes=checkpoint_minutes, val_every=val_every,
                         ema=ema, pool=pool, head=head, init=str(init) if init else None,
-                        ink_weight=ink_weight, tier_mix=tier_mix)
+                        ink_weight=ink_weight, cldice_weight=cldice_weight,
+                        tier_mix=tier_mix)
     folder = run(opts, out=out, resume=resume)
     print(folder)
