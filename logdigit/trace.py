@@ -487,14 +487,19 @@ def arc_darkness(dark: np.ndarray, x: np.ndarray, *, rows: tuple[int, int] | Non
     return _arc_values(np.ascontiguousarray(dark), x, skip, int(a), int(b))
 
 
-def path_continuity(values: np.ndarray) -> float:
-    """Share of a path's pixels at least half as dark as the path's own ink.
+def ink_level(values: np.ndarray) -> float:
+    """How dark a path's own ink is: the 80th percentile of its darkness
+    (:func:`arc_darkness`), so a dotted curve whose gaps are most of its length is still
+    measured by its dots."""
+    return float(np.percentile(values, 80))
 
-    The path's ink darkness is its 80th percentile, so a dotted curve whose gaps are most
-    of its length is still measured against its dots, and a faint solid line against its
-    own faint ink rather than a bold neighbour's.
+
+def path_continuity(values: np.ndarray) -> float:
+    """Share of a path's pixels at least half as dark as the path's own ink
+    (:func:`ink_level`): a faint solid line is measured against its own faint ink rather
+    than a bold neighbour's.
     """
-    ref = float(np.percentile(values, 80))
+    ref = ink_level(values)
     if ref <= 0:
         return 0.0
     return float(np.mean(values >= 0.5 * ref))
@@ -566,15 +571,14 @@ def pen_signature(dark: np.ndarray, x: np.ndarray, spans: list[tuple[int, int]],
     Returns
     -------
     (2,) float or None
-        ``[log2(median width + 0.5), ink darkness / 64]``, the ink darkness being the 80th
-        percentile of the darkness along the path (:func:`arc_darkness`); None when too
-        little of the line was measured.
+        ``[log2(median width + 0.5), ink darkness / 64]`` (:func:`ink_level`); None when
+        too little of the line was measured.
     """
     along = np.concatenate([arc_darkness(dark, x, rows=s, skip_rows=skip_rows)
                             for s in spans])
     if len(along) < 2 * min_rows:
         return None
-    ink = float(np.percentile(along, 80))
+    ink = ink_level(along)
     if ink <= 0:
         return None
     rows = np.concatenate([np.arange(a, b) for a, b in spans])
