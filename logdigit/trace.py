@@ -548,7 +548,8 @@ def stroke_widths(dark: np.ndarray, x: np.ndarray, rows: np.ndarray, *, level: f
 
 
 def pen_signature(dark: np.ndarray, x: np.ndarray, spans: list[tuple[int, int]], *,
-                  skip_rows: np.ndarray | None = None, min_rows: int = 8) -> np.ndarray | None:
+                  skip_rows: np.ndarray | None = None, min_rows: int = 8,
+                  along: np.ndarray | None = None) -> np.ndarray | None:
     """What the pen that drew a trace looks like over some stretches: width and darkness.
 
     A curve is drawn with one pen down the whole log, so where two curves of a track
@@ -567,6 +568,9 @@ def pen_signature(dark: np.ndarray, x: np.ndarray, spans: list[tuple[int, int]],
         Rows left out (horizontal grid rules).
     min_rows : int
         Rows with a measured width needed for a signature.
+    along : (n,) array, optional
+        The darkness along the path over ``spans`` if already measured
+        (:func:`arc_darkness` with the same ``skip_rows``).
 
     Returns
     -------
@@ -574,8 +578,9 @@ def pen_signature(dark: np.ndarray, x: np.ndarray, spans: list[tuple[int, int]],
         ``[log2(median width + 0.5), ink darkness / 64]`` (:func:`ink_level`); None when
         too little of the line was measured.
     """
-    along = np.concatenate([arc_darkness(dark, x, rows=s, skip_rows=skip_rows)
-                            for s in spans])
+    if along is None:
+        along = np.concatenate([arc_darkness(dark, x, rows=s, skip_rows=skip_rows)
+                                for s in spans])
     if len(along) < 2 * min_rows:
         return None
     ink = ink_level(along)
@@ -825,8 +830,8 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
                 parts_s[2] = scan_weight * path_continuity(v_s)
                 parts_d[2] = scan_weight * path_continuity(v_d)
             if pen_weight > 0:
-                pen = (pen_signature(dark, x_solid, group, skip_rows=skip_rows),
-                       pen_signature(dark, x_dashed, group, skip_rows=skip_rows))
+                pen = (pen_signature(dark, x_solid, group, skip_rows=skip_rows, along=v_s),
+                       pen_signature(dark, x_dashed, group, skip_rows=skip_rows, along=v_d))
         score_s, score_d = sum(parts_s), sum(parts_d)
         base.append(score_d - score_s)
         pens.append(pen)
