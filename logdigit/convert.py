@@ -19,7 +19,7 @@ from . import __version__
 from .calibrate import depth_grid, resample, row_to_depth, x_to_true_value
 from .colour import colour_ink
 from .errors import TraceError
-from .grid import rule_columns, rule_rows
+from .grid import periodic_rules, rule_columns, rule_rows
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
@@ -236,7 +236,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         p_seg = p_ink
         window = max(64, 512 // k)
         p_ink = suppress_straight_columns(
-            p_ink, window=window, lines=rule_columns(pix, window=window)[a:b])
+            p_ink, window=window, lines=periodic_rules(rule_columns(pix, window=window))[a:b])
     low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
     remaining = p_ink  # the ink no curve has taken yet
     if scan.rgb is not None and any(c.colour is not None for c in ordered):

@@ -86,3 +86,58 @@ def rule_columns(pixels: np.ndarray, *, window: int = 512, delta: float = 16.0,
         local = ndimage.median_filter(profile, size=15, mode="nearest")
         hits += profile <= local - min_fraction * delta
     return hits >= max(1, int(np.ceil(min_windows * n_win)))
+
+
+def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0.08,
+                   min_pairs: float = 0.7) -> np.ndarray:
+    """Keep the vertical rules of an equally spaced grid; drop those at other places.
+
+    A linear track's rules are equally spaced. A curve that runs straight down most of
+    the log (a step-like log, a stuck tool) is found by :func:`rule_columns` too, but
+    between the grid's rules, where it is then weakened as if it were one. Where the
+    rules found form an equally spaced grid (the spacing that occurs most often between
+    two rules joins at least ``min_pairs`` of the neighbouring pairs), a rule with no
+    other rule one spacing away on either side is not part of the grid and is dropped.
+    Other grids (a log grid, a few rules found) are returned as they are.
+
+    Parameters
+    ----------
+    lines : (cols,) bool
+        Rule columns (:func:`rule_columns`); neighbouring columns form one rule.
+    tol : float
+        Slack (px) in the distances.
+    min_period : float
+        Shortest spacing considered, as a share of the distance from the first rule to
+        the last (and at least 6 px).
+    min_pairs : float
+        Share of the ``n - 1`` neighbouring pairs of ``n`` rules that must be one
+        spacing apart.
+
+    Returns
+    -------
+    (cols,) bool
+        ``lines`` without the runs of the rules off the grid.
+    """
+    lines = np.asarray(lines, bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], lines.astype(np.int8), [0]])))
+    starts, stops = edges[::2], edges[1::2]
+    n = len(starts)
+    if n < 4:
+        return lines
+    centres = 0.5 * (starts + stops - 1)
+    diffs = np.abs(centres[:, None] - centres[None, :])
+    pairs = diffs[np.triu_indices(n, 1)]
+    shortest = max(6, int(np.ceil(min_period * (centres[-1] - centres[0]))))
+    periods = np.arange(shortest, int(pairs.max()) + 1)
+    if not len(periods):
+        return lines
+    counts = (np.abs(pairs[None, :] - periods[:, None]) <= tol).sum(axis=1)
+    best = int(np.argmax(counts))  # ties: the shortest
+    if counts[best] < min_pairs * (n - 1):
+        return lines
+    regular = (np.abs(diffs - periods[best]) <= tol).any(axis=1)
+    out = lines.copy()
+    for a, b, keep in zip(starts, stops, regular, strict=True):
+        if not keep:
+            out[a:b] = False
+    return out

@@ -81,3 +81,40 @@ def test_a_flat_curve_beside_a_wiggly_one_survives_straight_column_suppression(w
         assert out[:, 41].max() < 128  # the old rule took it for a grid line
     lines[41] = True  # a real rule there is weakened either way
     assert suppress_straight_columns(prob, lines=lines)[:, 41].max() < 128
+
+
+def _mask(width: int, cols) -> np.ndarray:
+    m = np.zeros(width, bool)
+    for c in cols:
+        m[int(round(c))] = True
+    return m
+
+
+def test_periodic_rules_drop_a_straight_curve_no_rule_echoes():
+    from logdigit.grid import periodic_rules
+
+    grid = [10 + 38.1 * k for k in range(11)]  # a linear grid, 10 divisions
+    lines = _mask(420, grid + [157])
+    lines[[10, 11, 392, 393]] = True  # heavier edge rules span two columns
+    got = periodic_rules(lines)
+    assert not got[157]  # the curve
+    np.testing.assert_array_equal(got, lines & ~_mask(420, [157]))
+
+
+def test_periodic_rules_leave_grids_that_are_not_equally_spaced_alone():
+    import math
+
+    from logdigit.grid import periodic_rules
+
+    decade = 150
+    log2 = [5 + (k + math.log10(j)) * decade for k in range(2) for j in range(1, 10)] + [305]
+    for grid, width in ((log2, 320), (log2[:10], 170)):  # two decades, one
+        lines = _mask(width, grid + [83])
+        np.testing.assert_array_equal(periodic_rules(lines), lines)
+    few = _mask(100, [3, 50, 97])
+    np.testing.assert_array_equal(periodic_rules(few), few)
+    assert not periodic_rules(np.zeros(50, bool)).any()
+    # a linear grid with two straight curves between its rules: still a grid
+    grid = [10 + 38.1 * k for k in range(11)]
+    lines = _mask(420, grid + [157, 300])
+    np.testing.assert_array_equal(periodic_rules(lines), _mask(420, grid))
