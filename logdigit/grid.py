@@ -96,8 +96,9 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
     the log (a step-like log, a stuck tool) is found by :func:`rule_columns` too, but
     between the grid's rules, where it is then weakened as if it were one. Where the
     rules found form an equally spaced grid (the spacing that occurs most often between
-    two rules joins at least ``min_pairs`` of the neighbouring pairs), a rule with no
-    other rule one spacing away on either side is not part of the grid and is dropped.
+    two rules joins at least ``min_pairs`` of the neighbouring pairs), a rule that is not
+    a whole number of spacings from the others (within ``tol``) is not part of the grid
+    and is dropped; rules missing in between (a faint minor rule) do not matter.
     Other grids (a log grid, a few rules found) are returned as they are.
 
     Parameters
@@ -135,9 +136,19 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
     best = int(np.argmax(counts))  # ties: the shortest
     if counts[best] < min_pairs * (n - 1):
         return lines
-    regular = (np.abs(diffs - periods[best]) <= tol).any(axis=1)
+    # the spacing to a fraction of a pixel (a track's tenth is rarely a whole number),
+    # then the lattice it makes: rules missing in between do not matter
+    near = pairs[np.abs(pairs - periods[best]) <= tol]
+    spacing = float(near.mean())
+    ones = np.abs(diffs - spacing) <= tol  # pairs one spacing apart
+    on = ones.any(axis=1)
+    turn = np.exp(2j * np.pi * centres[on] / spacing).mean()  # the lattice's phase
+    anchor = float(np.angle(turn)) / (2 * np.pi) * spacing
+    off = (centres - anchor) / spacing
+    regular = np.abs(off - np.round(off)) * spacing <= tol
     out = lines.copy()
     for a, b, keep in zip(starts, stops, regular, strict=True):
         if not keep:
             out[a:b] = False
     return out
+
