@@ -89,7 +89,7 @@ def rule_columns(pixels: np.ndarray, *, window: int = 512, delta: float = 16.0,
 
 
 def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0.08,
-                   min_pairs: float = 0.7) -> np.ndarray:
+                   min_pairs: float = 0.6, min_coherence: float = 0.9) -> np.ndarray:
     """Keep the vertical rules of an equally spaced grid; drop those at other places.
 
     A linear track's rules are equally spaced. A curve that runs straight down most of
@@ -113,6 +113,10 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
     min_pairs : float
         Share of the ``n - 1`` neighbouring pairs of ``n`` rules that must be one
         spacing apart.
+    min_coherence : float
+        How well the rules one spacing from another must agree on the lattice's phase
+        (mean resultant length of their phases, 1 = all on one lattice). A log grid's
+        decades repeat too, but their rules sit at nine different phases.
 
     Returns
     -------
@@ -134,15 +138,16 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
         return lines
     counts = (np.abs(pairs[None, :] - periods[:, None]) <= tol).sum(axis=1)
     best = int(np.argmax(counts))  # ties: the shortest
-    if counts[best] < min_pairs * (n - 1):
+    steps = np.diff(centres)  # neighbouring rules
+    if np.sum(np.abs(steps - periods[best]) <= tol) < min_pairs * (n - 1):
         return lines
     # the spacing to a fraction of a pixel (a track's tenth is rarely a whole number),
     # then the lattice it makes: rules missing in between do not matter
-    near = pairs[np.abs(pairs - periods[best]) <= tol]
-    spacing = float(near.mean())
-    ones = np.abs(diffs - spacing) <= tol  # pairs one spacing apart
-    on = ones.any(axis=1)
+    spacing = float(steps[np.abs(steps - periods[best]) <= tol].mean())
+    on = (np.abs(diffs - spacing) <= tol).any(axis=1)
     turn = np.exp(2j * np.pi * centres[on] / spacing).mean()  # the lattice's phase
+    if abs(turn) < min_coherence:
+        return lines
     anchor = float(np.angle(turn)) / (2 * np.pi) * spacing
     off = (centres - anchor) / spacing
     regular = np.abs(off - np.round(off)) * spacing <= tol

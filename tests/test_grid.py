@@ -108,7 +108,8 @@ def test_periodic_rules_leave_grids_that_are_not_equally_spaced_alone():
 
     decade = 150
     log2 = [5 + (k + math.log10(j)) * decade for k in range(2) for j in range(1, 10)] + [305]
-    for grid, width in ((log2, 320), (log2[:10], 170)):  # two decades, one
+    log3 = [5 + (k + math.log10(j)) * 83.3 for k in range(3) for j in range(1, 10)] + [255]
+    for grid, width in ((log2, 320), (log2[:10], 170), (log3, 270)):  # 2, 1 and 3 decades
         lines = _mask(width, grid + [83])
         np.testing.assert_array_equal(periodic_rules(lines), lines)
     few = _mask(100, [3, 50, 97])
