@@ -98,7 +98,8 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
     rules found form an equally spaced grid (the spacing that occurs most often between
     two rules joins at least ``min_pairs`` of the neighbouring pairs), a rule that is not
     a whole number of spacings from the others (within ``tol``) is not part of the grid
-    and is dropped; rules missing in between (a faint minor rule) do not matter.
+    and is dropped; rules missing in between (a faint minor rule) do not matter. The
+    outermost rules are the track's edges and are always kept.
     Other grids (a log grid, a few rules found) are returned as they are.
 
     Parameters
@@ -151,6 +152,7 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
     anchor = float(np.angle(turn)) / (2 * np.pi) * spacing
     off = (centres - anchor) / spacing
     regular = np.abs(off - np.round(off)) * spacing <= tol
+    regular[[0, -1]] = True  # the outermost rules: the track's edges, whatever the grid
     out = lines.copy()
     for a, b, keep in zip(starts, stops, regular, strict=True):
         if not keep:

@@ -119,6 +119,9 @@ def test_periodic_rules_leave_grids_that_are_not_equally_spaced_alone():
     grid = [10 + 38.1 * k for k in range(11)]
     lines = _mask(420, grid + [157, 300])
     np.testing.assert_array_equal(periodic_rules(lines), _mask(420, grid))
+    # a track edge off the lattice (the grid starts a little inside it) stays a rule
+    lines = _mask(420, [3] + grid + [157])
+    np.testing.assert_array_equal(periodic_rules(lines), _mask(420, [3] + grid))
     # two minor rules missing: the rules beyond are still whole spacings from the first
     sparse = grid[:5] + grid[7:]
     lines = _mask(420, sparse + [157])
