@@ -24,9 +24,6 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-#: Jagged curves' turning points at the end of their row's run (see :func:`_refine`).
-TIPS = True
-
 #: cost of a pixel with probability p/255: -log((p + 1) / 256), float32 lookup table
 _COST_LUT = (-np.log((np.arange(256, dtype=np.float64) + 1.0) / 256.0)).astype(np.float32)
 
@@ -282,7 +279,7 @@ def trace_curve(
     skeleton_bonus: float = 1.0,
     wrap: float | None = None,
     skeleton: np.ndarray | None = None,
-    tips: bool = TIPS,
+    tips: bool = True,
 ) -> Trace:
     """Trace one curve through a class-probability map.
 
@@ -314,6 +311,9 @@ def trace_curve(
         Centrelines already found (:func:`centrelines`) on a map that ``prob`` was cut
         from (:func:`exclude_trace`); only those on ``prob``'s own mask count. Saves
         skeletonizing the same ink again for the second curve of a track.
+    tips : bool
+        Read a jagged curve's turning points at the end of their row's run of ink, less
+        half the line width, rather than at the run's centroid (:func:`_refine`).
 
     Returns
     -------
