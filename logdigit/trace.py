@@ -396,13 +396,16 @@ def exclude_trace(prob: np.ndarray, x: np.ndarray, *, half_width: float) -> np.n
 
 
 def _sample(img: np.ndarray, x: np.ndarray, reach: int) -> np.ndarray:
-    """Per row, the largest value of ``img`` within ``reach`` px of ``x`` (NaN rows -> NaN)."""
+    """Per row, the largest value of ``img`` within ``reach`` px of ``x`` (NaN rows -> NaN).
+
+    Signed images keep their sign: a row whose values are all negative reads negative.
+    """
     H, W = img.shape
     out = np.full(H, np.nan)
     ok = np.isfinite(x)
     rows = np.flatnonzero(ok)
     xi = np.clip(np.round(x[ok]).astype(np.int64), 0, W - 1)
-    best = np.zeros(len(rows))
+    best = np.full(len(rows), -np.inf)
     for dx in range(-reach, reach + 1):
         best = np.maximum(best, img[rows, np.clip(xi + dx, 0, W - 1)])
     out[rows] = best

@@ -429,6 +429,23 @@ def test_the_segmenters_style_opinion_decides_when_the_ink_cannot():
     np.testing.assert_array_equal(got_s, b)
 
 
+def test_the_segmenters_dashed_opinion_counts_as_much_as_its_solid_one():
+    """The segmenter is unsure of line a (style 0) and calls line b, which the solid trace
+    is on, dashed (style < 0): a negative opinion is evidence too, not read as 0."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 200, 100
+    a, b = np.full(rows, 20.0), np.full(rows, 70.0)
+    ink = np.zeros((rows, cols), np.uint8)
+    ink[:, 19:22] = 1
+    ink[:, 69:72] = 1
+    style = np.zeros((rows, cols), np.int16)
+    style[:, 69:72] = -60  # line b: more dashed; line a: no opinion
+    got_s, got_d = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3)
+    np.testing.assert_array_equal(got_s, a)
+    np.testing.assert_array_equal(got_d, b)
+
+
 def test_centrelines_found_once_serve_the_map_cut_from_them():
     from logdigit.trace import centrelines, exclude_trace
 
