@@ -733,7 +733,9 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     (:func:`_no_trade_between`), are scored and exchanged together: a faint stretch of
     line no longer breaks one curve's evidence into two decisions that can disagree.
     Where the two curves are drawn with different pens (line width, ink), the pen each
-    stretch of each trace was drawn with counts too (:func:`pen_decisions`).
+    stretch of each trace was drawn with counts too (:func:`pen_decisions`). With
+    ``pixels``, stretches where only the solid trace exists and runs on dashed ink go to
+    the dashed trace (:func:`hand_over_dashed_stretches`).
 
     Parameters
     ----------
@@ -849,6 +851,57 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
         if swap:  # with the rows between the group's stretches: no trade happened there
             a, b = group[0][0], group[-1][1]
             xs[a:b], xd[a:b] = x_dashed[a:b], x_solid[a:b]
+    if dark is not None:
+        xs, xd = hand_over_dashed_stretches(xs, xd, style=style, dark=dark,
+                                            skip_rows=skip_rows)
+    return xs, xd
+
+
+def hand_over_dashed_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *,
+                               style: np.ndarray, dark: np.ndarray,
+                               skip_rows: np.ndarray | None = None, min_rows: int = 16,
+                               max_style: float = -0.5, max_continuity: float = 0.65
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Give the dashed curve the stretches the solid trace took from it while it had none.
+
+    The solid curve is traced first, along the cheapest path; where its own line is
+    missing from the segmenter's map (a straight stretch it took for a grid rule, a faded
+    one) that path runs along the dashed curve instead, and the dashed trace, which may
+    not reuse that ink, is left with nothing. Such a stretch of the solid trace, alone on
+    its rows, on ink that both the segmenter calls dashed (mean solid-minus-dashed
+    probability below ``max_style``) and the scan shows broken (:func:`path_continuity`
+    below ``max_continuity``), is the dashed curve: it moves to the dashed trace and the
+    solid one is NULL there.
+
+    Parameters
+    ----------
+    x_solid, x_dashed : (rows,) float
+        Traces, NaN in gaps.
+    style : (rows, cols) int16
+        Segmenter's solid-minus-dashed probability, -255..255.
+    dark : (rows, cols) integer array
+        How much darker than the paper each pixel is (:func:`arc_darkness`).
+    skip_rows : (rows,) bool, optional
+        Rows left out of the continuity (horizontal rules).
+    min_rows : int
+        Shortest stretch considered.
+
+    Returns
+    -------
+    (x_solid, x_dashed) : new arrays.
+    """
+    xs, xd = x_solid.copy(), x_dashed.copy()
+    alone = np.isfinite(xs) & np.isnan(xd)
+    if not alone.any():
+        return xs, xd
+    st = _sample(style, xs, 1) / 255.0
+    edges = np.flatnonzero(np.diff(np.r_[0, alone.astype(np.int8), 0]))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a < min_rows or not np.nanmean(st[a:b]) < max_style:
+            continue
+        v = arc_darkness(dark, xs, rows=(a, b), skip_rows=skip_rows)
+        if len(v) and path_continuity(v) < max_continuity:
+            xd[a:b], xs[a:b] = xs[a:b], np.nan
     return xs, xd
 
 

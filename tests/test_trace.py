@@ -579,3 +579,53 @@ def test_a_jagged_curve_keeps_its_turning_points():
     np.testing.assert_allclose(got.x[zig], x[zig])
     plain = trace_curve(prob, max_gap=0, tips=False)
     assert np.abs(plain.x[zig] - x[zig]).min() >= 2.0  # the centroid: 2.5 px short
+
+
+def _dashed_column(rows: int, cols: int, x: int, *, dash: int = 8, gap: int = 8):
+    """Darkness image with one vertical dashed line of ink at column ``x``."""
+    dark = np.zeros((rows, cols), np.int16)
+    for r in range(0, rows, dash + gap):
+        dark[r:r + dash, x - 1:x + 2] = 200
+    return dark
+
+
+def test_a_stretch_the_solid_trace_took_from_the_dashed_curve_is_handed_over():
+    from logdigit.trace import hand_over_dashed_stretches
+
+    rows, cols = 120, 60
+    dark = _dashed_column(rows, cols, 30)
+    style = np.zeros((rows, cols), np.int16)
+    style[:, 29:32] = -200  # the segmenter calls it dashed
+    xs = np.full(rows, 30.0)
+    xd = np.full(rows, 10.0)
+    xd[40:100] = np.nan  # the dashed trace had nothing there
+    got_s, got_d = hand_over_dashed_stretches(xs, xd, style=style, dark=dark)
+    assert np.isnan(got_s[40:100]).all()
+    np.testing.assert_array_equal(got_d[40:100], 30.0)
+    np.testing.assert_array_equal(got_s[:40], 30.0)  # rows where both had a trace: kept
+    np.testing.assert_array_equal(got_d[:40], 10.0)
+    # too short a stretch is left alone
+    xd2 = np.full(rows, 10.0)
+    xd2[40:50] = np.nan
+    got_s, got_d = hand_over_dashed_stretches(xs, xd2, style=style, dark=dark)
+    np.testing.assert_array_equal(got_s, xs)
+    np.testing.assert_array_equal(got_d, xd2)
+
+
+def test_an_unbroken_line_is_not_handed_over_whatever_the_segmenter_says():
+    from logdigit.trace import hand_over_dashed_stretches
+
+    rows, cols = 120, 60
+    dark = np.zeros((rows, cols), np.int16)
+    dark[:, 29:32] = 200  # continuous in the scan: a solid line
+    style = np.zeros((rows, cols), np.int16)
+    style[:, 29:32] = -200
+    xs, xd = np.full(rows, 30.0), np.full(rows, np.nan)
+    got_s, got_d = hand_over_dashed_stretches(xs, xd, style=style, dark=dark)
+    np.testing.assert_array_equal(got_s, xs)
+    assert np.isnan(got_d).all()
+    # a broken line the segmenter calls solid stays with the solid trace too
+    style[:, 29:32] = 200
+    got_s, _ = hand_over_dashed_stretches(xs, xd, style=style,
+                                          dark=_dashed_column(rows, cols, 30))
+    np.testing.assert_array_equal(got_s, xs)
