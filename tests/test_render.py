@@ -150,3 +150,31 @@ def test_a_bank_of_flat_curves_still_renders():
     bank = CurveBank([BankCurve("BS", "in", 0.0, 0.5, np.full(4000, 8.5))])
     p = page(bank, n_tracks=1)  # the re-picks give up and draw the flat curve
     assert len(p.truth) == 2 and all(np.allclose(v, 8.5) for _, _, v in p.truth)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 8, 11])
+def test_the_drawn_line_is_centred_on_its_x(width):
+    """The ink's centroid per row sits on the curve's x (pixel centres), on average over
+    sub-pixel positions and slopes: no half-pixel bias for any line width."""
+    from PIL import Image, ImageDraw
+
+    from logdigit.render import _draw_curve
+
+    rng = np.random.default_rng(width)
+    errors = []
+    for _ in range(40):
+        img, lab = Image.new("L", (100, 80), 255), Image.new("L", (100, 80), 0)
+        x0, slope = 40 + rng.random(), rng.uniform(-1.5, 1.5)
+        ys = np.arange(0, 80, 4.0)
+        pts = np.stack([x0 + slope * (ys - 40) / 4, ys], axis=1)
+        _draw_curve(ImageDraw.Draw(img), ImageDraw.Draw(lab), pts, width=width, ink=0, cls=1,
+                    style="solid", dash=0, gap=0, phase=0)
+        ink = 255.0 - np.asarray(img, np.float64)
+        for r in range(20, 60):
+            centroid = (ink[r] * np.arange(100)).sum() / ink[r].sum()
+            errors.append(centroid - (x0 + slope * (r - 40) / 4))
+        # the label mask is centred on the same place
+        lab_a = np.asarray(lab, np.float64)[40]
+        ink_c = (ink[40] * np.arange(100)).sum() / ink[40].sum()
+        assert abs((lab_a * np.arange(100)).sum() / lab_a.sum() - ink_c) < 0.75
+    assert abs(np.mean(errors)) < 0.15
