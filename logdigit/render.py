@@ -211,24 +211,31 @@ def _dash_polyline(points: np.ndarray, dash: float, gap: float, phase: float):
             for p, q, i, j in zip(at(a), at(b), first, last, strict=True)]
 
 
-def _draw_curve(draw_img, draw_lab, pts, *, width, ink, cls, style, dash, gap, phase):
-    """Draw one curve (``pts``: (n, 2) x, y in px, pixel centres) in the image and labels.
+def _odd_line(draw, xy: np.ndarray, *, fill: int, width: int) -> None:
+    """Draw a polyline (``xy``: (n, 2) x, y in px, pixel centres) with its ink centred on it.
 
-    PIL puts a line of odd width on the pixel ``floor(x)``, so it is drawn half a pixel
-    further right: its ink is then centred on ``x`` on average, as an unbiased plotter's
-    is (without this, odd-width curves sat 0.5 px left of the values in ``truth.las``).
-    Even widths already straddle ``x``.
+    PIL draws a line of odd width on the pixels ``floor(x)``, so it is given ``x + 0.5``.
+    An even-width line of PIL's is lopsided where it slants (up to 2 px left of ``x``
+    at 3 px per row), so an even width is drawn as two lines one px narrower, half a pixel
+    either side of ``x``.
     """
-    if width % 2:
-        pts = np.asarray(pts, np.float64) + 0.5
+    xy = np.asarray(xy, np.float64)
+    if len(xy) == 1:
+        xy = np.repeat(xy, 2, axis=0)
+    shifts = [(0.5, width)] if width % 2 else [(0.0, width - 1), (1.0, width - 1)]
+    for dx, w in shifts:
+        draw.line([(float(x) + dx, float(y) + 0.5) for x, y in xy], fill=fill, width=w,
+                  joint="curve")
+
+
+def _draw_curve(draw_img, draw_lab, pts, *, width, ink, cls, style, dash, gap, phase):
+    """Draw one curve (``pts``: (n, 2) x, y in px, pixel centres) in the image and labels,
+    its ink centred on ``x`` on average as an unbiased plotter's is (:func:`_odd_line`;
+    PIL's own placement put curves up to 2 px left of the values in ``truth.las``)."""
     pieces = [pts] if style == "solid" else _dash_polyline(pts, dash, gap, phase)
-    lab_w = width + 2
     for p in pieces:
-        xy = [tuple(q) for q in p]
-        if len(xy) == 1:
-            xy = xy * 2
-        draw_img.line(xy, fill=ink, width=width, joint="curve")
-        draw_lab.line(xy, fill=cls, width=lab_w, joint="curve")
+        _odd_line(draw_img, p, fill=ink, width=width)
+        _odd_line(draw_lab, p, fill=cls, width=width + 2)
 
 
 def _place_curve(rng, bank: CurveBank, *, span: float, rows: np.ndarray, ppu: float,
