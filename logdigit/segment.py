@@ -94,7 +94,9 @@ def segment_array(
         Maps (N, 1, h, w) float input to (N, C, h, w) logits.
     config : dict
         Model config; uses ``tile`` (rows per tile), ``overlap`` (px) and the optional
-        ``logit_bias`` (:func:`logit_bias`).
+        ``logit_bias`` (:func:`logit_bias`) and ``flip_average``: when true, each tile
+        is also segmented mirrored left to right and the two logits are averaged (twice
+        the network's work; the shipped model's card gives what it buys).
     device : torch device
         Autocast (float16) is used on CUDA only.
     batch_size : int, optional
@@ -115,6 +117,7 @@ def segment_array(
     n_out = int(config.get("classes", 3)) - 1
     out = np.empty((n_out, H, W), np.uint8)
     bias = logit_bias(config)
+    flip = bool(config.get("flip_average", False))
     if bias is not None:
         bias = torch.from_numpy(bias).reshape(1, -1, 1, 1).to(device)
 
@@ -131,8 +134,11 @@ def segment_array(
             patch = pixels[r : r + tile_h, c : c + tile_w]
             x[i, 0, : patch.shape[0], : patch.shape[1]] = to_input(patch)
         with torch.inference_mode(), _autocast(device):
-            logits = model(torch.from_numpy(x).to(device).contiguous(
-                memory_format=torch.channels_last))
+            xt = torch.from_numpy(x).to(device)
+            logits = model(xt.contiguous(memory_format=torch.channels_last))
+            if flip:  # the mirrored tiles' opinion, mirrored back
+                logits = 0.5 * (logits + model(torch.flip(xt, (3,)).contiguous(
+                    memory_format=torch.channels_last)).flip(3))
             logits = logits.float() if bias is None else logits.float() + bias
             prob = logits.softmax(1)[:, 1:].cpu().numpy()
         need = min(max(r for r, _ in batch) + tile_h, H)

@@ -42,6 +42,27 @@ def test_a_malformed_logit_bias_is_refused(bias):
     assert logit_bias(dict(DEFAULT_CONFIG, logit_bias=[0, 0, 0])) is None
 
 
+class _LeftHandedModel(torch.nn.Module):
+    """Logits that grow from left to right across each tile: not mirror-symmetric."""
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        ramp = torch.linspace(-2.0, 2.0, w).expand(n, 1, h, w)
+        return torch.cat([torch.zeros_like(ramp), ramp, -ramp], dim=1)
+
+
+def test_flip_average_mirrors_each_tile_and_averages_the_logits():
+    pixels = np.full((64, 96), 255, np.uint8)
+    model = _LeftHandedModel()
+    cfg = dict(DEFAULT_CONFIG, tile=64, overlap=16)
+    plain = segment_array(pixels, model=model, config=cfg)
+    # the left-to-right ramp: solid grows to the right, dashed to the left
+    assert plain[0, 10, -1] > plain[0, 10, 0] and plain[1, 10, 0] > plain[1, 10, -1]
+    both = segment_array(pixels, model=model, config=dict(cfg, flip_average=True))
+    # averaged with its mirror image, the ramp cancels: every class gets 1/3 everywhere
+    np.testing.assert_allclose(both.astype(float), 255 / 3, atol=1.0)
+
+
 def test_ink_model_marks_ink_exactly_across_tile_borders():
     img = np.full((700, 300), 255, np.uint8)
     img[:, 150] = 0  # one vertical line
