@@ -402,17 +402,21 @@ def test_straight_columns_are_weakened_but_a_blind_map_is_left_alone():
     assert suppress_straight_columns(blind, window=200) is blind
 
 
+def _two_inked_lines(rows: int = 200, cols: int = 100):
+    """Traces a (column 20) and b (column 70), an ink map with both lines, no style yet."""
+    a, b = np.full(rows, 20.0), np.full(rows, 70.0)
+    ink = np.zeros((rows, cols), np.uint8)
+    ink[:, 19:22] = 1
+    ink[:, 69:72] = 1
+    return a, b, ink, np.zeros((rows, cols), np.int16)
+
+
 def test_the_segmenters_style_opinion_decides_when_the_ink_cannot():
     """Both lines look equally continuous in the ink map; the segmenter calls the line the
     solid trace is on dashed. Its opinion, weighted by ``style_weight``, exchanges them."""
     from logdigit.trace import resolve_crossings
 
-    rows, cols = 200, 100
-    a, b = np.full(rows, 20.0), np.full(rows, 70.0)
-    ink = np.zeros((rows, cols), np.uint8)
-    ink[:, 19:22] = 1
-    ink[:, 69:72] = 1
-    style = np.zeros((rows, cols), np.int16)
+    a, b, ink, style = _two_inked_lines()
     style[:, 19:22] = 60  # line a: more solid than dashed
     style[:, 69:72] = -60  # line b: more dashed
     got_s, got_d = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3)
@@ -434,12 +438,7 @@ def test_the_segmenters_dashed_opinion_counts_as_much_as_its_solid_one():
     is on, dashed (style < 0): a negative opinion is evidence too, not read as 0."""
     from logdigit.trace import resolve_crossings
 
-    rows, cols = 200, 100
-    a, b = np.full(rows, 20.0), np.full(rows, 70.0)
-    ink = np.zeros((rows, cols), np.uint8)
-    ink[:, 19:22] = 1
-    ink[:, 69:72] = 1
-    style = np.zeros((rows, cols), np.int16)
+    a, b, ink, style = _two_inked_lines()
     style[:, 69:72] = -60  # line b: more dashed; line a: no opinion
     got_s, got_d = resolve_crossings(b.copy(), a.copy(), ink=ink, style=style, half_width=3)
     np.testing.assert_array_equal(got_s, a)
