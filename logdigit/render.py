@@ -217,15 +217,22 @@ def _odd_line(draw, xy: np.ndarray, *, fill: int, width: int) -> None:
     PIL draws a line of odd width on the pixels ``floor(x)``, so it is given ``x + 0.5``.
     An even-width line of PIL's is lopsided where it slants (up to 2 px left of ``x``
     at 3 px per row), so an even width is drawn as two lines one px narrower, half a pixel
-    either side of ``x``.
+    either side of the polyline: sideways where it runs down the page, up and down where
+    it runs across (a horizontal stroke keeps its width).
     """
     xy = np.asarray(xy, np.float64)
     if len(xy) == 1:
         xy = np.repeat(xy, 2, axis=0)
-    shifts = [(0.5, width)] if width % 2 else [(0.0, width - 1), (1.0, width - 1)]
-    for dx, w in shifts:
-        draw.line([(float(x) + dx, float(y) + 0.5) for x, y in xy], fill=fill, width=w,
-                  joint="curve")
+    if width % 2:
+        offsets, w = [np.zeros_like(xy)], width
+    else:
+        tangent = np.gradient(xy, axis=0)
+        across = np.abs(tangent[:, 0]) > np.abs(tangent[:, 1])  # runs across the page
+        half = np.where(across[:, None], [0.0, 0.5], [0.5, 0.0])
+        offsets, w = [half, -half], width - 1
+    for off in offsets:
+        pts = xy + off + 0.5
+        draw.line([(float(x), float(y)) for x, y in pts], fill=fill, width=w, joint="curve")
 
 
 def _draw_curve(draw_img, draw_lab, pts, *, width, ink, cls, style, dash, gap, phase):

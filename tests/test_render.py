@@ -186,3 +186,19 @@ def test_the_drawn_line_is_centred_on_its_x(width):
             lab_bias.append(np.mean(lab_errors))
         assert abs(np.mean(bias)) < 0.15, (lo, hi, bias)
         assert abs(np.mean(lab_bias)) < 0.15, (lo, hi, lab_bias)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 6])
+def test_a_horizontal_stroke_keeps_the_line_width(width):
+    """A sharp peak's stroke across the track is as thick as the pen, for every width."""
+    from PIL import Image, ImageDraw
+
+    from logdigit.render import _draw_curve
+
+    img, lab = Image.new("L", (120, 40), 255), Image.new("L", (120, 40), 0)
+    pts = np.array([[10.0, 20.0], [110.0, 20.3]])
+    _draw_curve(ImageDraw.Draw(img), ImageDraw.Draw(lab), pts, width=width, ink=0, cls=1,
+                style="solid", dash=0, gap=0, phase=0)
+    ink_rows = (np.asarray(img) < 128).sum(axis=0)[30:90]
+    assert np.median(ink_rows) == width
+    assert np.median((np.asarray(lab) > 0).sum(axis=0)[30:90]) == width + 2
