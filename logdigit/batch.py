@@ -371,8 +371,12 @@ def convert_one(
     overlay: bool = False,
     gate: Gate | None = None,
     deskew: bool = True,
+    flip_average: bool | None = None,
 ) -> dict:
     """Convert one scan; return its manifest record. Never raises (but KeyboardInterrupt).
+
+    ``flip_average`` overrides the model config's (:func:`logdigit.segment.flip_average`);
+    None keeps it.
 
     The model comes from :func:`get_model` (loaded once per process). A
     :class:`~logdigit.errors.LogdigitError` gives ``error = str(exc)``; any other exception
@@ -386,6 +390,8 @@ def convert_one(
         from .convert import convert_file
 
         net, config, dev = get_model(model_spec, device)
+        if flip_average is not None:
+            config = dict(config, flip_average=flip_average)
         try:
             job.output.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -774,6 +780,7 @@ def run_batch(
     progress: BatchProgress | None = None,
     connect_timeout: float = 30.0,
     deskew: bool = True,
+    flip_average: bool | None = None,
 ) -> Summary:
     """Convert every scan under ``in_dir`` into ``out_dir`` (see the module docstring).
 
@@ -798,6 +805,8 @@ def run_batch(
         Hooks called as the batch advances.
     deskew : bool
         Measure and remove the skew of each scan before segmenting it.
+    flip_average : bool, optional
+        Override the model's ``flip_average`` (None: keep it).
 
     Returns
     -------
@@ -908,7 +917,7 @@ def run_batch(
             redo = {j.rel for j in to_run
                     if force or j.output.exists() or (overlays and j.overlay.exists())}
             task = dict(model_spec=model_spec, device=device, overlay=overlays, gate=gate,
-                        deskew=deskew)
+                        deskew=deskew, flip_average=flip_average)
             if scheduler is not None:
                 _run_dask(to_run, scheduler=scheduler, task=task, redo=redo, emit=emit,
                           connect_timeout=connect_timeout)

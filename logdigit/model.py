@@ -402,9 +402,10 @@ def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device |
     except (OSError, ValueError) as exc:
         raise ModelError(f"{cfg_path}: unreadable model config ({exc})") from None
     try:
-        from .segment import logit_bias
+        from .segment import flip_average, logit_bias
 
         logit_bias(config)
+        flip_average(config)
     except ValueError as exc:
         raise ModelError(f"{cfg_path}: {exc}") from None
     config = dict(config, path=str(folder))

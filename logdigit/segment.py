@@ -69,6 +69,22 @@ def logit_bias(config: dict) -> np.ndarray | None:
     return values if values.any() else None
 
 
+def flip_average(config: dict) -> bool:
+    """Whether each tile is also segmented mirrored left to right (``config["flip_average"]``,
+    optional, default false) and the two logits averaged: twice the network's work for
+    steadier probabilities (the shipped model's card gives what it buys).
+
+    Raises
+    ------
+    ValueError
+        Not true or false.
+    """
+    value = config.get("flip_average", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"flip_average must be true or false, got {value!r}")
+    return value
+
+
 def _autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
@@ -94,9 +110,7 @@ def segment_array(
         Maps (N, 1, h, w) float input to (N, C, h, w) logits.
     config : dict
         Model config; uses ``tile`` (rows per tile), ``overlap`` (px) and the optional
-        ``logit_bias`` (:func:`logit_bias`) and ``flip_average``: when true, each tile
-        is also segmented mirrored left to right and the two logits are averaged (twice
-        the network's work; the shipped model's card gives what it buys).
+        ``logit_bias`` (:func:`logit_bias`) and ``flip_average`` (:func:`flip_average`).
     device : torch device
         Autocast (float16) is used on CUDA only.
     batch_size : int, optional
@@ -117,7 +131,7 @@ def segment_array(
     n_out = int(config.get("classes", 3)) - 1
     out = np.empty((n_out, H, W), np.uint8)
     bias = logit_bias(config)
-    flip = bool(config.get("flip_average", False))
+    flip = flip_average(config)
     if bias is not None:
         bias = torch.from_numpy(bias).reshape(1, -1, 1, 1).to(device)
 

@@ -457,3 +457,15 @@ def test_worker_processes_give_the_same_manifest(first_run, tree, tmp_path, tiny
         k: (r["status"], r["output"], r["curves"], r["error"]) for k, r in local.items()}
     for rel in GOOD:
         assert_valid_las(out / pool[rel]["output"])
+
+
+def test_flip_average_reaches_every_scan(tmp_path, tree, tiny_model_dir, monkeypatch):
+    import logdigit.convert
+
+    seen = []
+    real = logdigit.convert.segment_array
+    monkeypatch.setattr(logdigit.convert, "segment_array",
+                        lambda pixels, **kw: seen.append(kw["config"].get("flip_average"))
+                        or real(pixels, **kw))
+    run_batch(tree, tmp_path / "o", workers=1, model=str(tiny_model_dir), flip_average=True)
+    assert seen and all(v is True for v in seen)

@@ -215,6 +215,23 @@ def test_deskew_can_be_turned_off(tmp_path, capsys, model, monkeypatch) -> None:
     assert json.loads(out)["skew_degrees"] == 0.0 and len(calls) == 1
 
 
+@pytest.mark.parametrize(("flag", "expected"), [((), None), (("--flip-average",), True),
+                                              (("--no-flip-average",), False)])
+def test_flip_average_overrides_the_models_setting(tmp_path, capsys, model, monkeypatch,
+                                                   flag, expected) -> None:
+    import logdigit.convert
+
+    seen = []
+    real = logdigit.convert.segment_array
+    monkeypatch.setattr(logdigit.convert, "segment_array",
+                        lambda pixels, **kw: seen.append(kw["config"].get("flip_average"))
+                        or real(pixels, **kw))
+    scan = make_scan(tmp_path)
+    code, _, err = cli(capsys, scan, "-o", tmp_path / "a.las", *model, "-q", *flag)
+    assert code == 0, err
+    assert seen and all(v is expected for v in seen)
+
+
 def test_reference_gate_in_one_json_object(tmp_path, capsys, model) -> None:
     scan = make_scan(tmp_path)
     ref = reference_las(tmp_path / "ref.las")

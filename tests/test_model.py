@@ -267,3 +267,16 @@ def test_export_tool_reports_a_missing_folder_in_one_line(tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert "nope: no such model folder" in proc.stderr
     assert not (tmp_path / "nope").exists()
+
+
+def test_a_flip_average_that_is_not_true_or_false_is_a_model_error(tmp_path):
+    save_model(build_model(DEFAULT_CONFIG), tmp_path / "m",
+               config=dict(DEFAULT_CONFIG, flip_average="yes"))
+    with pytest.raises(ModelError, match="flip_average must be true or false"):
+        load_model(tmp_path / "m")
+
+
+def test_the_shipped_model_averages_each_tile_with_its_mirror_image():
+    """Its card's figures were measured with flip_average on."""
+    _, config = load_model(None)
+    assert config["flip_average"] is True

@@ -40,6 +40,19 @@ app = typer.Typer(
 )
 
 
+def flip_option():
+    """The ``--flip-average/--no-flip-average`` option shared by convert, batch and eval."""
+    return typer.Option(None, "--flip-average/--no-flip-average",
+                        help="Also segment each tile mirrored and average the two (a "
+                        "conversion takes about a third longer; steadier curves); default: "
+                        "the model's setting (on for the shipped model).")
+
+
+def with_flip(config: dict, flip: bool | None) -> dict:
+    """The model config with ``flip_average`` overridden (None: unchanged)."""
+    return config if flip is None else dict(config, flip_average=flip)
+
+
 def setup_logging(*, quiet: bool = False, verbose: bool = False) -> None:
     """Logs go to stderr: warnings by default, info with --verbose, errors only with --quiet."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.WARNING)

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from ..errors import EXIT_BATCH_FAILURES
-from . import app, setup_logging
+from . import app, flip_option, setup_logging
 
 BATCH_HELP = (
     "Convert every scan under IN_DIR (TIFF, PNG, JPEG, any depth of folders) into LAS files "
@@ -120,6 +120,7 @@ def batch(
                                          help="Dask scheduler tcp://HOST:PORT to run on."),
     deskew: bool = typer.Option(True, "--deskew/--no-deskew", help="Measure and remove the "
                                 "skew of the grid (up to 2 degrees) before segmenting."),
+    flip: bool | None = flip_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only errors."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="A log line per scan."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
@@ -130,7 +131,7 @@ def batch(
     bar = _Bar() if not quiet and sys.stderr.isatty() else None
     kwargs = dict(workers=workers, layout=layout, model=model, device=device, force=force,
                   overlays=overlays, gate_dir=gate, min_r2=min_r2, min_coverage=min_coverage,
-                  scheduler=scheduler, deskew=deskew)
+                  scheduler=scheduler, deskew=deskew, flip_average=flip)
     if bar is not None:
         with bar:
             summary = run_batch(in_dir, out_dir, progress=bar, **kwargs)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from ..errors import UsageError
-from . import EXIT_CODES_HELP, app, setup_logging
+from . import EXIT_CODES_HELP, app, flip_option, setup_logging, with_flip
 
 
 @app.command(
@@ -30,6 +30,7 @@ def convert(
     deskew: bool = typer.Option(True, "--deskew/--no-deskew", help="Measure and remove the "
                                 "skew of the grid (up to 2 degrees) before segmenting; the "
                                 "layout stays in the coordinates of the image as stored."),
+    flip: bool | None = flip_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Detailed logs on stderr."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
@@ -57,6 +58,7 @@ def convert(
     image_info(scan, page=page)  # the scan's header: missing, not an image, no such page
     dev = choose_device(device)
     net, config = load_model(model, device=dev, fuse=True)
+    config = with_flip(config, flip)
     with tile_progress(enabled=not quiet, label=scan.name) as factory:
         result = convert_file(scan, output, model=net, config=config, layout_path=layout,
                               device=dev, page=page, overlay=overlay, overwrite=overwrite,

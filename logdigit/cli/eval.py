@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from . import app, setup_logging
+from . import app, flip_option, setup_logging, with_flip
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ def eval_cases(
     model: str | None = typer.Option(None, "--model", "-m",
                                      help="Model name under models/ or a model folder."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    flip: bool | None = flip_option(),
     min_r2: float = typer.Option(0.95, "--min-r2",
                                  help="Report the share of curves with at least this R²."),
     min_coverage: float = typer.Option(0.9, "--min-coverage",
@@ -108,6 +109,7 @@ def eval_cases(
 
     dev = choose_device(device)
     net, config = load_model(model, device=dev, fuse=True)
+    config = with_flip(config, flip)
     logger.info("evaluating %s on %d cases under %s", config["path"], len(folders), cases_dir)
     with _case_progress(enabled=not quiet, total=len(folders)) as advance:
         results = evaluate_cases(folders, model=net, config=config, device=dev, root=cases_dir,
