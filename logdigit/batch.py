@@ -388,10 +388,10 @@ def convert_one(
         return failed_record(job, job.error)
     try:
         from .convert import convert_file
+        from .segment import with_flip_average
 
         net, config, dev = get_model(model_spec, device)
-        if flip_average is not None:
-            config = dict(config, flip_average=flip_average)
+        config = with_flip_average(config, flip_average)
         try:
             job.output.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -211,7 +211,7 @@ def _dash_polyline(points: np.ndarray, dash: float, gap: float, phase: float):
             for p, q, i, j in zip(at(a), at(b), first, last, strict=True)]
 
 
-def _odd_line(draw, xy: np.ndarray, *, fill: int, width: int) -> None:
+def _centred_line(draw, xy: np.ndarray, *, fill: int, width: int) -> None:
     """Draw a polyline (``xy``: (n, 2) x, y in px, pixel centres) with its ink centred on it.
 
     PIL draws a line of odd width on the pixels ``floor(x)``, so it is given ``x + 0.5``.
@@ -237,12 +237,12 @@ def _odd_line(draw, xy: np.ndarray, *, fill: int, width: int) -> None:
 
 def _draw_curve(draw_img, draw_lab, pts, *, width, ink, cls, style, dash, gap, phase):
     """Draw one curve (``pts``: (n, 2) x, y in px, pixel centres) in the image and labels,
-    its ink centred on ``x`` on average as an unbiased plotter's is (:func:`_odd_line`;
+    its ink centred on ``x`` on average as an unbiased plotter's is (:func:`_centred_line`;
     PIL's own placement put curves up to 2 px left of the values in ``truth.las``)."""
     pieces = [pts] if style == "solid" else _dash_polyline(pts, dash, gap, phase)
     for p in pieces:
-        _odd_line(draw_img, p, fill=ink, width=width)
-        _odd_line(draw_lab, p, fill=cls, width=width + 2)
+        _centred_line(draw_img, p, fill=ink, width=width)
+        _centred_line(draw_lab, p, fill=cls, width=width + 2)
 
 
 def _place_curve(rng, bank: CurveBank, *, span: float, rows: np.ndarray, ppu: float,

@@ -85,6 +85,11 @@ def flip_average(config: dict) -> bool:
     return value
 
 
+def with_flip_average(config: dict, flip: bool | None) -> dict:
+    """``config`` with ``flip_average`` set to ``flip``; None leaves it as it is."""
+    return config if flip is None else dict(config, flip_average=flip)
+
+
 def _autocast(device: torch.device):
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)

@@ -894,9 +894,10 @@ def hand_over_dashed_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *,
     alone = np.isfinite(xs) & np.isnan(xd)
     if not alone.any():
         return xs, xd
+    from .calibrate import _runs
+
     st = _sample(style, xs, 1) / 255.0
-    edges = np.flatnonzero(np.diff(np.r_[0, alone.astype(np.int8), 0]))
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
+    for a, b in _runs(alone):
         if b - a < min_rows or not np.nanmean(st[a:b]) < max_style:
             continue
         v = arc_darkness(dark, xs, rows=(a, b), skip_rows=skip_rows)

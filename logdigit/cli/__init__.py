@@ -48,11 +48,6 @@ def flip_option():
                         "default: the model's setting (on for the shipped model).")
 
 
-def with_flip(config: dict, flip: bool | None) -> dict:
-    """The model config with ``flip_average`` overridden (None: unchanged)."""
-    return config if flip is None else dict(config, flip_average=flip)
-
-
 def setup_logging(*, quiet: bool = False, verbose: bool = False) -> None:
     """Logs go to stderr: warnings by default, info with --verbose, errors only with --quiet."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.WARNING)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from ..errors import UsageError
-from . import EXIT_CODES_HELP, app, flip_option, setup_logging, with_flip
+from . import EXIT_CODES_HELP, app, flip_option, setup_logging
 
 
 @app.command(
@@ -46,6 +46,7 @@ def convert(
     from ..model import choose_device, load_model
     from ..outputs import check_output
     from ..scanio import image_info
+    from ..segment import with_flip_average
     from .progress import tile_progress
 
     setup_logging(quiet=quiet, verbose=verbose)
@@ -58,7 +59,7 @@ def convert(
     image_info(scan, page=page)  # the scan's header: missing, not an image, no such page
     dev = choose_device(device)
     net, config = load_model(model, device=dev, fuse=True)
-    config = with_flip(config, flip)
+    config = with_flip_average(config, flip)
     with tile_progress(enabled=not quiet, label=scan.name) as factory:
         result = convert_file(scan, output, model=net, config=config, layout_path=layout,
                               device=dev, page=page, overlay=overlay, overwrite=overwrite,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from . import app, flip_option, setup_logging, with_flip
+from . import app, flip_option, setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ def eval_cases(
     )
     from ..model import choose_device, load_model
     from ..outputs import atomic_output, check_output
+    from ..segment import with_flip_average
 
     setup_logging(quiet=quiet, verbose=verbose)
     folders = find_cases(cases_dir)
@@ -109,7 +110,7 @@ def eval_cases(
 
     dev = choose_device(device)
     net, config = load_model(model, device=dev, fuse=True)
-    config = with_flip(config, flip)
+    config = with_flip_average(config, flip)
     logger.info("evaluating %s on %d cases under %s", config["path"], len(folders), cases_dir)
     with _case_progress(enabled=not quiet, total=len(folders)) as advance:
         results = evaluate_cases(folders, model=net, config=config, device=dev, root=cases_dir,
