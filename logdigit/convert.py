@@ -30,6 +30,7 @@ from .trace import (
     Trace,
     centrelines,
     exclude_trace,
+    ink_off_rules,
     order_left_to_right,
     resolve_crossings,
     resolve_same_style,
@@ -38,6 +39,17 @@ from .trace import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: Probability given to the scan's dark pixels off the grid's rules where the segmenter
+#: saw no curve (:func:`logdigit.trace.ink_off_rules`). Chosen on the pick and dev cases
+#: (``las/train``, 310 curves): 0.4 put 234 at R² >= 0.95 against 229 without (16 curves
+#: up, 4 down by more than 0.005); 0.25, 0.6 and 0.8 gave 232, 234 and 234.
+SCAN_INK_LEVEL = 0.4
+
+#: ... but only in a track where the segmenter found curve ink on at least this share of
+#: the rows: a segmenter blind to a whole track (a wrong model, a blank track) must not
+#: turn every dark pixel into a curve.
+MIN_SEEN_ROWS = 0.25
 
 #: Tracer cost (units of -log p) of a wrap between the track edges, for curves with backup
 #: scales: about the cost of a few rows without ink, far below crossing the track on paper.
@@ -223,6 +235,8 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     # path), and the second curve never reuses the first one's ink.
     t = time.perf_counter()
     half = (max(4.0, 1.5 * stroke + 2) if np.isfinite(stroke) else 4.0) / k
+    # rows above and below a horizontal rule compared with (:func:`rule_rows`)
+    reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
     ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
     p_ink = None
     if probs is not None:
@@ -234,9 +248,18 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         # grid and track-edge lines the segmenter calls curve must not capture a
         # trace; the rules are found in the scan itself (a flat curve is not one)
         p_seg = p_ink
+        h_rules = rule_rows(pix[:, a:b], reach=reach)  # horizontal rules: rows
         window = max(64, 512 // k)
-        p_ink = suppress_straight_columns(
-            p_ink, window=window, lines=periodic_rules(rule_columns(pix, window=window))[a:b])
+        lines = periodic_rules(rule_columns(pix, window=window))[a:b]
+        p_ink = suppress_straight_columns(p_ink, window=window, lines=lines)
+        # where the segmenter missed a stretch of a curve, the scan's dark pixels off
+        # the rules still hold the trace on it (a weak probability: the segmenter's ink
+        # wins); a track where it saw (almost) no curve at all is not traced on the
+        # scan alone
+        seen = float((p_seg >= 128).any(axis=1).mean()) if len(p_seg) else 0.0
+        if SCAN_INK_LEVEL > 0 and seen >= MIN_SEEN_ROWS:
+            p_ink = np.maximum(p_ink, ink_off_rules(
+                pix[:, a:b], rule_cols=lines, rule_rows=h_rules, level=SCAN_INK_LEVEL))
     low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
     remaining = p_ink  # the ink no curve has taken yet
     if scan.rgb is not None and any(c.colour is not None for c in ordered):
@@ -264,15 +287,12 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     broken = [c for c in ordered if c.cls == 2]
     if len(solids) == 1 and broken:  # line style separates these
         m_s = solids[0].mnemonic
-        # horizontal grid rules are dark across the track: no evidence of line style
-        reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
-        rules = rule_rows(pix[:, a:b], reach=reach)
         ink = (p_seg >= 128).astype(np.uint8)  # a flat curve weakened as a rule counts
         style = probs[0][:, a:b].astype(np.int16) - probs[1][:, a:b]
         for other in broken:
             xs, xd = resolve_crossings(
                 low[m_s][0], low[other.mnemonic][0], ink=ink, style=style,
-                half_width=half, skip_rows=rules, pixels=pix[:, a:b])
+                half_width=half, skip_rows=h_rules, pixels=pix[:, a:b])
             low[m_s] = (xs, low[m_s][1])
             low[other.mnemonic] = (xd, low[other.mnemonic][1])
     for group in (solids, broken):  # same class: only position and continuity

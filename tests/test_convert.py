@@ -556,3 +556,38 @@ def test_convert_file_times_the_stroke_measurement_as_the_scale_stage(ink_model,
     assert res.seconds["scale"] >= 0.2
     stages = sum(v for k, v in res.seconds.items() if k != "total")
     assert stages <= res.seconds["total"]
+
+
+def test_a_stretch_the_segmenter_missed_is_traced_on_the_scans_ink(ink_model, monkeypatch):
+    """The segmenter drops 300 rows of a wiggly curve (as it drops long straight stretches
+    it takes for rules). The scan's dark pixels off the grid's rules carry the trace
+    through; the grid's rules, as dark as the curve, do not capture it."""
+    import logdigit.convert as convert_mod
+
+    depth = TOP + np.arange(ROWS) / PX_PER_FT
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in range(LEFT_PX, RIGHT_PX + 1, 30):  # rules nearly as dark as the curve
+        d.line([(c, 0), (c, ROWS)], fill=60, width=1)
+    for r in range(0, ROWS, 20):
+        d.line([(LEFT_PX, r), (RIGHT_PX, r)], fill=60, width=1)
+    x = value_to_x(curve_values(depth), 0.0, 150.0, "linear")
+    d.line([(float(a), float(r)) for r, a in enumerate(x)], fill=0, width=3)
+    pixels = np.asarray(img, np.uint8).copy()
+    blind = slice(400, 700)
+
+    def missing_a_stretch(pix, **kw):  # the curve's own ink, less the blind stretch
+        probs = np.zeros((2, *pix.shape), np.uint8)
+        probs[0] = (pix < 30) * 255
+        probs[0][blind] = 0
+        return probs
+
+    monkeypatch.setattr(convert_mod, "segment_array", missing_a_stretch)
+    model, config = ink_model
+    res = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
+    gr = res.curves[0].values
+    g = res.grid
+    inside = (g >= depth[blind.start]) & (g < depth[blind.stop - 1])
+    assert np.isfinite(gr[inside]).all()
+    assert np.median(np.abs(gr[inside] - curve_values(g[inside]))) < 1.0
+    assert r2(gr, curve_values(g)) > 0.99

@@ -628,3 +628,39 @@ def test_an_unbroken_line_is_not_handed_over_whatever_the_segmenter_says():
     got_s, _ = hand_over_dashed_stretches(xs, xd, style=style,
                                           dark=_dashed_column(rows, cols, 30))
     np.testing.assert_array_equal(got_s, xs)
+
+
+# --------------------------------------------------------------------------- ink_off_rules
+
+
+def test_ink_off_rules_keeps_dark_pixels_away_from_the_rules():
+    from logdigit.trace import ink_off_rules
+
+    pix = np.full((40, 30), 255, np.uint8)
+    pix[:, 10] = 0  # a vertical rule
+    pix[20, :] = 0  # a horizontal rule
+    pix[5:15, 20] = 40  # curve ink
+    pix[30, 25] = 200  # light: not ink
+    rule_cols = np.zeros(30, bool)
+    rule_cols[10] = True
+    rule_rows = np.zeros(40, bool)
+    rule_rows[20] = True
+    out = ink_off_rules(pix, rule_cols=rule_cols, rule_rows=rule_rows, level=0.4)
+    assert out.dtype == np.uint8 and out.shape == pix.shape
+    assert (out[5:15, 20] == 102).all()  # round(0.4 * 255)
+    assert out[:, 8:13].max() == 0  # the rule and two columns either side
+    assert out[19:22].max() == 0  # the rule row and one row either side
+    assert np.count_nonzero(out) == 10
+
+
+def test_ink_off_rules_level_zero_and_bad_arguments():
+    from logdigit.trace import ink_off_rules
+
+    pix = np.zeros((5, 6), np.uint8)
+    none_c, none_r = np.zeros(6, bool), np.zeros(5, bool)
+    assert ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r, level=0.0).max() == 0
+    assert (ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r, level=1.0) == 255).all()
+    with pytest.raises(ValueError, match="rule_cols"):
+        ink_off_rules(pix, rule_cols=np.zeros(5, bool), rule_rows=none_r)
+    with pytest.raises(ValueError, match="level"):
+        ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r, level=1.5)
