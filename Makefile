@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint train finetune finetune2 narrow narrow2 eval example clean real
+.PHONY: install demo test test-fast bench lint train finetune finetune2 narrow narrow2 eval devscore example clean real
 
 install: $(STAMP)
 
@@ -74,6 +74,11 @@ eval: $(STAMP)
 # draft layout for every scan and one batch over all of them; summary in runs/real/summary.md.
 real: $(STAMP)
 	$(PY) tools/real_runs.py --shared $(SHARED) --out runs/real --summary runs/real/summary.md
+
+# Development cases (rendered from las/train; choices are made here, not on `make eval`):
+# 310 curves in three sets; per-curve R² in runs/devscore/scores/NAME.json.
+devscore: $(STAMP)
+	$(PY) tools/dev_score.py --shared $(SHARED) --name $(or $(NAME),current)
 
 example: $(STAMP)
 	$(PY) -m logdigit.synth examples/example-1

@@ -1,0 +1,52 @@
+"""tools/dev_score.py: the summary and comparison of development-case scores."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("dev_score", REPO / "tools" / "dev_score.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("dev_score", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+ds = _load()
+
+
+def test_curve_scores_keys_each_curve_by_set_case_and_mnemonic():
+    report = {"cases": [{"case": "clean-0000", "curves": [{"mnemonic": "C1S", "r2": 0.99},
+                                                          {"mnemonic": "C1D", "r2": None}]},
+                        {"case": "hard-0001", "curves": None}]}
+    assert ds.curve_scores(report, "dev") == {"dev/clean-0000/C1S": 0.99,
+                                              "dev/clean-0000/C1D": None}
+
+
+def test_summarise_counts_clips_and_takes_the_median():
+    s = ds.summarise({"a": 0.999, "b": 0.96, "c": 0.5, "d": -3.0, "e": None})
+    assert s["curves"] == 5
+    assert s["r2_ge_095"] == 2 and s["r2_ge_099"] == 1
+    assert s["mean_clipped"] == pytest.approx((0.999 + 0.96 + 0.5) / 5)
+    assert s["median"] == pytest.approx(0.5)
+    assert ds.summarise({"a": 0.2, "b": 0.4})["median"] == pytest.approx(0.3)
+    assert ds.summarise({})["curves"] == 0
+
+
+def test_moved_lists_changes_beyond_the_threshold_largest_fall_first():
+    old = {"x": 0.90, "y": 0.99, "z": 0.50, "gone": 1.0}
+    new = {"x": 0.95, "y": 0.991, "z": 0.10, "new": 1.0}
+    assert ds.moved(new, old) == [("z", 0.5, 0.1), ("x", 0.9, 0.95)]
+    assert ds.moved(new, old, threshold=0.3) == [("z", 0.5, 0.1)]
+
+
+def test_an_unknown_baseline_is_refused_before_anything_runs(tmp_path, capsys):
+    assert ds.main(["--name", "x", "--against", "nosuch", "--out", str(tmp_path)]) == 1
+    assert "nosuch.json: no such score" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

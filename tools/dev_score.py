@@ -1,0 +1,125 @@
+"""Score the pipeline on the development cases (rendered from ``las/train`` only).
+
+Model and tracer choices are made on these cases, never on the held-out ones
+(``make eval``). Three sets, 72 cases, 310 curves: ``pick`` (12 cases, seed 7), ``dev``
+(30, seed 11) and ``dev13`` (30, seed 13), rendered by ``logdigit synth`` into
+``OUT/<set>/`` when missing. Each set is evaluated with ``logdigit eval --no-masks
+--json``; the R² of every curve is written to ``OUT/scores/<name>.json`` and summarised:
+curves at R² ≥ 0.95 and ≥ 0.99, the mean R² clipped to 0..1 and the median. With
+``--against OTHER`` the curves that moved by more than 0.005 against an earlier score
+are listed (the case-to-case noise is large: judge a change by both counts)::
+
+    .venv/bin/python tools/dev_score.py --name base
+    .venv/bin/python tools/dev_score.py --name mine -m runs/candidate --against base
+
+Extra arguments after ``--`` go to ``logdigit eval`` (e.g. ``-- --no-flip-average``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+#: (set name, number of cases, seed), all rendered from the training curves.
+SETS = (("pick", 12, 7), ("dev", 30, 11), ("dev13", 30, 13))
+#: A curve "moved" when its R² changed by more than this.
+MOVED = 0.005
+
+
+def curve_scores(report: dict, set_name: str) -> dict[str, float | None]:
+    """``{"set/case/MNEMONIC": r2}`` from one ``logdigit eval --json`` report."""
+    out: dict[str, float | None] = {}
+    for case in report.get("cases", []):
+        for curve in case.get("curves") or []:
+            out[f"{set_name}/{case['case']}/{curve['mnemonic']}"] = curve.get("r2")
+    return out
+
+
+def summarise(scores: dict[str, float | None]) -> dict:
+    """Counts at R² ≥ 0.95 and ≥ 0.99, mean R² clipped to 0..1 and median (a missing R²
+    counts as 0)."""
+    vals = sorted(0.0 if v is None else float(v) for v in scores.values())
+    n = len(vals)
+    clipped = [min(max(v, 0.0), 1.0) for v in vals]
+    median = (vals[n // 2] if n % 2 else 0.5 * (vals[n // 2 - 1] + vals[n // 2])) if n else None
+    return {"curves": n, "r2_ge_095": sum(v >= 0.95 for v in vals),
+            "r2_ge_099": sum(v >= 0.99 for v in vals),
+            "mean_clipped": sum(clipped) / n if n else None, "median": median}
+
+
+def moved(new: dict[str, float | None], old: dict[str, float | None], *,
+          threshold: float = MOVED) -> list[tuple[str, float, float]]:
+    """Curves in both scores whose R² changed by more than ``threshold``, as
+    ``(key, old, new)`` sorted from the largest fall to the largest rise."""
+    out = []
+    for key in sorted(set(new) & set(old)):
+        a = 0.0 if old[key] is None else float(old[key])
+        b = 0.0 if new[key] is None else float(new[key])
+        if abs(b - a) > threshold:
+            out.append((key, a, b))
+    return sorted(out, key=lambda t: t[2] - t[1])
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--name", required=True, help="name of this score (OUT/scores/NAME.json)")
+    ap.add_argument("-m", "--model", default=None, help="model folder or name")
+    ap.add_argument("--against", default=None, help="an earlier score's name to compare with")
+    ap.add_argument("--shared", default="../shared/data", help="the shared data folder")
+    ap.add_argument("--out", default="runs/devscore", help="cases and scores go here")
+    args, extra = ap.parse_known_args(argv)
+    extra = [a for a in extra if a != "--"]
+    out = Path(args.out)
+    las = Path(args.shared) / "las" / "train"
+    exe = [sys.executable, "-m", "logdigit"]
+    old_path = out / "scores" / f"{args.against}.json" if args.against else None
+    if old_path is not None and not old_path.is_file():
+        print(f"dev_score: {old_path}: no such score", file=sys.stderr)
+        return 1
+    scores: dict[str, float | None] = {}
+    for name, n, seed in SETS:
+        folder = out / name
+        if not folder.is_dir():
+            done = _run([*exe, "synth", "--las-dir", str(las), "--out", str(folder),
+                         "--n", str(n), "--seed", str(seed), "-q"])
+            if done.returncode:
+                print(f"dev_score: rendering {folder} failed: {done.stderr.strip()}",
+                      file=sys.stderr)
+                return 1
+        cmd = [*exe, "eval", str(folder), "--no-masks", "--json", "-q", *extra]
+        if args.model:
+            cmd += ["-m", args.model]
+        done = _run(cmd)
+        if done.returncode:
+            print(f"dev_score: eval of {folder} failed: {done.stderr.strip()}", file=sys.stderr)
+            return 1
+        scores.update(curve_scores(json.loads(done.stdout), name))
+    (out / "scores").mkdir(parents=True, exist_ok=True)
+    path = out / "scores" / f"{args.name}.json"
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(scores, indent=1, sort_keys=True))
+    tmp.replace(path)
+    s = summarise(scores)
+    print(f"{args.name}: {s['r2_ge_095']}/{s['curves']} curves at R² >= 0.95, "
+          f"{s['r2_ge_099']} at >= 0.99, mean clipped R² {s['mean_clipped']:.4f}, "
+          f"median {s['median']:.4f}")
+    if old_path is not None:
+        old = json.loads(old_path.read_text())
+        changes = moved(scores, old)
+        up = sum(b > a for _, a, b in changes)
+        print(f"against {args.against}: {up} curves up, {len(changes) - up} down "
+              f"by more than {MOVED}")
+        for key, a, b in changes:
+            print(f"  {key}: {a:.4f} -> {b:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
