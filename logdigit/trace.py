@@ -1071,9 +1071,8 @@ def ink_off_rules(pixels: np.ndarray, *, rule_cols: np.ndarray, rule_rows: np.nd
                          f"{rule_cols.shape} and {rule_rows.shape}")
     if not 0.0 <= level <= 1.0:
         raise ValueError(f"level must be in 0..1, got {level}")
-    near_c = np.convolve(rule_cols, np.ones(2 * col_reach + 1), mode="same") > 0
-    near_r = np.convolve(rule_rows, np.ones(2 * row_reach + 1), mode="same") > 0
-    dark = (pixels < threshold) & ~near_c[None, :] & ~near_r[:, None]
+    dark = ((pixels < threshold) & ~_near(rule_cols, col_reach)[None, :]
+            & ~_near(rule_rows, row_reach)[:, None])
     return dark.astype(np.uint8) * np.uint8(round(255 * level))
 
 
@@ -1116,7 +1115,7 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
     H, W = prob.shape
     out = None
     if lines is not None:  # a rule one column off in the probability map still counts
-        near_lines = np.convolve(np.asarray(lines, bool), np.ones(3), mode="same") > 0
+        near_lines = _near(np.asarray(lines, bool), 1)
     for r0 in range(0, H, window):
         r1 = min(H, r0 + window)
         if r1 - r0 < window // 2 and r0 > 0:  # a short last window joins the previous one

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,7 @@ def summarise(scores: dict[str, float | None]) -> dict:
     vals = sorted(0.0 if v is None else float(v) for v in scores.values())
     n = len(vals)
     clipped = [min(max(v, 0.0), 1.0) for v in vals]
-    median = (vals[n // 2] if n % 2 else 0.5 * (vals[n // 2 - 1] + vals[n // 2])) if n else None
+    median = statistics.median(vals) if n else None
     return {"curves": n, "r2_ge_095": sum(v >= 0.95 for v in vals),
             "r2_ge_099": sum(v >= 0.99 for v in vals),
             "mean_clipped": sum(clipped) / n if n else None, "median": median}
