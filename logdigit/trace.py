@@ -38,10 +38,14 @@ class Trace:
         Column of the centreline in image pixels (pixel centres), NaN in gaps.
     confidence : (rows,) float32
         Class probability under the path, 0..1.
+    path : (rows,) int32 or None
+        The least-cost path's column in each row of the map traced (before the sub-pixel
+        refinement and the bridging of gaps), for :func:`reroute_gaps`.
     """
 
     x: np.ndarray
     confidence: np.ndarray
+    path: np.ndarray | None = None
 
     @property
     def coverage(self) -> float:
@@ -246,6 +250,49 @@ def _refine(prob: np.ndarray, path: np.ndarray, radius: int, tips: bool
     return x, conf
 
 
+@numba.njit(cache=True, nogil=True)
+def _pinned_path(prob: np.ndarray, lut: np.ndarray, a: int, b: int, start: int, end: int,
+                 jump_ink: float, jump_paper: float) -> np.ndarray:  # pragma: no cover - jitted
+    """Least-cost path over rows ``a..b`` from column ``start`` in row ``a`` to column
+    ``end`` in row ``b`` (costs as in :func:`_viterbi`, no skeleton bonus); the columns of
+    rows ``a + 1 .. b - 1``."""
+    H, W = prob.shape
+    n = b - a + 1
+    back = np.empty((n, W), np.int32)
+    acc = np.full(W, np.float32(1e30), np.float32)
+    acc[start] = 0.0
+    d = np.empty(W, np.float32)
+    arg = np.empty(W, np.int32)
+    w = np.empty(W, np.float32)
+    ja = np.float32(jump_ink)
+    jb = np.float32(jump_paper / 255.0)
+    for i in range(1, n):
+        r = a + i
+        for x in range(W):
+            d[x] = acc[x]
+            arg[x] = x
+            p = max(prob[r, x], prob[r - 1, x])
+            w[x] = ja + jb * np.float32(255 - p)
+        for x in range(1, W):
+            v = d[x - 1] + 0.5 * (w[x - 1] + w[x])
+            if v < d[x]:
+                d[x] = v
+                arg[x] = arg[x - 1]
+        for x in range(W - 2, -1, -1):
+            v = d[x + 1] + 0.5 * (w[x + 1] + w[x])
+            if v < d[x]:
+                d[x] = v
+                arg[x] = arg[x + 1]
+        for x in range(W):
+            back[i, x] = arg[x]
+            acc[x] = d[x] + lut[prob[r, x]]
+    out = np.empty(n, np.int32)
+    out[n - 1] = end
+    for i in range(n - 1, 0, -1):
+        out[i - 1] = back[i, out[i]]
+    return out[1:n - 1]
+
+
 def _bridge(x: np.ndarray, supported: np.ndarray, max_gap: int,
             max_jump: float = np.inf) -> np.ndarray:
     """Interpolate unsupported runs up to ``max_gap`` rows between supported rows; NaN else.
@@ -338,7 +385,98 @@ def trace_curve(
     x, conf = _refine(prob, path, int(radius), bool(tips))
     supported = conf >= min_prob
     x = _bridge(x, supported, int(max_gap), np.inf if wrap is None else W / 2)
-    return Trace(x=x + float(x_offset), confidence=conf)
+    return Trace(x=x + float(x_offset), confidence=conf, path=path)
+
+
+def reroute_gaps(
+    prob: np.ndarray,
+    trace: Trace,
+    *,
+    route: np.ndarray | None = None,
+    x_offset: float = 0.0,
+    jump_ink: float = 0.02,
+    jump_paper: float = 0.1,
+    min_prob: float = 0.25,
+    min_ink: int = 128,
+    min_support: float = 0.5,
+    min_rows: int = 3,
+    max_gap: int = 24,
+    radius: int = 6,
+    tips: bool = True,
+) -> Trace:
+    """Retrace the stretches a trace crossed on paper where unclaimed ink offers a way.
+
+    :func:`trace_curve` charges a sideways move across paper much more than one along
+    ink, so that a path does not hop to another curve. A sharp peak of a dashed or dotted
+    curve (or of a faint one the segmenter saw in pieces) pays that charge at every gap on
+    the way out and back, and the path cuts straight across the peak's base instead: a
+    stretch of rows unsupported by ink, later bridged by a straight line. Each such
+    stretch (``min_rows`` rows or more, up to ``4 * max_gap``) is searched again on
+    ``route`` with sideways moves across paper costing only ``jump_paper`` per column,
+    pinned to the path's columns in the supported rows either side; the new way is kept
+    where at least ``min_support`` of its rows lie on ink of ``route`` (probability >=
+    ``min_ink``).
+
+    Parameters
+    ----------
+    prob : (rows, cols) uint8
+        The map ``trace`` was traced on (:func:`trace_curve` with the same ``x_offset``);
+        the new trace's sub-pixel columns and confidence are read on it.
+    trace : Trace
+        From :func:`trace_curve`, with its ``path``; returned unchanged without one.
+    route : (rows, cols) uint8, optional
+        Where the new ways may run (default ``prob``): ``prob`` without the ink of the
+        track's other curves (:func:`exclude_trace`), so a peak is never found on
+        another curve.
+    x_offset : float
+        Image column of ``prob[:, 0]``, as given to :func:`trace_curve`.
+    jump_ink, jump_paper : float
+        Sideways cost per column along ink and across paper while searching a stretch
+        again (``jump_paper`` a tenth of :func:`trace_curve`'s).
+    min_prob, max_gap, radius, tips :
+        As in :func:`trace_curve`.
+    min_ink : int
+        Probability (0..255) that counts as ink for ``min_support``.
+    min_support : float
+        Share of a stretch's rows the new way must find ink on.
+    min_rows : int
+        Shorter unsupported stretches (a dash gap on a straight line) are left alone.
+
+    Returns
+    -------
+    Trace
+        ``trace`` itself when nothing changed.
+    """
+    if trace.path is None:
+        return trace
+    if prob.shape != (len(trace.path), prob.shape[1]) or prob.dtype != np.uint8:
+        raise ValueError(f"prob must be uint8 with {len(trace.path)} rows, got "
+                         f"{prob.dtype} {prob.shape}")
+    route = prob if route is None else np.ascontiguousarray(route)
+    if route.shape != prob.shape:
+        raise ValueError(f"route shape {route.shape} is not prob's {prob.shape}")
+    H, W = prob.shape
+    unsupported = np.flatnonzero(trace.confidence < min_prob)
+    if len(unsupported) == 0:
+        return trace
+    path = None
+    for run in np.split(unsupported, np.flatnonzero(np.diff(unsupported) > 1) + 1):
+        a, b = int(run[0]) - 1, int(run[-1]) + 1  # the supported rows either side
+        if a < 0 or b >= H or not min_rows <= len(run) <= 4 * max_gap:
+            continue
+        if not (route[a + 1:b] >= min_ink).any():
+            continue
+        cand = _pinned_path(route, _COST_LUT, a, b, int(trace.path[a]), int(trace.path[b]),
+                            float(jump_ink), float(jump_paper))
+        if (route[np.arange(a + 1, b), cand] >= min_ink).mean() >= min_support:
+            if path is None:
+                path = trace.path.copy()
+            path[a + 1:b] = cand
+    if path is None:
+        return trace
+    x, conf = _refine(np.ascontiguousarray(prob), path, int(radius), bool(tips))
+    x = _bridge(x, conf >= min_prob, int(max_gap))
+    return Trace(x=x + float(x_offset), confidence=conf, path=path)
 
 
 def centrelines(prob: np.ndarray) -> np.ndarray:

@@ -591,3 +591,38 @@ def test_a_stretch_the_segmenter_missed_is_traced_on_the_scans_ink(ink_model, mo
     assert np.isfinite(gr[inside]).all()
     assert np.median(np.abs(gr[inside] - curve_values(g[inside]))) < 1.0
     assert r2(gr, curve_values(g)) > 0.99
+
+
+def test_a_sharp_peak_the_segmenter_saw_in_pieces_keeps_its_height(ink_model, monkeypatch):
+    """A 4-ft spike drawn with gaps (four rows of every ten, as a dashed pen leaves
+    along a steep stroke): the first pass cuts across its base (every gap on
+    the way out costs a jump across paper); the stretch is searched again
+    (:func:`logdigit.trace.reroute_gaps`) and the peak keeps its height. Without that
+    step the peak is lost, so this test fails."""
+    import logdigit.convert as convert_mod
+
+    def spiky(depth):
+        base = 40 + 5 * np.sin((depth - TOP) / 23.0)
+        return base + 90 * np.clip(1 - np.abs(depth - 1150) / 2.0, 0, None)
+
+    pixels = draw_scan(spiky)
+    rows = np.arange(ROWS)
+    spike = np.abs(rows - (1150 - TOP) * PX_PER_FT) <= 2 * PX_PER_FT
+    pixels[spike & (rows % 10 >= 6)] = 255  # the pen skipped there (a dashed stroke)
+
+    def in_pieces(pix, **kw):
+        probs = np.zeros((2, *pix.shape), np.uint8)
+        probs[0] = (pix < 128) * 255
+        return probs
+
+    monkeypatch.setattr(convert_mod, "segment_array", in_pieces)
+    model, config = ink_model
+    res = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
+    g, v = res.grid, res.curves[0].values
+    near = np.abs(g - 1150) <= 0.5
+    assert np.nanmax(v[near]) > 110  # the true peak is 130; cut short it stays near 40
+    assert r2(v, spiky(g)) > 0.95
+
+    monkeypatch.setattr(convert_mod, "reroute_gaps", lambda prob, tr, **kw: tr)
+    cut = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
+    assert np.nanmax(cut.curves[0].values[near]) < 80

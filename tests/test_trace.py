@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from logdigit.trace import _bridge, trace_curve
+from logdigit.trace import Trace, _bridge, exclude_trace, reroute_gaps, trace_curve
 
 
 def draw(xs, width=3, cols=200, value=255):
@@ -664,3 +664,77 @@ def test_ink_off_rules_level_zero_and_bad_arguments():
         ink_off_rules(pix, rule_cols=np.zeros(5, bool), rule_rows=none_r)
     with pytest.raises(ValueError, match="level"):
         ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r, level=1.5)
+
+
+def _dashed_peak(rows=70, cols=220, base=50, tip=150, top=25, bottom=45):
+    """A 3-px line at column ``base`` with a sharp dashed peak out to ``tip`` between rows
+    ``top`` and ``bottom`` (ink on three rows of every four: the dashes along a steep stroke)."""
+    p = np.zeros((rows, cols), np.uint8)
+    truth = np.full(rows, base + 1.0)
+    mid, half = (top + bottom) / 2, (bottom - top) / 2
+    for r in range(rows):
+        if top <= r < bottom:
+            x = base + (tip - base) * (1 - abs(r - mid) / half)
+            truth[r] = x + 1
+            if r % 4 != 3:
+                p[r, int(x):int(x) + 3] = 255
+        else:
+            p[r, base:base + 3] = 255
+    return p, truth
+
+
+def test_trace_curve_cuts_a_dashed_peak_and_reroute_gaps_follows_it():
+    p, truth = _dashed_peak()
+    tr = trace_curve(p, max_gap=24)
+    assert tr.path is not None and tr.path.dtype == np.int32 and len(tr.path) == len(p)
+    tip = 36  # ink on the peak's tip row
+    assert abs(tr.x[tip] - truth[tip]) > 50  # the first pass goes straight across
+    new = reroute_gaps(p, tr, max_gap=24)
+    on = np.arange(25, 45)
+    assert np.nanmax(np.abs(new.x[on] - truth[on])) < 15
+    assert abs(new.x[tip] - truth[tip]) < 3
+    off = np.r_[0:20, 50:70]  # the rest of the line is untouched
+    np.testing.assert_array_equal(new.x[off], tr.x[off])
+    assert (new.confidence[on] >= 0.25).mean() > 0.4
+
+
+def test_reroute_gaps_never_takes_another_curves_ink():
+    """A long gap in a dashed line beside ink of another curve: searched on a route
+    without that curve's ink, the gap stays bridged straight."""
+    p = np.zeros((60, 130), np.uint8)
+    p[:, 30:33] = 255  # the neighbour
+    p[20:36, 44:47] = 255  # a branch of the neighbour's ink, 55 px from the gap
+    p[:, 100:103] = 255  # the dashed line ...
+    p[20:36, 100:103] = 0  # ... with a long gap
+    other = trace_curve(np.ascontiguousarray(p[:, :40]), max_gap=24)
+    mine = exclude_trace(p, other.x, half_width=8)
+    tr = trace_curve(mine, max_gap=24)
+    assert np.allclose(tr.x[20:36], 101, atol=1)
+    greedy = reroute_gaps(mine, tr, max_gap=24)  # the route still has the branch
+    assert np.allclose(greedy.x[22:34], 45, atol=1)
+    clear = exclude_trace(mine, other.x, half_width=20)
+    assert reroute_gaps(mine, tr, route=clear, max_gap=24) is tr
+
+
+def test_reroute_gaps_edge_cases():
+    p, _ = _dashed_peak()
+    tr = trace_curve(p, max_gap=24)
+    no_path = Trace(x=tr.x, confidence=tr.confidence)
+    assert reroute_gaps(p, no_path) is no_path
+    line = np.zeros((30, 40), np.uint8)
+    line[:, 10:13] = 255
+    full = trace_curve(line)
+    assert reroute_gaps(line, full) is full  # nothing unsupported
+    short = line.copy()
+    short[10:12] = 0  # a 2-row gap: too short to search again
+    t = trace_curve(short)
+    assert reroute_gaps(short, t) is t
+    with pytest.raises(ValueError):
+        reroute_gaps(p[:10], tr)
+    with pytest.raises(ValueError):
+        reroute_gaps(p, tr, route=p[:, :5])
+    # x_offset carries through
+    shifted = trace_curve(p, max_gap=24, x_offset=100.0)
+    a = reroute_gaps(p, shifted, x_offset=100.0)
+    b = reroute_gaps(p, tr)
+    np.testing.assert_allclose(a.x, b.x + 100.0)
