@@ -37,6 +37,7 @@ from .trace import (
     resolve_same_style,
     suppress_straight_columns,
     trace_curve,
+    unsupported_runs,
 )
 
 logger = logging.getLogger(__name__)
@@ -301,7 +302,8 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     # sharp peaks of dashed or faint curves that the paths cut short: retraced on the
     # ink well clear of the track's other traces (a wrap across the track is no peak)
     for i, (curve, (cmap, tr)) in enumerate(zip(ordered, traced, strict=True)):
-        if curve.backup:
+        if curve.backup or not unsupported_runs(tr.confidence,
+                                                max_rows=4 * max(2, max_gap_rows // k)):
             continue
         route = cmap
         for j, other in enumerate(ordered):

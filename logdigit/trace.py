@@ -388,6 +388,32 @@ def trace_curve(
     return Trace(x=x + float(x_offset), confidence=conf, path=path)
 
 
+def unsupported_runs(confidence: np.ndarray, *, min_prob: float = 0.25, min_rows: int = 3,
+                     max_rows: int = 96) -> list[tuple[int, int]]:
+    """Stretches of ``min_rows`` to ``max_rows`` rows under ``min_prob`` between supported rows.
+
+    Parameters
+    ----------
+    confidence : (rows,) float
+        A trace's confidence (:class:`Trace`).
+
+    Returns
+    -------
+    list of (a, b)
+        The supported rows either side: the stretch is rows ``a + 1 .. b - 1``.
+    """
+    H = len(confidence)
+    low = np.flatnonzero(np.asarray(confidence) < min_prob)
+    if len(low) == 0:
+        return []
+    out = []
+    for run in np.split(low, np.flatnonzero(np.diff(low) > 1) + 1):
+        a, b = int(run[0]) - 1, int(run[-1]) + 1
+        if a >= 0 and b < H and min_rows <= len(run) <= max_rows:
+            out.append((a, b))
+    return out
+
+
 def reroute_gaps(
     prob: np.ndarray,
     trace: Trace,
@@ -455,15 +481,9 @@ def reroute_gaps(
     route = prob if route is None else np.ascontiguousarray(route)
     if route.shape != prob.shape:
         raise ValueError(f"route shape {route.shape} is not prob's {prob.shape}")
-    H, W = prob.shape
-    unsupported = np.flatnonzero(trace.confidence < min_prob)
-    if len(unsupported) == 0:
-        return trace
     path = None
-    for run in np.split(unsupported, np.flatnonzero(np.diff(unsupported) > 1) + 1):
-        a, b = int(run[0]) - 1, int(run[-1]) + 1  # the supported rows either side
-        if a < 0 or b >= H or not min_rows <= len(run) <= 4 * max_gap:
-            continue
+    for a, b in unsupported_runs(trace.confidence, min_prob=min_prob, min_rows=min_rows,
+                                 max_rows=4 * max_gap):
         if not (route[a + 1:b] >= min_ink).any():
             continue
         cand = _pinned_path(route, _COST_LUT, a, b, int(trace.path[a]), int(trace.path[b]),

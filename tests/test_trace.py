@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from logdigit.trace import Trace, _bridge, exclude_trace, reroute_gaps, trace_curve
+from logdigit.trace import (
+    Trace,
+    _bridge,
+    exclude_trace,
+    reroute_gaps,
+    trace_curve,
+    unsupported_runs,
+)
 
 
 def draw(xs, width=3, cols=200, value=255):
@@ -738,3 +745,17 @@ def test_reroute_gaps_edge_cases():
     a = reroute_gaps(p, shifted, x_offset=100.0)
     b = reroute_gaps(p, tr)
     np.testing.assert_allclose(a.x, b.x + 100.0)
+
+
+def test_unsupported_runs():
+    c = np.ones(20)
+    c[3:6] = 0.1  # 3 rows
+    c[8:9] = 0.0  # 1 row: too short
+    c[12:19] = 0.2  # 7 rows
+    assert unsupported_runs(c) == [(2, 6), (11, 19)]
+    assert unsupported_runs(c, max_rows=5) == [(2, 6)]
+    assert unsupported_runs(c, min_rows=1) == [(2, 6), (7, 9), (11, 19)]
+    c[19] = 0.0  # now the last stretch runs to the end: no supported row after it
+    assert unsupported_runs(c) == [(2, 6)]
+    assert unsupported_runs(np.ones(5)) == []
+    assert unsupported_runs(np.zeros(5)) == []
