@@ -88,13 +88,45 @@ def test_crossing_line_does_not_capture_the_trace():
     assert np.abs(tr.x - 60).max() < 1.0
 
 
+def draw_polyline(xs, width=3, cols=200, value=255):
+    """A probability map of the polyline through (xs[r], row centre r), as a scan cuts it:
+    row r holds the line from the midpoint with the row above to the midpoint with the
+    row below (a turning point's row reaches out to the vertex)."""
+    rows = len(xs)
+    prob = np.zeros((rows, cols), np.uint8)
+    c = np.arange(cols)
+    for r in range(rows):
+        ends = [xs[r]]
+        if r > 0:
+            ends.append((xs[r - 1] + xs[r]) / 2)
+        if r + 1 < rows:
+            ends.append((xs[r] + xs[r + 1]) / 2)
+        prob[r, (c >= min(ends) - width / 2) & (c <= max(ends) + width / 2)] = value
+    return prob
+
+
 def test_sharp_peak_is_followed():
     xs = np.full(300, 50.0)
     xs[150:153] = [90, 130, 90]  # a spike of 80 px over three rows
-    tr = trace_curve(draw(xs, width=3))
+    tr = trace_curve(draw_polyline(xs, width=3))
     assert tr.x[151] > 125  # the tip of the peak, not the near end of the stroke
     assert abs(tr.x[152] - 90) < 3 and abs(tr.x[150] - 90) < 3
     assert np.abs(tr.x[:148] - 50).max() < 1 and np.abs(tr.x[156:] - 50).max() < 1
+
+
+def test_steep_straight_stroke_is_read_at_each_rows_centre():
+    """A rough curve's steep stretch crosses 20 px per row: each row's ink is a short
+    horizontal stroke centred on the curve's value at that row. Its far end (right for a
+    peak's tip) overshoots by half a step; ``onward`` reads such rows at their centroid."""
+    xs = np.full(120, 30.0)
+    xs[50:60] = 30 + 14 * np.arange(1, 11)  # 14 px per row, to 170
+    xs[60:] = 170.0
+    p = draw_polyline(xs, width=3)
+    steep = np.arange(51, 59)
+    new = trace_curve(p)
+    assert np.abs(new.x[steep] - xs[steep]).max() < 2
+    old = trace_curve(p, onward=-1)
+    assert np.abs(old.x[steep] - xs[steep]).min() > 4  # the far end: about half a step on
 
 
 def test_empty_map_gives_all_nan():
