@@ -252,7 +252,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     # rows above and below a horizontal rule compared with (:func:`rule_rows`)
     reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
     ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
-    p_ink = None
+    p_ink = h_rules = lines = None
     if probs is not None:
         p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
                            ).astype(np.uint8)
@@ -300,7 +300,11 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         if i + 1 < len(ordered):  # never give this curve's ink to a later one
             remaining = exclude_trace(remaining, tr.x, half_width=half)
     # sharp peaks of dashed or faint curves that the paths cut short: retraced on the
-    # ink well clear of the track's other traces (a wrap across the track is no peak)
+    # ink well clear of the track's other traces and off the vertical rules, which a
+    # dark grid gets curve probability on (a wrap across the track is no peak). Keeping
+    # the rules out: 242 against 241 of the 310 dev curves (10 up, 4 down), mostly dash
+    # gaps no longer detoured to a track edge; leaving the horizontal rules out too gave
+    # 243 with 12 up and 16 down.
     for i, (curve, (cmap, tr)) in enumerate(zip(ordered, traced, strict=True)):
         if curve.backup or not unsupported_runs(tr.confidence,
                                                 max_rows=4 * max(2, max_gap_rows // k)):
@@ -310,6 +314,12 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             if j != i:
                 route = exclude_trace(route, low[other.mnemonic][0],
                                       half_width=REROUTE_KEEP_OFF * half)
+        if lines is not None and lines.any():  # nor along a vertical rule or track edge
+            route = route.copy() if route is cmap else route
+            off = lines.copy()  # the rules and the columns either side
+            off[1:] |= lines[:-1]
+            off[:-1] |= lines[1:]
+            route[:, off] = 0
         tr = reroute_gaps(cmap, tr, route=route, jump_paper=REROUTE_PAPER,
                           max_gap=max(2, max_gap_rows // k))
         low[curve.mnemonic] = (tr.x, tr.confidence)

@@ -369,7 +369,7 @@ def draw_colour_scan(fns, colours, *, width=3, grid=True):
     """An RGB scan: a black grid every 30 px and one curve per (values_fn, colour)."""
     img = Image.new("RGB", (COLS, ROWS), (250, 248, 240))
     d = ImageDraw.Draw(img)
-    for c in range(LEFT_PX, RIGHT_PX + 1, 30) if grid else ():
+    for c in range(LEFT_PX, RIGHT_PX + 1, 100) if grid else ():
         d.line([(c, 0), (c, ROWS)], fill=(0, 0, 0), width=2)
     for r in range(0, ROWS, 40) if grid else ():
         d.line([(LEFT_PX, r), (RIGHT_PX, r)], fill=(0, 0, 0), width=1)
@@ -511,7 +511,7 @@ def test_a_flat_solid_curve_is_not_mistaken_for_a_grid_rule(ink_model):
     wiggly = 50 + 25 * np.sin((depth - TOP) / 17.0)
     img = Image.new("L", (COLS, ROWS), 255)
     d = ImageDraw.Draw(img)
-    for c in range(LEFT_PX, RIGHT_PX + 1, 30):  # grey vertical rules
+    for c in range(LEFT_PX, RIGHT_PX + 1, 100):  # grey vertical rules
         d.line([(c, 0), (c, ROWS)], fill=150, width=1)
     for r in range(0, ROWS, 20):  # and horizontal ones
         d.line([(LEFT_PX, r), (RIGHT_PX, r)], fill=150, width=1)
@@ -567,7 +567,7 @@ def test_a_stretch_the_segmenter_missed_is_traced_on_the_scans_ink(ink_model, mo
     depth = TOP + np.arange(ROWS) / PX_PER_FT
     img = Image.new("L", (COLS, ROWS), 255)
     d = ImageDraw.Draw(img)
-    for c in range(LEFT_PX, RIGHT_PX + 1, 30):  # rules nearly as dark as the curve
+    for c in range(LEFT_PX, RIGHT_PX + 1, 100):  # rules nearly as dark as the curve
         d.line([(c, 0), (c, ROWS)], fill=60, width=1)
     for r in range(0, ROWS, 20):
         d.line([(LEFT_PX, r), (RIGHT_PX, r)], fill=60, width=1)
@@ -626,3 +626,4 @@ def test_a_sharp_peak_the_segmenter_saw_in_pieces_keeps_its_height(ink_model, mo
     monkeypatch.setattr(convert_mod, "reroute_gaps", lambda prob, tr, **kw: tr)
     cut = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
     assert np.nanmax(cut.curves[0].values[near]) < 80
+
