@@ -627,3 +627,36 @@ def test_a_sharp_peak_the_segmenter_saw_in_pieces_keeps_its_height(ink_model, mo
     cut = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
     assert np.nanmax(cut.curves[0].values[near]) < 80
 
+
+
+def test_a_dashed_stretch_beside_a_rule_the_segmenter_inked_is_traced(ink_model, monkeypatch):
+    """A poor segmenter gives a dark grid's rules curve probability on every row. Where
+    the curve turns dashed, the first pass prefers the rule 15 px away (no gaps); rows
+    traced along a rule are searched again off the rules
+    (:func:`logdigit.trace.reroute_gaps` with ``doubtful``), and the trace returns to the
+    dashes. Without that, the value there is the rule's (25.5 instead of 18)."""
+    import logdigit.convert as convert_mod
+
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in range(LEFT_PX, RIGHT_PX + 1, 50):  # grid rules and track edges
+        d.line([(c, 0), (c, ROWS)], fill=40, width=3)
+    x_line = LEFT_PX + 36  # value 18 on 0..150 over 300 px; a rule at +50
+    d.line([(x_line, 0), (x_line, 400)], fill=0, width=3)
+    for r0 in range(400, 800, 22):  # dashes of 14 rows, gaps of 8
+        d.line([(x_line, r0), (x_line, r0 + 13)], fill=0, width=3)
+    d.line([(x_line, 800), (x_line, ROWS)], fill=0, width=3)
+    pixels = np.asarray(img, np.uint8).copy()
+
+    def rules_too(pix, **kw):
+        probs = np.zeros((2, *pix.shape), np.uint8)
+        probs[0] = (pix < 128) * 255
+        return probs
+
+    monkeypatch.setattr(convert_mod, "segment_array", rules_too)
+    model, config = ink_model
+    res = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
+    g, v = res.grid, res.curves[0].values
+    dashed = (g >= TOP + 420 / PX_PER_FT) & (g <= TOP + 780 / PX_PER_FT)
+    assert np.isfinite(v[dashed]).all()
+    assert np.abs(v[dashed] - 18.0).max() < 1.0

@@ -791,3 +791,44 @@ def test_unsupported_runs():
     assert unsupported_runs(c) == [(2, 6)]
     assert unsupported_runs(np.ones(5)) == []
     assert unsupported_runs(np.zeros(5)) == []
+
+
+def test_reroute_gaps_searches_doubtful_rows_again():
+    """A rule inked on every row (the segmenter took it for curve) beats a dashed stretch
+    of the curve beside it in the first pass; with the rule's rows doubtful and the rule
+    off the search map, the trace moves onto the dashes."""
+    rows = 200
+    p = np.zeros((rows, 120), np.uint8)
+    p[30:170, 40:43] = 255  # the rule
+    p[:40, 80:83] = 255  # the curve, solid above and below ...
+    p[160:, 80:83] = 255
+    for r0 in range(40, 160, 20):  # ... dashed in between: 12 rows on, 8 off
+        p[r0:r0 + 12, 80:83] = 255
+    tr = trace_curve(p, max_gap=24)
+    mid = np.arange(60, 140)
+    assert np.allclose(tr.x[mid], 41, atol=1)  # on the rule
+    doubtful = np.abs(tr.x - 41) <= 2
+    route = p.copy()
+    route[:, 39:44] = 0
+    new = reroute_gaps(p, tr, route=route, doubtful=doubtful, max_gap=24)
+    assert np.abs(new.x[mid] - 81).max() < 2
+    assert reroute_gaps(p, tr, route=route, max_gap=24) is tr  # nothing unsupported
+    with pytest.raises(ValueError):
+        reroute_gaps(p, tr, doubtful=doubtful[:10])
+
+
+def test_a_short_doubtful_stretch_with_no_other_way_becomes_a_gap():
+    p = np.zeros((100, 60), np.uint8)
+    p[:, 20:23] = 255
+    p[50:56, 20:23] = 0  # a dash gap ...
+    p[48:58, 30:33] = 255  # ... with a stub of rule beside it
+    tr = trace_curve(p, max_gap=24)
+    assert np.allclose(tr.x[50:56], 31, atol=1)
+    doubtful = np.abs(tr.x - 31) <= 2  # the rows traced along the stub
+    route = p.copy()
+    route[:, 29:34] = 0
+    new = reroute_gaps(p, tr, route=route, doubtful=doubtful, max_gap=24)
+    np.testing.assert_allclose(new.x[48:58], 21, atol=0.5)  # bridged straight
+    np.testing.assert_allclose(new.x[:48], tr.x[:48])
+    # longer than max_gap: left as it was (a curve may really run along a rule)
+    assert reroute_gaps(p, tr, route=route, doubtful=doubtful, max_gap=4) is tr
