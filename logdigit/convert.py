@@ -38,6 +38,7 @@ from .trace import (
     suppress_straight_columns,
     trace_curve,
     unsupported_runs,
+    widen,
 )
 
 logger = logging.getLogger(__name__)
@@ -299,40 +300,8 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         low[curve.mnemonic] = (tr.x, tr.confidence)
         if i + 1 < len(ordered):  # never give this curve's ink to a later one
             remaining = exclude_trace(remaining, tr.x, half_width=half)
-    # sharp peaks of dashed or faint curves that the paths cut short, and stretches run
-    # along a vertical rule (a dark grid gets curve probability; a dashed curve beside
-    # it cannot compete): searched again on the ink well clear of the track's other
-    # traces and off the vertical rules (a wrap across the track is no peak). On the 310
-    # dev curves: the gaps alone 239 at R² >= 0.95 against 234; the rules off the search
-    # 242; the stretches along a rule searched too 244 (32 up, 10 down by > 0.005).
-    off = None
-    if lines is not None and lines.any():  # the rules and the columns either side
-        off = lines.copy()
-        off[1:] |= lines[:-1]
-        off[:-1] |= lines[1:]
-    for i, (curve, (cmap, tr)) in enumerate(zip(ordered, traced, strict=True)):
-        if curve.backup:
-            continue
-        doubtful = None
-        if off is not None:
-            xr = low[curve.mnemonic][0]
-            seen = np.isfinite(xr)
-            doubtful = np.zeros(len(xr), bool)
-            doubtful[seen] = off[np.clip(np.round(xr[seen]).astype(int), 0, len(off) - 1)]
-        conf = tr.confidence if doubtful is None else np.where(doubtful, 0.0, tr.confidence)
-        if not unsupported_runs(conf, max_rows=len(conf)):
-            continue
-        route = cmap
-        for j, other in enumerate(ordered):
-            if j != i:
-                route = exclude_trace(route, low[other.mnemonic][0],
-                                      half_width=REROUTE_KEEP_OFF * half)
-        if off is not None:
-            route = route.copy() if route is cmap else route
-            route[:, off] = 0
-        tr = reroute_gaps(cmap, tr, route=route, jump_paper=REROUTE_PAPER,
-                          max_gap=max(2, max_gap_rows // k), doubtful=doubtful)
-        low[curve.mnemonic] = (tr.x, tr.confidence)
+    reroute_curves(ordered, traced, low, lines=lines, half=half,
+                   max_gap=max(2, max_gap_rows // k))
     solids = [c for c in ordered if c.cls == 1]
     broken = [c for c in ordered if c.cls == 2]
     if len(solids) == 1 and broken:  # line style separates these
@@ -387,6 +356,59 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         logger.info("%s: coverage %.1f %%", curve.mnemonic,
                     100 * by_curve[curve.mnemonic].coverage)
     return [by_curve[c.mnemonic] for c in track.curves], warnings, seconds
+
+
+def reroute_curves(curves: list[Curve], traced: list[tuple[np.ndarray, Trace]],
+                   low: dict[str, tuple[np.ndarray, np.ndarray]], *,
+                   lines: np.ndarray | None, half: float, max_gap: int) -> None:
+    """Search again where each trace of a track crossed paper or ran along a rule.
+
+    Sharp peaks of dashed or faint curves that the paths cut short, and stretches run
+    along a vertical rule (a dark grid gets curve probability; a dashed curve beside it
+    cannot compete), are searched again (:func:`logdigit.trace.reroute_gaps`) on the ink
+    well clear of the track's other traces and off the vertical rules; a curve with
+    backup scales is left alone (a wrap across the track is no peak). On the 310 dev
+    curves: the gaps alone 239 at R² >= 0.95 against 234; the rules off the search 242;
+    the stretches along a rule searched too 244 (32 up, 10 down by > 0.005).
+
+    Parameters
+    ----------
+    curves : list of Curve
+        The track's curves traced on the network's ink, in tracing order.
+    traced : list of (map, Trace)
+        For each, the (rows, cols) uint8 map it was traced on and its trace.
+    low : dict
+        mnemonic -> (x, confidence) at the working resolution; updated in place.
+    lines : (cols,) bool or None
+        The track's vertical rules (:func:`logdigit.grid.periodic_rules`).
+    half : float
+        Half a line width (px, working resolution).
+    max_gap : int
+        Longest gap (rows) bridged straight.
+    """
+    off = widen(lines, 1) if lines is not None and lines.any() else None
+    for i, (curve, (cmap, tr)) in enumerate(zip(curves, traced, strict=True)):
+        if curve.backup:
+            continue
+        doubtful = None
+        if off is not None:
+            xr = low[curve.mnemonic][0]
+            seen = np.isfinite(xr)
+            doubtful = np.zeros(len(xr), bool)
+            doubtful[seen] = off[np.clip(np.round(xr[seen]).astype(int), 0, len(off) - 1)]
+        if not unsupported_runs(tr.confidence, doubtful=doubtful, max_rows=len(tr.x)):
+            continue  # nothing to search: spare building the map
+        route = cmap
+        for j, other in enumerate(curves):
+            if j != i:
+                route = exclude_trace(route, low[other.mnemonic][0],
+                                      half_width=REROUTE_KEEP_OFF * half)
+        if off is not None:
+            route = route.copy() if route is cmap else route
+            route[:, off] = 0
+        tr = reroute_gaps(cmap, tr, route=route, jump_paper=REROUTE_PAPER, max_gap=max_gap,
+                          doubtful=doubtful)
+        low[curve.mnemonic] = (tr.x, tr.confidence)
 
 
 #: Skews smaller than this (degrees) are left alone: under 1 px over 6,000 rows.

@@ -55,8 +55,8 @@ class Trace:
 
 @numba.njit(cache=True, nogil=True)
 def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: float,
-             jump_ink: float, jump_paper: float, wrap: float
-             ) -> np.ndarray:  # pragma: no cover - jitted
+             jump_ink: float, jump_paper: float, wrap: float, start: int = -1,
+             end: int = -1) -> np.ndarray:  # pragma: no cover - jitted
     """Least-cost path through (rows, cols), one column per row.
 
     A pixel costs ``lut[prob] - bonus * skeleton`` (computed here, row by row: no
@@ -67,7 +67,8 @@ def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: flo
     that column: following a horizontal stroke of ink (a sharp peak) is cheap, jumping
     across empty paper to another curve is expensive. With ``wrap >= 0`` the first and
     last columns are also neighbours at cost ``wrap`` (a curve on a backup scale leaves
-    the track at one edge and comes back at the other).
+    the track at one edge and comes back at the other). ``start`` and ``end`` (>= 0) pin
+    the path's column in the first and last row.
     """
     H, W = prob.shape
     back = np.empty((H, W), np.int32)
@@ -75,6 +76,8 @@ def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: flo
     acc = np.empty(W, np.float32)
     for x in range(W):
         acc[x] = lut[prob[0, x]] - bn * skeleton[0, x]
+        if start >= 0 and x != start:
+            acc[x] = np.float32(1e30)
     d = np.empty(W, np.float32)
     arg = np.empty(W, np.int32)
     w = np.empty(W, np.float32)
@@ -125,7 +128,7 @@ def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: flo
     for x in range(1, W):
         if acc[x] < acc[best]:
             best = x
-    path[H - 1] = best
+    path[H - 1] = best if end < 0 else end
     for r in range(H - 1, 0, -1):
         path[r - 1] = back[r, path[r]]
     return path
@@ -266,49 +269,6 @@ def _refine(prob: np.ndarray, path: np.ndarray, radius: int, tips: bool, onward:
     return x, conf
 
 
-@numba.njit(cache=True, nogil=True)
-def _pinned_path(prob: np.ndarray, lut: np.ndarray, a: int, b: int, start: int, end: int,
-                 jump_ink: float, jump_paper: float) -> np.ndarray:  # pragma: no cover - jitted
-    """Least-cost path over rows ``a..b`` from column ``start`` in row ``a`` to column
-    ``end`` in row ``b`` (costs as in :func:`_viterbi`, no skeleton bonus); the columns of
-    rows ``a + 1 .. b - 1``."""
-    H, W = prob.shape
-    n = b - a + 1
-    back = np.empty((n, W), np.int32)
-    acc = np.full(W, np.float32(1e30), np.float32)
-    acc[start] = 0.0
-    d = np.empty(W, np.float32)
-    arg = np.empty(W, np.int32)
-    w = np.empty(W, np.float32)
-    ja = np.float32(jump_ink)
-    jb = np.float32(jump_paper / 255.0)
-    for i in range(1, n):
-        r = a + i
-        for x in range(W):
-            d[x] = acc[x]
-            arg[x] = x
-            p = max(prob[r, x], prob[r - 1, x])
-            w[x] = ja + jb * np.float32(255 - p)
-        for x in range(1, W):
-            v = d[x - 1] + 0.5 * (w[x - 1] + w[x])
-            if v < d[x]:
-                d[x] = v
-                arg[x] = arg[x - 1]
-        for x in range(W - 2, -1, -1):
-            v = d[x + 1] + 0.5 * (w[x + 1] + w[x])
-            if v < d[x]:
-                d[x] = v
-                arg[x] = arg[x + 1]
-        for x in range(W):
-            back[i, x] = arg[x]
-            acc[x] = d[x] + lut[prob[r, x]]
-    out = np.empty(n, np.int32)
-    out[n - 1] = end
-    for i in range(n - 1, 0, -1):
-        out[i - 1] = back[i, out[i]]
-    return out[1:n - 1]
-
-
 def _bridge(x: np.ndarray, supported: np.ndarray, max_gap: int,
             max_jump: float = np.inf) -> np.ndarray:
     """Interpolate unsupported runs up to ``max_gap`` rows between supported rows; NaN else.
@@ -411,7 +371,8 @@ def trace_curve(
     return Trace(x=x + float(x_offset), confidence=conf, path=path)
 
 
-def unsupported_runs(confidence: np.ndarray, *, min_prob: float = 0.25, min_rows: int = 3,
+def unsupported_runs(confidence: np.ndarray, *, doubtful: np.ndarray | None = None,
+                     min_prob: float = 0.25, min_rows: int = 3,
                      max_rows: int = 96) -> list[tuple[int, int]]:
     """Stretches of ``min_rows`` to ``max_rows`` rows under ``min_prob`` between supported rows.
 
@@ -419,6 +380,8 @@ def unsupported_runs(confidence: np.ndarray, *, min_prob: float = 0.25, min_rows
     ----------
     confidence : (rows,) float
         A trace's confidence (:class:`Trace`).
+    doubtful : (rows,) bool, optional
+        Rows that count as unsupported whatever their confidence.
 
     Returns
     -------
@@ -426,7 +389,13 @@ def unsupported_runs(confidence: np.ndarray, *, min_prob: float = 0.25, min_rows
         The supported rows either side: the stretch is rows ``a + 1 .. b - 1``.
     """
     H = len(confidence)
-    low = np.flatnonzero(np.asarray(confidence) < min_prob)
+    low = np.asarray(confidence) < min_prob
+    if doubtful is not None:
+        doubtful = np.asarray(doubtful, bool)
+        if doubtful.shape != low.shape:
+            raise ValueError(f"doubtful must have {H} entries, got {doubtful.shape}")
+        low |= doubtful
+    low = np.flatnonzero(low)
     if len(low) == 0:
         return []
     out = []
@@ -517,20 +486,18 @@ def reroute_gaps(
     route = prob if route is None else np.ascontiguousarray(route)
     if route.shape != prob.shape:
         raise ValueError(f"route shape {route.shape} is not prob's {prob.shape}")
-    conf = trace.confidence
-    if doubtful is not None:
-        doubtful = np.asarray(doubtful, bool)
-        if doubtful.shape != conf.shape:
-            raise ValueError(f"doubtful must have {len(conf)} entries, got {doubtful.shape}")
-        conf = np.where(doubtful, 0.0, conf)
+    n, W = prob.shape
+    doubtful = None if doubtful is None else np.asarray(doubtful, bool)
     path = None
-    gaps = np.zeros(len(conf), bool)  # doubtful rows left as they were: a gap if short
-    for a, b in unsupported_runs(conf, min_prob=min_prob, min_rows=min_rows,
-                                 max_rows=len(conf) if max_rows is None else max_rows):
+    gaps = np.zeros(n, bool)  # doubtful rows left as they were: a gap if short
+    for a, b in unsupported_runs(trace.confidence, doubtful=doubtful, min_prob=min_prob,
+                                 min_rows=min_rows,
+                                 max_rows=n if max_rows is None else max_rows):
         found = False
         if (route[a + 1:b] >= min_ink).any():
-            cand = _pinned_path(route, _COST_LUT, a, b, int(trace.path[a]),
-                                int(trace.path[b]), float(jump_ink), float(jump_paper))
+            cand = _viterbi(route[a:b + 1], np.zeros((b + 1 - a, W), np.uint8), _COST_LUT,
+                            0.0, float(jump_ink), float(jump_paper), -1.0,
+                            int(trace.path[a]), int(trace.path[b]))[1:-1]
             if (route[np.arange(a + 1, b), cand] >= min_ink).mean() >= min_support:
                 if path is None:
                     path = trace.path.copy()
@@ -893,7 +860,7 @@ def pen_decisions(base: np.ndarray, pens: list, sizes: np.ndarray, *, margin: fl
     return best
 
 
-def _near(flags: np.ndarray, reach: int) -> np.ndarray:
+def widen(flags: np.ndarray, reach: int) -> np.ndarray:
     """True within ``reach`` places of any True in the 1-D bool array ``flags``."""
     out = flags.copy()
     for d in range(1, reach + 1):
@@ -999,7 +966,7 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     jump = 3 * half_width
     js, jd = np.abs(np.diff(xs)) > jump, np.abs(np.diff(xd)) > jump
     jumped = np.zeros(len(xs), bool)
-    jumped[1:] = (js & _near(jd, 2)) | (jd & _near(js, 2))
+    jumped[1:] = (js & widen(jd, 2)) | (jd & widen(js, 2))
     if not apart.any():
         return xs, xd
     ink_s, ink_d = _sample(ink, xs, 1), _sample(ink, xd, 1)
@@ -1279,8 +1246,8 @@ def ink_off_rules(pixels: np.ndarray, *, rule_cols: np.ndarray, rule_rows: np.nd
                          f"{rule_cols.shape} and {rule_rows.shape}")
     if not 0.0 <= level <= 1.0:
         raise ValueError(f"level must be in 0..1, got {level}")
-    dark = ((pixels < threshold) & ~_near(rule_cols, col_reach)[None, :]
-            & ~_near(rule_rows, row_reach)[:, None])
+    dark = ((pixels < threshold) & ~widen(rule_cols, col_reach)[None, :]
+            & ~widen(rule_rows, row_reach)[:, None])
     return dark.astype(np.uint8) * np.uint8(round(255 * level))
 
 
@@ -1323,7 +1290,7 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
     H, W = prob.shape
     out = None
     if lines is not None:  # a rule one column off in the probability map still counts
-        near_lines = _near(np.asarray(lines, bool), 1)
+        near_lines = widen(np.asarray(lines, bool), 1)
     for r0 in range(0, H, window):
         r1 = min(H, r0 + window)
         if r1 - r0 < window // 2 and r0 > 0:  # a short last window joins the previous one

@@ -63,6 +63,13 @@ def scan(pixels):
     return Scan(pixels=pixels, source="test.tif", page=0, n_pages=1, transposed=False, dpi=None)
 
 
+def dark_is_solid(pix, **kw):
+    """A stand-in segmenter that calls every dark pixel solid curve (rules included)."""
+    probs = np.zeros((2, *pix.shape), np.uint8)
+    probs[0] = (pix < 128) * 255
+    return probs
+
+
 def run(pixels, lay, ink_model):
     model, config = ink_model
     return convert_scan(scan(pixels), lay, model=model, config=config)
@@ -610,12 +617,7 @@ def test_a_sharp_peak_the_segmenter_saw_in_pieces_keeps_its_height(ink_model, mo
     spike = np.abs(rows - (1150 - TOP) * PX_PER_FT) <= 2 * PX_PER_FT
     pixels[spike & (rows % 10 >= 6)] = 255  # the pen skipped there (a dashed stroke)
 
-    def in_pieces(pix, **kw):
-        probs = np.zeros((2, *pix.shape), np.uint8)
-        probs[0] = (pix < 128) * 255
-        return probs
-
-    monkeypatch.setattr(convert_mod, "segment_array", in_pieces)
+    monkeypatch.setattr(convert_mod, "segment_array", dark_is_solid)
     model, config = ink_model
     res = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
     g, v = res.grid, res.curves[0].values
@@ -626,7 +628,6 @@ def test_a_sharp_peak_the_segmenter_saw_in_pieces_keeps_its_height(ink_model, mo
     monkeypatch.setattr(convert_mod, "reroute_gaps", lambda prob, tr, **kw: tr)
     cut = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
     assert np.nanmax(cut.curves[0].values[near]) < 80
-
 
 
 def test_a_dashed_stretch_beside_a_rule_the_segmenter_inked_is_traced(ink_model, monkeypatch):
@@ -648,12 +649,7 @@ def test_a_dashed_stretch_beside_a_rule_the_segmenter_inked_is_traced(ink_model,
     d.line([(x_line, 800), (x_line, ROWS)], fill=0, width=3)
     pixels = np.asarray(img, np.uint8).copy()
 
-    def rules_too(pix, **kw):
-        probs = np.zeros((2, *pix.shape), np.uint8)
-        probs[0] = (pix < 128) * 255
-        return probs
-
-    monkeypatch.setattr(convert_mod, "segment_array", rules_too)
+    monkeypatch.setattr(convert_mod, "segment_array", dark_is_solid)
     model, config = ink_model
     res = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
     g, v = res.grid, res.curves[0].values
