@@ -269,8 +269,8 @@ def _refine(prob: np.ndarray, path: np.ndarray, radius: int, tips: bool, onward:
     return x, conf
 
 
-def _bridge(x: np.ndarray, supported: np.ndarray, max_gap: int,
-            max_jump: float = np.inf) -> np.ndarray:
+def bridge_gaps(x: np.ndarray, supported: np.ndarray, *, max_gap: int,
+                max_jump: float = np.inf) -> np.ndarray:
     """Interpolate unsupported runs up to ``max_gap`` rows between supported rows; NaN else.
 
     Runs whose two ends are more than ``max_jump`` columns apart (a wrap to a backup
@@ -367,7 +367,8 @@ def trace_curve(
                     float(jump_paper), -1.0 if wrap is None else float(wrap))
     x, conf = _refine(prob, path, int(radius), bool(tips), int(onward))
     supported = conf >= min_prob
-    x = _bridge(x, supported, int(max_gap), np.inf if wrap is None else W / 2)
+    x = bridge_gaps(x, supported, max_gap=int(max_gap),
+                    max_jump=np.inf if wrap is None else W / 2)
     return Trace(x=x + float(x_offset), confidence=conf, path=path)
 
 
@@ -521,7 +522,7 @@ def reroute_gaps(
         path = trace.path
     x, conf = _refine(np.ascontiguousarray(prob), path, int(radius), bool(tips),
                       int(onward))
-    x = _bridge(x, (conf >= min_prob) & ~gaps, int(max_gap))
+    x = bridge_gaps(x, (conf >= min_prob) & ~gaps, max_gap=int(max_gap))
     return Trace(x=x + float(x_offset), confidence=conf, path=path)
 
 

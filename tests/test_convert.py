@@ -707,3 +707,32 @@ def test_a_trace_on_the_other_styles_ink_is_searched_again_on_its_own():
     reroute_curves([s, d2], traced, low, lines=None, half=4.0, max_gap=24,
                    classes=np.stack([solid, dashed]))
     np.testing.assert_allclose(low["S"][0], tr_s.x)
+
+
+def test_rebridge_after_an_exchange():
+    """The dashed trace's dash gap (rows 8-15) was bridged from its curve (x 102) to the
+    solid curve (x 36), which the solid trace left for the dashed line at row 16; once the
+    stretches from row 16 on are exchanged, the gap is bridged again along x 102."""
+    from logdigit.convert import rebridge
+
+    n = 24
+    solid = np.r_[np.full(16, 36.0), np.full(8, 102.0)]
+    dashed = np.r_[np.full(8, 102.0), np.linspace(102, 36, 10)[1:-1], np.full(8, 36.0)]
+    sup_s = np.ones(n, bool)
+    sup_d = np.ones(n, bool)
+    sup_d[8:16] = False
+    xs = np.r_[solid[:16], dashed[16:]]  # as resolve_crossings exchanges rows 16 on
+    xd = np.r_[dashed[:16], solid[16:]]
+    np.testing.assert_allclose(rebridge(xd, dashed, solid, sup_d, sup_s, max_gap=24), 102.0)
+    np.testing.assert_allclose(rebridge(xs, solid, dashed, sup_s, sup_d, max_gap=24), xs)
+    # nothing exchanged: nothing changes; a gap longer than max_gap stays NaN
+    np.testing.assert_allclose(rebridge(dashed, dashed, solid, sup_d, sup_s, max_gap=24),
+                               dashed)
+    out = rebridge(xd, dashed, solid, sup_d, sup_s, max_gap=4)
+    assert np.isnan(out[8:16]).all() and np.isfinite(out[:8]).all()
+    # rows that are NaN (a curve handed over) stay NaN
+    xn = xd.copy()
+    xn[18:20] = np.nan
+    assert np.isnan(rebridge(xn, dashed, solid, sup_d, sup_s, max_gap=24)[18:20]).all()
+    with pytest.raises(ValueError):
+        rebridge(xd[:5], dashed, solid, sup_d, sup_s, max_gap=24)

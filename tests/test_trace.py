@@ -3,7 +3,7 @@ import pytest
 
 from logdigit.trace import (
     Trace,
-    _bridge,
+    bridge_gaps,
     exclude_trace,
     reroute_gaps,
     trace_curve,
@@ -142,7 +142,7 @@ def test_rejects_float_maps():
 def test_bridge_edges():
     x = np.arange(10, dtype=float)
     sup = np.array([0, 1, 1, 0, 0, 1, 0, 0, 0, 0], bool)
-    out = _bridge(x, sup, 2)
+    out = bridge_gaps(x, sup, max_gap=2)
     assert np.isnan(out[0]) and np.isnan(out[6:]).all()  # no extrapolation at the ends
     np.testing.assert_allclose(out[1:6], [1, 2, 3, 4, 5])
 
