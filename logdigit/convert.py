@@ -67,15 +67,6 @@ REROUTE_PAPER = 0.1
 #: (1.5: 237 curves; 2: 239): the fringe of another curve's stroke is not a peak.
 REROUTE_KEEP_OFF = 2.0
 
-#: A trace whose rows run on ink the segmenter calls the other line style by more than
-#: this (solid minus dashed probability, 0..1) is searched again there on its own class's
-#: ink (:func:`reroute_curves`). On the pick and dev cases (310 curves): 0.5 put 247 at
-#: R² >= 0.95 against 246 without (16 curves up, 2 down by more than 0.005; mean clipped
-#: R² 0.9317 vs 0.9269, session 14's code and weights); 0.25 and 0.75 gave 246 and 247
-#: (mean 0.9320 and 0.9308). Asking the new way for ink on 80 % or 90 % of its rows
-#: (``min_support``, 0.5 kept) gave 247 and 246 (mean 0.9306 and 0.9284).
-STYLE_REROUTE = 0.5
-
 #: Tracer cost (units of -log p) of a wrap between the track edges, for curves with backup
 #: scales: about the cost of a few rows without ink, far below crossing the track on paper.
 WRAP_COST = 4.0
@@ -311,8 +302,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         if i + 1 < len(ordered):  # never give this curve's ink to a later one
             remaining = exclude_trace(remaining, tr.x, half_width=half)
     reroute_curves(ordered, traced, low, lines=lines, half=half,
-                   max_gap=max(2, max_gap_rows // k),
-                   classes=None if probs is None else probs[:, :, a:b])
+                   max_gap=max(2, max_gap_rows // k))
     solids = [c for c in ordered if c.cls == 1]
     broken = [c for c in ordered if c.cls == 2]
     if len(solids) == 1 and broken:  # line style separates these
@@ -425,8 +415,7 @@ def rebridge(x: np.ndarray, mine: np.ndarray, theirs: np.ndarray, sup_mine: np.n
 
 def reroute_curves(curves: list[Curve], traced: list[tuple[np.ndarray, Trace]],
                    low: dict[str, tuple[np.ndarray, np.ndarray]], *,
-                   lines: np.ndarray | None, half: float, max_gap: int,
-                   classes: np.ndarray | None = None) -> None:
+                   lines: np.ndarray | None, half: float, max_gap: int) -> None:
     """Search again where each trace of a track crossed paper or ran along a rule.
 
     Sharp peaks of dashed or faint curves that the paths cut short, and stretches run
@@ -436,15 +425,6 @@ def reroute_curves(curves: list[Curve], traced: list[tuple[np.ndarray, Trace]],
     backup scales is left alone (a wrap across the track is no peak). On the 310 dev
     curves: the gaps alone 239 at R² >= 0.95 against 234; the rules off the search 242;
     the stretches along a rule searched too 244 (32 up, 10 down by > 0.005).
-
-    Then, in a track with both line styles, the rows where a trace runs on ink the
-    segmenter calls the other style (:data:`STYLE_REROUTE`) are searched again on its own
-    class's ink, clear of the other traces and off the rules: both curves were traced on
-    the ink of either style, and where one curve's line ran far out and back (a wide
-    excursion) the trace could stay on the other curve's ink nearby, which cost less than
-    the long way sideways; the second trace then took that ink, and no trace followed the
-    excursion. Kept where the new way is on its own ink (:func:`reroute_gaps` with
-    ``only_doubtful``). Searched after the first step, on its results.
 
     Parameters
     ----------
@@ -460,9 +440,6 @@ def reroute_curves(curves: list[Curve], traced: list[tuple[np.ndarray, Trace]],
         Half a line width (px, working resolution).
     max_gap : int
         Longest gap (rows) bridged straight.
-    classes : (2, rows, cols) uint8, optional
-        The solid and dashed probabilities over the same columns as the maps; None skips
-        the line-style step.
     """
     off = widen(lines, 1) if lines is not None and lines.any() else None
     for i, (curve, (cmap, tr)) in enumerate(zip(curves, traced, strict=True)):
@@ -487,34 +464,6 @@ def reroute_curves(curves: list[Curve], traced: list[tuple[np.ndarray, Trace]],
         tr = reroute_gaps(cmap, tr, route=route, jump_paper=REROUTE_PAPER, max_gap=max_gap,
                           doubtful=doubtful)
         low[curve.mnemonic] = (tr.x, tr.confidence)
-        traced[i] = (cmap, tr)
-    if classes is None or len({c.cls for c in curves}) < 2:
-        return
-    style = classes[0].astype(np.int16) - classes[1]
-    limit = STYLE_REROUTE * 255
-    for i, (curve, (cmap, tr)) in enumerate(zip(curves, traced, strict=True)):
-        if curve.backup or curve.cls not in (1, 2) or tr.path is None:
-            continue
-        xr = low[curve.mnemonic][0]
-        rows = np.flatnonzero(np.isfinite(xr))
-        st = np.zeros(len(xr))
-        st[rows] = style[rows, np.clip(np.round(xr[rows]).astype(int), 0, style.shape[1] - 1)]
-        wrong = st < -limit if curve.cls == 1 else st > limit
-        if not wrong.any():
-            continue
-        route = classes[curve.cls - 1]
-        for j, other in enumerate(curves):
-            if j != i:
-                route = exclude_trace(route, low[other.mnemonic][0],
-                                      half_width=REROUTE_KEEP_OFF * half)
-        if off is not None:
-            route = route.copy() if route is classes[curve.cls - 1] else route
-            route[:, off] = 0
-        new = reroute_gaps(cmap, tr, route=route, jump_paper=REROUTE_PAPER, max_gap=max_gap,
-                           doubtful=wrong, only_doubtful=True)
-        if new is not tr:
-            low[curve.mnemonic] = (new.x, new.confidence)
-            traced[i] = (cmap, new)
 
 
 #: Skews smaller than this (degrees) are left alone: under 1 px over 6,000 rows.

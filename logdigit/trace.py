@@ -425,7 +425,6 @@ def reroute_gaps(
     onward: int = 3,
     doubtful: np.ndarray | None = None,
     max_rows: int | None = None,
-    only_doubtful: bool = False,
 ) -> Trace:
     """Retrace the stretches a trace crossed on paper where unclaimed ink offers a way.
 
@@ -474,11 +473,6 @@ def reroute_gaps(
         310 dev curves: 246 at R² >= 0.95 against 244 without that.
     max_rows : int, optional
         Longest stretch searched again (default: no limit).
-    only_doubtful : bool
-        Search the ``doubtful`` stretches only, whatever the confidence, and leave a
-        stretch where no new way is found as it was (no gap): for rows doubted for a
-        reason other than a missing line (in :mod:`logdigit.convert`: a trace running on
-        the other line style's ink).
 
     Returns
     -------
@@ -497,10 +491,7 @@ def reroute_gaps(
     doubtful = None if doubtful is None else np.asarray(doubtful, bool)
     path = None
     gaps = np.zeros(n, bool)  # doubtful rows left as they were: a gap if short
-    if only_doubtful and doubtful is None:
-        raise ValueError("only_doubtful needs doubtful rows")
-    confidence = np.ones(n, np.float32) if only_doubtful else trace.confidence
-    for a, b in unsupported_runs(confidence, doubtful=doubtful, min_prob=min_prob,
+    for a, b in unsupported_runs(trace.confidence, doubtful=doubtful, min_prob=min_prob,
                                  min_rows=min_rows,
                                  max_rows=n if max_rows is None else max_rows):
         found = False
@@ -513,7 +504,7 @@ def reroute_gaps(
                     path = trace.path.copy()
                 path[a + 1:b] = cand
                 found = True
-        if (not found and not only_doubtful and doubtful is not None and b - a - 1 <= max_gap
+        if (not found and doubtful is not None and b - a - 1 <= max_gap
                 and doubtful[a + 1:b].all()):
             gaps[a + 1:b] = True
     if path is None and not gaps.any():

@@ -658,57 +658,6 @@ def test_a_dashed_stretch_beside_a_rule_the_segmenter_inked_is_traced(ink_model,
     assert np.abs(v[dashed] - 18.0).max() < 1.0
 
 
-def test_a_trace_on_the_other_styles_ink_is_searched_again_on_its_own():
-    """The solid curve runs far out and back (rows 45-95) while a stub of the dashed
-    curve's ink lies on its way down: the first pass, on the ink of either style, stays
-    on the stub (cheaper than the long way sideways). The line-style step of
-    :func:`reroute_curves` finds the solid trace on dashed ink there and follows the
-    solid ink out instead; the dashed trace is left alone."""
-    from logdigit.convert import reroute_curves
-    from logdigit.layout import Curve
-    from logdigit.trace import exclude_trace, trace_curve
-
-    rows, cols = 140, 200
-    solid = np.zeros((rows, cols), np.uint8)
-    solid[:46, 30:33] = 255
-    solid[95:, 30:33] = 255
-    solid[45, 30:172] = 255  # out ...
-    solid[45:96, 169:172] = 255
-    solid[95, 30:172] = 255  # ... and back
-    dashed = np.zeros_like(solid)
-    dashed[:, 80:83] = 255  # the dashed curve
-    dashed[46:95, 30:33] = 255  # a stub of dashed ink on the solid curve's way down
-    cmap = np.maximum(solid, dashed)
-    s = Curve(mnemonic="S", left=0, right=1, style="solid")
-    d = Curve(mnemonic="D", left=0, right=1, style="dashed")
-    tr_s = trace_curve(cmap, max_gap=24)
-    assert np.allclose(tr_s.x[50:90], 31, atol=1)  # the first pass takes the stub
-    cmap_d = exclude_trace(cmap, tr_s.x, half_width=4)
-    tr_d = trace_curve(cmap_d, max_gap=24)
-    assert np.allclose(tr_d.x, 81, atol=1)
-
-    def fresh():
-        return ([(cmap, tr_s), (cmap_d, tr_d)],
-                {"S": (tr_s.x, tr_s.confidence), "D": (tr_d.x, tr_d.confidence)})
-
-    traced, low = fresh()
-    reroute_curves([s, d], traced, low, lines=None, half=4.0, max_gap=24,
-                   classes=np.stack([solid, dashed]))
-    np.testing.assert_allclose(low["S"][0][50:90], 170, atol=1)
-    np.testing.assert_allclose(low["S"][0][:40], tr_s.x[:40])
-    np.testing.assert_allclose(low["D"][0], tr_d.x)
-    assert traced[0][1].x is low["S"][0]
-    # without the classes (a colour-keyed track) or with one style only: no such step
-    traced, low = fresh()
-    reroute_curves([s, d], traced, low, lines=None, half=4.0, max_gap=24)
-    np.testing.assert_allclose(low["S"][0], tr_s.x)
-    traced, low = fresh()
-    d2 = Curve(mnemonic="D", left=0, right=1, style="solid")
-    reroute_curves([s, d2], traced, low, lines=None, half=4.0, max_gap=24,
-                   classes=np.stack([solid, dashed]))
-    np.testing.assert_allclose(low["S"][0], tr_s.x)
-
-
 def test_rebridge_after_an_exchange():
     """The dashed trace's dash gap (rows 8-15) was bridged from its curve (x 102) to the
     solid curve (x 36), which the solid trace left for the dashed line at row 16; once the

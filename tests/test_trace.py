@@ -832,30 +832,3 @@ def test_a_short_doubtful_stretch_with_no_other_way_becomes_a_gap():
     np.testing.assert_allclose(new.x[:48], tr.x[:48])
     # longer than max_gap: left as it was (a curve may really run along a rule)
     assert reroute_gaps(p, tr, route=route, doubtful=doubtful, max_gap=4) is tr
-
-
-def test_only_doubtful_searches_the_doubtful_rows_and_nothing_else():
-    """With ``only_doubtful``: a stretch on paper is left alone, a doubtful stretch is
-    searched again, and one with no new way keeps its trace (no gap)."""
-    p, truth = _dashed_peak()
-    tr = trace_curve(p, max_gap=24)
-    none = np.zeros(len(p), bool)
-    # the peak's rows are on paper, not doubtful: not searched
-    assert reroute_gaps(p, tr, doubtful=none, only_doubtful=True, max_gap=24) is tr
-    doubtful = np.zeros(len(p), bool)
-    doubtful[25:45] = True
-    new = reroute_gaps(p, tr, doubtful=doubtful, only_doubtful=True, max_gap=24)
-    assert abs(new.x[36] - truth[36]) < 3  # the peak, as without only_doubtful
-    # a doubtful stretch with nowhere else to go stays as it was, not a gap
-    line = np.zeros((100, 60), np.uint8)
-    line[:, 20:23] = 255
-    t = trace_curve(line)
-    d = np.zeros(100, bool)
-    d[40:50] = True
-    empty = np.zeros_like(line)  # the route: no other way
-    assert reroute_gaps(line, t, route=empty, doubtful=d, only_doubtful=True,
-                        max_gap=24) is t
-    gap = reroute_gaps(line, t, route=empty, doubtful=d, max_gap=24)  # without: a gap
-    assert gap is not t
-    with pytest.raises(ValueError, match="only_doubtful"):
-        reroute_gaps(p, tr, only_doubtful=True)
