@@ -185,6 +185,31 @@ def test_resolve_crossings_swaps_back_by_continuity():
     np.testing.assert_array_equal(fs, a)
 
 
+def test_resolve_crossings_decides_short_stretches_too():
+    """Two rough curves that touch every few rows: the traces traded curves for a 5-row
+    stretch between two meetings. The segmenter's style says which is which; a stretch
+    this short is decided too (it was left as the paths ran with the old ``min_rows=8``)."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 40, 100
+    a = np.full(rows, 20.0)  # the solid curve ...
+    b = np.full(rows, 20.0)  # ... and the dashed one, together except for rows 10-14
+    b[10:15] = 60.0
+    ink = np.zeros((rows, cols), np.uint8)
+    style = np.zeros((rows, cols), np.int16)
+    ink[:, 19:22] = 1
+    ink[10:15, 59:62] = 1
+    style[:, 19:22] = 255  # solid
+    style[10:15, 59:62] = -255  # dashed
+    xs, xd = a.copy(), b.copy()
+    xs[10:15], xd[10:15] = b[10:15], a[10:15]  # traded between the two meetings
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3)
+    np.testing.assert_array_equal(fs, a)
+    np.testing.assert_array_equal(fd, b)
+    fs, _ = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3, min_rows=8)
+    np.testing.assert_array_equal(fs, xs)  # too short for min_rows=8: left alone
+
+
 def test_a_gap_in_one_trace_does_not_split_the_decision_where_no_trade_was_possible():
     """The traces start on the wrong curves and never come near each other; the dashed
     trace has a gap (a faint stretch). After the gap, the evidence alone is misleading (a
