@@ -892,6 +892,13 @@ def _no_trade_between(xa: np.ndarray, xb: np.ndarray, last: int, first: int, *, 
     return bool(np.all(np.abs(filled(xa) - filled(xb)) > meet))
 
 
+def _nanmean(values: np.ndarray) -> float:
+    """Mean of the finite values; NaN (without a warning) when there are none."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if len(v) else float("nan")
+
+
 def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
                       style: np.ndarray, half_width: float, min_rows: int = 1,
                       margin: float = 0.08, skip_rows: np.ndarray | None = None,
@@ -1009,8 +1016,10 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     base, pens, sizes = [], [], []
     for group in groups:
         rows = np.concatenate([np.arange(a, b) for a, b in group])
-        parts_s = [np.nanmean(ink_s[rows]), style_weight * np.nanmean(st_s[rows]), 0.0]
-        parts_d = [np.nanmean(ink_d[rows]), style_weight * np.nanmean(st_d[rows]), 0.0]
+        # a stretch on rule rows only has no ink evidence: NaN, i.e. no decision but the
+        # pens' (:func:`pen_decisions`)
+        parts_s = [_nanmean(ink_s[rows]), style_weight * _nanmean(st_s[rows]), 0.0]
+        parts_d = [_nanmean(ink_d[rows]), style_weight * _nanmean(st_d[rows]), 0.0]
         pen = (None, None)
         if dark is not None:
             v_s = np.concatenate([arc_darkness(dark, x_solid, rows=(a, b), skip_rows=skip_rows)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -208,6 +210,14 @@ def test_resolve_crossings_decides_short_stretches_too():
     np.testing.assert_array_equal(fd, b)
     fs, _ = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3, min_rows=8)
     np.testing.assert_array_equal(fs, xs)  # too short for min_rows=8: left alone
+    # a stretch on horizontal-rule rows only has no ink evidence: no decision, no warning
+    skip = np.zeros(rows, bool)
+    skip[10:15] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=3,
+                                   skip_rows=skip)
+    np.testing.assert_array_equal(fs, xs)
 
 
 def test_a_gap_in_one_trace_does_not_split_the_decision_where_no_trade_was_possible():
