@@ -27,6 +27,7 @@ from .scale import expand_trace, shrink, stroke_width, working_factor
 from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, segment_array, track_window
 from .trace import (
+    MIN_PROB,
     Trace,
     bridge_gaps,
     centrelines,
@@ -250,6 +251,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     # per-pixel class. The solid curve goes first (a gapless line is the cheaper
     # path), and the second curve never reuses the first one's ink.
     t = time.perf_counter()
+    max_gap = max(2, max_gap_rows // k)  # longest gap bridged, rows at this resolution
     half = (max(4.0, 1.5 * stroke + 2) if np.isfinite(stroke) else 4.0) / k
     # rows above and below a horizontal rule compared with (:func:`rule_rows`)
     reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
@@ -284,7 +286,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         rgb = shrink(scan.rgb[r0:r1, c0:c1], k)[:, a:b]
         for curve in [c for c in ordered if c.colour is not None]:
             cmap = colour_ink(rgb, curve.colour, tolerance=curve.colour_tolerance)
-            tr = trace_curve(cmap, x_offset=0, max_gap=max(2, max_gap_rows // k),
+            tr = trace_curve(cmap, x_offset=0, max_gap=max_gap,
                              wrap=WRAP_COST if curve.backup else None)
             low[curve.mnemonic] = (tr.x, tr.confidence)
             if remaining is not None:
@@ -295,14 +297,14 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     traced: list[tuple[np.ndarray, Trace]] = []  # (the map traced on, the trace)
     for i, curve in enumerate(ordered):
         cmap = np.ascontiguousarray(remaining)
-        tr = trace_curve(cmap, x_offset=0, max_gap=max(2, max_gap_rows // k),
+        tr = trace_curve(cmap, x_offset=0, max_gap=max_gap,
                          wrap=WRAP_COST if curve.backup else None, skeleton=skeleton)
         traced.append((cmap, tr))
         low[curve.mnemonic] = (tr.x, tr.confidence)
         if i + 1 < len(ordered):  # never give this curve's ink to a later one
             remaining = exclude_trace(remaining, tr.x, half_width=half)
     reroute_curves(ordered, traced, low, lines=lines, half=half,
-                   max_gap=max(2, max_gap_rows // k))
+                   max_gap=max_gap)
     solids = [c for c in ordered if c.cls == 1]
     broken = [c for c in ordered if c.cls == 2]
     if len(solids) == 1 and broken:  # line style separates these
@@ -316,9 +318,8 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
                 half_width=half, skip_rows=h_rules, pixels=pix[:, a:b])
             # a gap bridged across the place where the traces traded curves leads to
             # the wrong curve once the stretches are exchanged: bridged again
-            gap = max(2, max_gap_rows // k)
-            xs = rebridge(xs, xs0, xd0, cs >= MIN_PROB, cd >= MIN_PROB, max_gap=gap)
-            xd = rebridge(xd, xd0, xs0, cd >= MIN_PROB, cs >= MIN_PROB, max_gap=gap)
+            xs = rebridge(xs, xs0, xd0, cs >= MIN_PROB, cd >= MIN_PROB, max_gap=max_gap)
+            xd = rebridge(xd, xd0, xs0, cd >= MIN_PROB, cs >= MIN_PROB, max_gap=max_gap)
             low[m_s] = (xs, low[m_s][1])
             low[other.mnemonic] = (xd, low[other.mnemonic][1])
     for group in (solids, broken):  # same class: only position and continuity
@@ -332,9 +333,8 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             for second in group[i + 1:]:
                 (xa0, ca), (xb0, cb) = low[first.mnemonic], low[second.mnemonic]
                 xa, xb, contacts = resolve_same_style(xa0, xb0, half_width=half)
-                gap = max(2, max_gap_rows // k)
-                xa = rebridge(xa, xa0, xb0, ca >= MIN_PROB, cb >= MIN_PROB, max_gap=gap)
-                xb = rebridge(xb, xb0, xa0, cb >= MIN_PROB, ca >= MIN_PROB, max_gap=gap)
+                xa = rebridge(xa, xa0, xb0, ca >= MIN_PROB, cb >= MIN_PROB, max_gap=max_gap)
+                xb = rebridge(xb, xb0, xa0, cb >= MIN_PROB, ca >= MIN_PROB, max_gap=max_gap)
                 low[first.mnemonic] = (xa, low[first.mnemonic][1])
                 low[second.mnemonic] = (xb, low[second.mnemonic][1])
                 unsure = [ct for ct in contacts if ct.ambiguous]
@@ -366,11 +366,6 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         logger.info("%s: coverage %.1f %%", curve.mnemonic,
                     100 * by_curve[curve.mnemonic].coverage)
     return [by_curve[c.mnemonic] for c in track.curves], warnings, seconds
-
-
-#: A row is supported by ink when the probability under its trace reaches this
-#: (:func:`logdigit.trace.trace_curve`'s ``min_prob``).
-MIN_PROB = 0.25
 
 
 def rebridge(x: np.ndarray, mine: np.ndarray, theirs: np.ndarray, sup_mine: np.ndarray,

@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 _COST_LUT = (-np.log((np.arange(256, dtype=np.float64) + 1.0) / 256.0)).astype(np.float32)
 
 
+#: A row is supported by ink when the curve probability under its trace reaches this.
+MIN_PROB = 0.25
+
+
 @dataclass(frozen=True)
 class Trace:
     """A traced curve.
@@ -296,7 +300,7 @@ def trace_curve(
     x_offset: float = 0.0,
     jump_ink: float = 0.02,
     jump_paper: float = 1.0,
-    min_prob: float = 0.25,
+    min_prob: float = MIN_PROB,
     max_gap: int = 24,
     radius: int = 6,
     skeleton_bonus: float = 1.0,
@@ -373,7 +377,7 @@ def trace_curve(
 
 
 def unsupported_runs(confidence: np.ndarray, *, doubtful: np.ndarray | None = None,
-                     min_prob: float = 0.25, min_rows: int = 3,
+                     min_prob: float = MIN_PROB, min_rows: int = 3,
                      max_rows: int = 96) -> list[tuple[int, int]]:
     """Stretches of ``min_rows`` to ``max_rows`` rows under ``min_prob`` between supported rows.
 
@@ -415,7 +419,7 @@ def reroute_gaps(
     x_offset: float = 0.0,
     jump_ink: float = 0.02,
     jump_paper: float = 0.1,
-    min_prob: float = 0.25,
+    min_prob: float = MIN_PROB,
     min_ink: int = 128,
     min_support: float = 0.5,
     min_rows: int = 3,
