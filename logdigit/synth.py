@@ -78,6 +78,20 @@ def write_case(page: RenderedPage, folder: Path, *, overwrite: bool = False,
     return folder
 
 
+def render_cases(bank: CurveBank, *, n: int, seed: int, height: int = 3000,
+                 width: int = 1200, tiers: tuple[str, ...] = TIERS, extras: bool = False):
+    """Yield ``(name, page)`` for the ``n`` cases of :func:`synth_cases`, without writing.
+
+    ``name`` is ``<tier>-NNNN``; case ``i`` is drawn from its own generator
+    ``numpy.random.default_rng([seed, i])``, so one case can be redrawn alone."""
+    for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        tier = tiers[i % len(tiers)]
+        page = render_page(rng=rng, bank=bank, height=height, width=width, tier=tier,
+                           extras=extras)
+        yield f"{tier}-{i:04d}", page
+
+
 def synth_cases(bank: CurveBank, out: Path, *, n: int, seed: int, height: int = 3000,
                 width: int = 1200, tiers: tuple[str, ...] = TIERS,
                 overwrite: bool = False, extras: bool = False) -> list[Path]:
@@ -85,14 +99,9 @@ def synth_cases(bank: CurveBank, out: Path, *, n: int, seed: int, height: int = 
 
     ``extras`` adds shading, text blocks, a distractor curve and thick pens
     (:func:`logdigit.render.render_page`)."""
-    folders = []
-    for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        tier = tiers[i % len(tiers)]
-        page = render_page(rng=rng, bank=bank, height=height, width=width, tier=tier,
-                           extras=extras)
-        folders.append(write_case(page, Path(out) / f"{tier}-{i:04d}", overwrite=overwrite))
-    return folders
+    return [write_case(page, Path(out) / name, overwrite=overwrite)
+            for name, page in render_cases(bank, n=n, seed=seed, height=height, width=width,
+                                           tiers=tiers, extras=extras)]
 
 
 def make_example(folder: Path, *, seed: int = 2026) -> Path:

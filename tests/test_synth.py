@@ -5,7 +5,7 @@ from PIL import Image
 from logdigit.layout import load_layout
 from logdigit.render import random_walk_bank
 from logdigit.scanio import read_scan
-from logdigit.synth import make_example, synth_cases
+from logdigit.synth import make_example, render_cases, synth_cases
 
 from .conftest import REPO
 
@@ -23,6 +23,19 @@ def test_cases_are_complete_and_reproducible(tmp_path):
         las = lasio.read(str(fa / "truth.las"))
         assert [c.mnemonic for c in las.curves[1:]] == [c.mnemonic for _, c in lay.curves]
         assert np.asarray(Image.open(fa / "labels.png")).shape == scan.shape
+
+
+def test_render_cases_redraws_exactly_what_synth_cases_wrote(tmp_path):
+    """One case can be redrawn without writing (tools/dev_anatomy.py needs the pen's x)."""
+    bank = random_walk_bank(np.random.default_rng(1), n=4, length=4000)
+    written = synth_cases(bank, tmp_path, n=2, seed=3, height=400, width=500)
+    drawn = list(render_cases(bank, n=2, seed=3, height=400, width=500))
+    assert [name for name, _ in drawn] == [f.name for f in written]
+    for folder, (_, page) in zip(written, drawn, strict=True):
+        assert np.array_equal(np.asarray(Image.open(folder / "labels.png")), page.labels)
+        assert set(page.x_rows) == {c.mnemonic for _, c in load_layout(folder / "scan.toml").curves}
+    other = next(iter(render_cases(bank, n=1, seed=4, height=400, width=500)))[1]
+    assert not np.array_equal(other.labels, drawn[0][1].labels)
 
 
 def test_bundled_example_is_what_the_code_draws(tmp_path):
