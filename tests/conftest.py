@@ -13,6 +13,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
 
+def load_tool(relative: str):
+    """Import a script under ``tools/`` (not a package) as a module, by its path."""
+    import importlib.util
+    import sys
+
+    path = REPO / "tools" / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(path.stem, module)
+    spec.loader.exec_module(module)
+    return module
+
+
 class InkModel(torch.nn.Module):
     """A stand-in segmenter: dark pixels are 'solid curve' (class 1), nothing is class 2.
 

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 
 import numpy as np
 import pytest
 
-from .conftest import REPO
+from .conftest import load_tool
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("dev_anatomy",
-                                                  REPO / "tools" / "dev_anatomy.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("dev_anatomy", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-da = _load()
+da = load_tool("dev_anatomy.py")
 
 
 def test_roughness_is_the_median_row_to_row_movement():

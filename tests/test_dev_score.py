@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
-from .conftest import REPO
+from .conftest import load_tool
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("dev_score", REPO / "tools" / "dev_score.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("dev_score", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-ds = _load()
+ds = load_tool("dev_score.py")
 
 
 def test_curve_scores_keys_each_curve_by_set_case_and_mnemonic():

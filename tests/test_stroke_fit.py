@@ -3,27 +3,14 @@ reads a zigzag's vertices from ink drawn by the renderer's pen better than run c
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import numpy as np
 from PIL import Image, ImageDraw
 
 from logdigit.render import _centred_line
 
-from .conftest import REPO
+from .conftest import load_tool
 
-
-def _load():
-    path = REPO / "tools" / "experiments" / "stroke_fit.py"
-    spec = importlib.util.spec_from_file_location("stroke_fit", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("stroke_fit", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-sf = _load()
+sf = load_tool("experiments/stroke_fit.py")
 
 
 def test_capsule_row_meets_a_vertical_and_a_horizontal_segment():

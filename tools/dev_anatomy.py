@@ -48,19 +48,23 @@ def row_error(x: np.ndarray, drawn: np.ndarray) -> float:
     return float(np.median(e)) if e.size else float("nan")
 
 
+def passes(r2: float | None, *, min_r2: float = 0.95) -> bool:
+    """Whether an R² (None or NaN: none) reaches ``min_r2``."""
+    return r2 is not None and bool(np.isfinite(r2)) and r2 >= min_r2
+
+
 def summarise(rows: dict[str, dict], *, min_r2: float = 0.95) -> dict:
     """Counts over the per-curve records of :func:`main`: curves, failures (R² below
     ``min_r2`` or missing), rough curves and rough failures, and how many curves would pass
     if the drawn x were read exactly (spline and linear resampling)."""
-    def passes(v):
-        return v is not None and np.isfinite(v) and v >= min_r2
-
     rough = [k for k, r in rows.items() if r["roughness"] >= ROUGH]
-    fail = [k for k, r in rows.items() if not passes(r["r2"])]
+    fail = [k for k, r in rows.items() if not passes(r["r2"], min_r2=min_r2)]
     return {"curves": len(rows), "failures": len(fail), "rough": len(rough),
             "rough_failures": len(set(rough) & set(fail)),
-            "ceiling_spline": sum(passes(r["ceiling_spline"]) for r in rows.values()),
-            "ceiling_linear": sum(passes(r["ceiling_linear"]) for r in rows.values())}
+            "ceiling_spline": sum(passes(r["ceiling_spline"], min_r2=min_r2)
+                                  for r in rows.values()),
+            "ceiling_linear": sum(passes(r["ceiling_linear"], min_r2=min_r2)
+                                  for r in rows.values())}
 
 
 def _curve_records(folder: Path, page, *, model, config) -> dict[str, dict]:
@@ -105,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from logdigit.model import load_model
+    from logdigit.outputs import atomic_output
     from logdigit.render import load_bank
     from logdigit.synth import render_cases
 
@@ -129,15 +134,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows[f"{set_name}/{case}/{mnem}"] = rec
     path = out / "anatomy" / f"{args.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(rows, indent=1, sort_keys=True))
-    tmp.replace(path)
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(rows, indent=1, sort_keys=True))
     s = summarise(rows)
     print(f"{args.name}: {s['failures']} of {s['curves']} curves under R² 0.95, "
           f"{s['rough_failures']} of them rough (of {s['rough']} rough curves); "
           f"read exactly: {s['ceiling_spline']} pass (spline), {s['ceiling_linear']} (linear)")
     fails = sorted((k for k, r in rows.items() if r["roughness"] >= ROUGH
-                    and not (r["r2"] is not None and r["r2"] >= 0.95)), key=lambda k: rows[k]["r2"])
+                    and not passes(r["r2"])), key=lambda k: rows[k]["r2"])
     for k in fails:
         r = rows[k]
         print(f"  rough {k}: R² {r['r2']:.3f}, {r['roughness']:.1f} px/row, row error "

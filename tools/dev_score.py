@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", default="../shared/data", help="the shared data folder")
     ap.add_argument("--out", default="runs/devscore", help="cases and scores go here")
     args, extra = ap.parse_known_args(argv)
+    from logdigit.outputs import atomic_output
+
     extra = [a for a in extra if a != "--"]
     out = Path(args.out)
     las = Path(args.shared) / "las" / "train"
@@ -104,9 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         scores.update(curve_scores(json.loads(done.stdout), name))
     (out / "scores").mkdir(parents=True, exist_ok=True)
     path = out / "scores" / f"{args.name}.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(scores, indent=1, sort_keys=True))
-    tmp.replace(path)
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(scores, indent=1, sort_keys=True))
     s = summarise(scores)
     print(f"{args.name}: {s['r2_ge_095']}/{s['curves']} curves at R² >= 0.95, "
           f"{s['r2_ge_099']} at >= 0.99, mean clipped R² {s['mean_clipped']:.4f}, "

@@ -101,7 +101,6 @@ def fit(x0, obs_lo, obs_hi, hw, sweeps):  # pragma: no cover - jitted
             if hi < lo:
                 lo = hi = 0.5 * (obs_lo[r] + obs_hi[r])
             m = int(hi - lo) + 1
-            old = x[r]
             for j in range(m + 1):
                 x[r] = lo + (hi - lo) * j / m
                 cost = 0.0
@@ -109,7 +108,6 @@ def fit(x0, obs_lo, obs_hi, hw, sweeps):  # pragma: no cover - jitted
                     cost += row_cost(x, rr, reach, hw, obs_lo, obs_hi)
                 if cost < best - 1e-9:
                     best, best_x = cost, x[r]
-            x[r] = old
             x[r] = best_x
     return x
 
