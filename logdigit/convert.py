@@ -19,7 +19,7 @@ from . import __version__
 from .calibrate import depth_grid, resample, row_to_depth, x_to_true_value
 from .colour import colour_ink
 from .errors import TraceError
-from .grid import periodic_rules, rule_columns, rule_rows
+from .grid import periodic_rules, rule_columns, rule_rows, track_lattice
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
@@ -276,8 +276,14 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         # scan alone
         seen = float((p_seg >= 128).any(axis=1).mean()) if len(p_seg) else 0.0
         if SCAN_INK_LEVEL > 0 and seen >= MIN_SEEN_ROWS:
+            # rules that a 1-bit scan kept only in places are not among ``lines``:
+            # their stretches are found on the grid's lattice (dev cases, 310 curves:
+            # 253 at R² >= 0.95 against 252, 2 up and none down by more than 0.005;
+            # without the lattice, any straight stretch left out: 251, 3 down)
+            lattice = grid_lattice(track, b - a, offset=c0 / k + a, k=k)
             p_ink = np.maximum(p_ink, ink_off_rules(
-                pix[:, a:b], rule_cols=lines, rule_rows=h_rules, level=SCAN_INK_LEVEL))
+                pix[:, a:b], rule_cols=lines, rule_rows=h_rules, level=SCAN_INK_LEVEL,
+                lattice=lattice))
     low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
     remaining = p_ink  # the ink no curve has taken yet
     if scan.rgb is not None and any(c.colour is not None for c in ordered):
@@ -366,6 +372,23 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         logger.info("%s: coverage %.1f %%", curve.mnemonic,
                     100 * by_curve[curve.mnemonic].coverage)
     return [by_curve[c.mnemonic] for c in track.curves], warnings, seconds
+
+
+def grid_lattice(track: Track, n_cols: int, *, offset: float, k: int) -> np.ndarray | None:
+    """Where the track's vertical rules belong (:func:`logdigit.grid.track_lattice`), in
+    the columns of a window of ``n_cols`` whose first column is image column
+    ``offset * k``, at working resolution ``k``: ten divisions when all its curves are
+    linear, the decades of its curves' scale when all are logarithmic on the same number
+    of decades, else None (a grid that cannot be told)."""
+    left, right = track.left_px / k - offset, track.right_px / k - offset
+    scales = {c.scale for c in track.curves}
+    if scales == {"linear"}:
+        return track_lattice(n_cols, left=left, right=right)
+    if scales == {"log"}:
+        decades = {round(abs(np.log10(c.right / c.left))) for c in track.curves}
+        if len(decades) == 1 and min(decades) >= 1:
+            return track_lattice(n_cols, left=left, right=right, decades=decades.pop())
+    return None
 
 
 def rebridge(x: np.ndarray, mine: np.ndarray, theirs: np.ndarray, sup_mine: np.ndarray,

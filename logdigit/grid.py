@@ -9,8 +9,9 @@ darker than the paper just above and below it across much of the track; a vertic
 is darker than the columns beside it over the whole depth range, while even a flat curve
 drifts by more than its width.
 
-Both functions take one track's window of the scan (at the working resolution) and return
-a boolean mask.
+The first three take one track's window of the scan (at the working resolution) and
+return a boolean mask; :func:`track_lattice` gives the columns where a linear track's
+rules belong, from its edges alone (for rules a 1-bit scan kept only in places).
 """
 
 from __future__ import annotations
@@ -159,3 +160,48 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
             out[a:b] = False
     return out
 
+
+
+def track_lattice(n_cols: int, *, left: float, right: float, divisions: int = 10,
+                  decades: int | None = None, reach: float = 2.0) -> np.ndarray:
+    """Columns where a track's vertical rules belong, from its edges alone.
+
+    A linear track is ruled in ``divisions`` equal parts (ten on the standard API grid);
+    a logarithmic one in ``decades`` decades, each ruled at 1, 2, ..., 9 times its
+    first value. On a 1-bit scan binarised under uneven light a minor rule survives only
+    in places, so :func:`rule_columns`, which asks for a rule over the whole depth range,
+    misses it; where such a rule does show, it is exactly at one of these places.
+
+    Parameters
+    ----------
+    n_cols : int
+        Width of the window (columns).
+    left, right : float
+        The track's edges in the window's columns (may lie outside it).
+    divisions : int
+        Equal parts between the edges of a linear track.
+    decades : int, optional
+        Decades between the edges of a logarithmic track (then ``divisions`` is unused).
+    reach : float
+        Columns either side of each rule's position (px) that count.
+
+    Returns
+    -------
+    (n_cols,) bool
+    """
+    if decades is None:
+        if divisions < 1:
+            raise ValueError(f"divisions must be >= 1, got {divisions}")
+        fractions = np.arange(divisions + 1) / divisions
+    else:
+        if decades < 1:
+            raise ValueError(f"decades must be >= 1, got {decades}")
+        steps = np.log10(np.arange(1, 10))
+        fractions = np.append((np.arange(decades)[:, None] + steps).ravel() / decades, 1.0)
+    out = np.zeros(int(n_cols), bool)
+    for f in fractions:
+        g = left + f * (right - left)
+        lo, hi = max(0, int(np.floor(g - reach))), int(np.ceil(g + reach)) + 1
+        if lo < hi:
+            out[lo:hi] = True
+    return out

@@ -1230,7 +1230,8 @@ def order_left_to_right(traces: list[np.ndarray], *, half_width: float) -> list[
 
 def ink_off_rules(pixels: np.ndarray, *, rule_cols: np.ndarray, rule_rows: np.ndarray,
                   level: float = 0.4, threshold: int = 128, col_reach: int = 2,
-                  row_reach: int = 1) -> np.ndarray:
+                  row_reach: int = 1, lattice: np.ndarray | None = None,
+                  window: int = 96, min_fraction: float = 0.9) -> np.ndarray:
     """The scan's own dark pixels, away from the grid, as a weak curve probability.
 
     The segmenter sometimes drops stretches of a curve: a long straight stretch off the
@@ -1255,6 +1256,12 @@ def ink_off_rules(pixels: np.ndarray, *, rule_cols: np.ndarray, rule_rows: np.nd
         Probability (0..1) given to the remaining dark pixels.
     threshold : int
         Grey level below which a pixel is dark.
+    lattice : (cols,) bool, optional
+        Columns where the grid's rules belong (:func:`logdigit.grid.track_lattice`). A
+        rule that a 1-bit scan kept only in places is not in ``rule_cols``; on these
+        columns, a stretch of ``window`` rows dark on ``min_fraction`` of them (and the
+        columns next to it) is left out as such a rule. Off the lattice a straight dark
+        stretch stays: a flat curve the segmenter missed is what this map is for.
 
     Returns
     -------
@@ -1272,7 +1279,50 @@ def ink_off_rules(pixels: np.ndarray, *, rule_cols: np.ndarray, rule_rows: np.nd
         raise ValueError(f"level must be in 0..1, got {level}")
     dark = ((pixels < threshold) & ~widen(rule_cols, col_reach)[None, :]
             & ~widen(rule_rows, row_reach)[:, None])
+    if lattice is not None:
+        lattice = np.asarray(lattice, bool)
+        if lattice.shape != (W,):
+            raise ValueError(f"lattice must have {W} entries, got {lattice.shape}")
+        if lattice.any():
+            dark &= ~(straight_stretches(pixels < threshold, window=window,
+                                         min_fraction=min_fraction) & lattice[None, :])
     return dark.astype(np.uint8) * np.uint8(round(255 * level))
+
+
+def straight_stretches(mask: np.ndarray, *, window: int, min_fraction: float,
+                       reach: int = 1) -> np.ndarray:
+    """Pixels of columns that are set on nearly every row of a stretch: pieces of rules.
+
+    Windows of ``window`` rows, overlapping by half, are tested: a column set on at least
+    ``min_fraction`` of a window's rows is marked over that window, with ``reach``
+    columns either side (a rule's fringe).
+
+    Parameters
+    ----------
+    mask : (rows, cols) bool
+    window : int
+        Rows per window (a shorter mask is one window).
+    min_fraction : float
+        Share of the window's rows a column must be set on.
+    reach : int
+        Neighbouring columns marked with it.
+
+    Returns
+    -------
+    (rows, cols) bool
+    """
+    mask = np.asarray(mask, bool)
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    H, W = mask.shape
+    out = np.zeros((H, W), bool)
+    step = max(1, window // 2)
+    for r0 in range(0, max(1, H - window + step), step):
+        r1 = min(H, r0 + window)
+        cols = mask[r0:r1].mean(axis=0) >= min_fraction if r1 > r0 else np.zeros(W, bool)
+        if cols.any():
+            out[r0:r1, widen(cols, reach)] = True
+    return out
 
 
 def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,

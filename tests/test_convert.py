@@ -685,3 +685,73 @@ def test_rebridge_after_an_exchange():
     assert np.isnan(rebridge(xn, dashed, solid, sup_d, sup_s, max_gap=24)[18:20]).all()
     with pytest.raises(ValueError):
         rebridge(xd[:5], dashed, solid, sup_d, sup_s, max_gap=24)
+
+
+def test_a_rule_a_binarised_scan_kept_in_places_does_not_capture_the_trace(ink_model,
+                                                                          monkeypatch):
+    """A 1-bit scan keeps a minor rule only where the light was poor (rows 360-600 of
+    1,200, 4 px from the curve), too little of the depth range for
+    :func:`logdigit.grid.rule_columns`, and the segmenter misses the curve's excursion in
+    the same rows. Without the track's lattice (:func:`logdigit.grid.track_lattice`) the
+    scan-ink map offers the rule as a straight, cheap path and the excursion is lost;
+    with it the rule's stretch is left out."""
+    import logdigit.convert as convert_mod
+
+    def bump(depth):
+        rows = (depth - TOP) * PX_PER_FT
+        return 32 + 78 * np.exp(-0.5 * ((rows - 480) / 30) ** 2)
+
+    pixels = draw_scan(bump)
+    rule_x = LEFT_PX + 2 * (RIGHT_PX - LEFT_PX) // 10  # value 30: the second tenth
+    pixels[360:600, rule_x] = 0
+    blind = slice(380, 580)
+
+    def missing_the_excursion(pix, **kw):  # the curve's own ink, less the blind stretch
+        probs = dark_is_solid(pix)
+        probs[0][:, rule_x - 1:rule_x + 2] = 0  # the segmenter knows a rule
+        probs[0][blind] = 0
+        return probs
+
+    monkeypatch.setattr(convert_mod, "segment_array", missing_the_excursion)
+    model, config = ink_model
+    g = truth_depth()
+    peak = np.abs(g - (TOP + 480 / PX_PER_FT)) <= 5
+    res = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
+    assert np.nanmin(res.curves[0].values[peak]) > 90  # the excursion is followed
+    assert r2(res.curves[0].values, bump(g)) > 0.99
+
+    monkeypatch.setattr(convert_mod, "track_lattice",
+                        lambda n, **kw: np.zeros(n, bool))
+    lost = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
+    assert np.nanmax(lost.curves[0].values[peak]) < 60
+
+
+@pytest.mark.parametrize("scales,expect", [
+    ((("linear", 0.0, 150.0), ("linear", 150.0, 0.0)), "tenths"),
+    ((("log", 0.2, 2000.0), ("log", 2.0, 20000.0)), "decades"),
+    ((("log", 0.2, 2000.0), ("linear", 0.0, 150.0)), None),
+    ((("log", 0.2, 2000.0), ("log", 0.2, 20.0)), None),
+])
+def test_grid_lattice_follows_the_tracks_scales(scales, expect):
+    from logdigit.convert import grid_lattice
+
+    lay = parse_layout({
+        "depth": {"top": TOP, "bottom": TOP + 100, "unit": "FT"},
+        "tracks": [{"left_px": 100, "right_px": 500, "curves": [
+            {"mnemonic": f"C{i}", "left": lo, "right": hi, "scale": sc}
+            for i, (sc, lo, hi) in enumerate(scales)]}],
+    })
+    track = lay.tracks[0]
+    got = grid_lattice(track, 250, offset=40.0, k=2)  # image columns 80..579 at k = 2
+    if expect is None:
+        assert got is None
+        return
+    marked = np.flatnonzero(got)
+    if expect == "tenths":
+        rules = [10 + 20 * i for i in range(11)]  # (100 + 40 i) / 2 - 40
+    else:  # four decades over 200 columns: 1, 2, ... 9 at 50 columns a decade
+        rules = [10 + 50 * d + 50 * np.log10(j) for d in range(4) for j in range(1, 10)]
+        rules.append(210)  # the right edge
+    for r in rules:
+        assert got[int(round(r))]
+    assert all(min(abs(m - r) for r in rules) <= 3 for m in marked)

@@ -126,3 +126,34 @@ def test_periodic_rules_leave_grids_that_are_not_equally_spaced_alone():
     sparse = grid[:5] + grid[7:]
     lines = _mask(420, sparse + [157])
     np.testing.assert_array_equal(periodic_rules(lines), _mask(420, sparse))
+
+
+def test_track_lattice_marks_the_edges_and_the_tenths():
+    from logdigit.grid import track_lattice
+
+    lat = track_lattice(120, left=10.0, right=110.0)
+    assert lat.shape == (120,) and lat.dtype == bool
+    for g in range(10, 111, 10):
+        assert lat[g - 2:g + 3].all()
+    assert not lat[13:18].any() and not lat[113:].any() and not lat[:8].any()
+    # edges outside the window: only the rules inside are marked
+    part = track_lattice(30, left=-50.0, right=50.0)
+    assert part[0:3].all() and part[8:13].all() and not part[3:8].any()
+    assert track_lattice(5, left=100.0, right=200.0).sum() == 0
+    with pytest.raises(ValueError, match="divisions"):
+        track_lattice(10, left=0, right=9, divisions=0)
+
+
+def test_track_lattice_of_a_log_track_marks_each_decades_rules():
+    from logdigit.grid import track_lattice
+
+    lat = track_lattice(260, left=20.0, right=220.0, decades=2, reach=0.4)
+    expected = {20, 120, 220}  # the decades' first rules and the right edge
+    for d0 in (20, 120):
+        expected |= {round(d0 + 100 * np.log10(j)) for j in range(2, 10)}
+    assert set(np.flatnonzero(lat)) <= {c + o for c in expected for o in (-1, 0, 1)}
+    for c in expected:
+        assert lat[c - 1:c + 2].any()
+    assert not lat[22:49].any()  # between a decade's first and second rules
+    with pytest.raises(ValueError, match="decades"):
+        track_lattice(10, left=0, right=9, decades=0)

@@ -740,6 +740,43 @@ def test_ink_off_rules_level_zero_and_bad_arguments():
         ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r, level=1.5)
 
 
+def test_ink_off_rules_leaves_out_a_rule_kept_only_in_places_on_the_lattice():
+    from logdigit.trace import ink_off_rules
+
+    pix = np.full((400, 60), 255, np.uint8)
+    pix[150:300, 20] = 0  # a minor rule the binarisation kept on 150 of 400 rows
+    pix[100:300, 45] = 0  # a flat curve as straight, but off the lattice
+    pix[50:60, 20] = 0  # a curve crossing the rule's column elsewhere: a short stretch
+    none_c, none_r = np.zeros(60, bool), np.zeros(400, bool)
+    lattice = np.zeros(60, bool)
+    lattice[18:23] = True
+    plain = ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r)
+    out = ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r, lattice=lattice)
+    assert (plain[150:300, 20] > 0).all()  # without the lattice the stretch is ink
+    assert out[168:282, 20].max() == 0  # every window inside the stretch finds it
+    assert (out[100:300, 45] == plain[100:300, 45]).all()  # off the lattice: kept
+    assert (out[50:60, 20] > 0).all()  # too short to be a rule: kept
+    assert np.array_equal(ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r,
+                                        lattice=np.zeros(60, bool)), plain)
+    with pytest.raises(ValueError, match="lattice"):
+        ink_off_rules(pix, rule_cols=none_c, rule_rows=none_r, lattice=np.ones(5, bool))
+
+
+def test_straight_stretches_marks_windows_and_neighbours():
+    from logdigit.trace import straight_stretches
+
+    mask = np.zeros((100, 10), bool)
+    mask[:, 4] = True
+    mask[::2, 7] = True  # half the rows: not straight enough
+    out = straight_stretches(mask, window=20, min_fraction=0.9)
+    assert out[:, 3:6].all() and not out[:, [0, 1, 2, 6, 7, 8, 9]].any()
+    short = straight_stretches(mask[:5], window=20, min_fraction=0.9)  # one window
+    assert short[:, 4].all()
+    assert not straight_stretches(np.zeros((0, 3), bool), window=8, min_fraction=0.9).any()
+    with pytest.raises(ValueError, match="window"):
+        straight_stretches(mask, window=0, min_fraction=0.9)
+
+
 def _dashed_peak(rows=70, cols=220, base=50, tip=150, top=25, bottom=45):
     """A 3-px line at column ``base`` with a sharp dashed peak out to ``tip`` between rows
     ``top`` and ``bottom`` (ink on three rows of every four: the dashes along a steep stroke)."""
