@@ -404,7 +404,8 @@ def grid_lattice(track: Track, n_cols: int, *, offset: float, k: int) -> np.ndar
     the columns of a window of ``n_cols`` whose first column is image column
     ``offset * k``, at working resolution ``k``: ten divisions when all its curves are
     linear, the decades of its curves' scale when all are logarithmic on the same number
-    of decades, else None (a grid that cannot be told)."""
+    of decades (each decade ruled 1, 2, ... 9 from the left, as log grids are printed,
+    whichever way a curve's scale runs), else None (a grid that cannot be told)."""
     left, right = track.left_px / k - offset, track.right_px / k - offset
     scales = {c.scale for c in track.curves}
     if scales == {"linear"}:
