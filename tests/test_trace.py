@@ -704,6 +704,23 @@ def test_an_unbroken_line_is_not_handed_over_whatever_the_segmenter_says():
     np.testing.assert_array_equal(got_s, xs)
 
 
+def test_a_long_excursion_along_ink_is_followed_rather_than_a_short_gap_crossed():
+    """Sideways moves along ink are cheap (``jump_ink`` 0.005 per column): a peak drawn
+    as horizontal strokes 400 columns out and back is followed, not cut off across a
+    2-row gap of its base line. With the former 0.02 per column the path crossed the gap
+    (800 columns cost 16 against 11 for two rows of paper)."""
+    D = 400
+    prob = np.zeros((100, 40 + D), np.uint8)
+    prob[:, 19:22] = 255
+    prob[50:52, 19:22] = 0  # a 2-row gap in the line
+    prob[44:47, 20:20 + D + 2] = 255  # out along a horizontal stroke
+    prob[44:57, 20 + D - 1:20 + D + 2] = 255  # down the far side
+    prob[54:57, 20:20 + D + 2] = 255  # and back
+    tr = trace_curve(prob)
+    assert tr.path[50] == 20 + D and abs(tr.x[50] - (20 + D)) < 1
+    assert abs(trace_curve(prob, jump_ink=0.02).x[50] - 20) < 1
+
+
 # --------------------------------------------------------------------------- ink_off_rules
 
 
