@@ -8,10 +8,8 @@ overlay output).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,7 +131,6 @@ def convert_scan(
     progress: Callable[[int], None] | None = None,
     factor: int | None = None,
     stroke: float | None = None,
-    trace_workers: int | None = None,
 ) -> ConversionResult:
     """Recover every curve of ``layout`` from ``scan``.
 
@@ -157,12 +154,6 @@ def convert_scan(
         (:mod:`logdigit.scale`), 1 for strokes under 4 px.
     stroke : float, optional
         Stroke width in px if already measured (:func:`measure_stroke`).
-    trace_workers : int, optional
-        Threads tracing tracks at once, after every track is segmented (the tracer's
-        inner loops release the GIL); default one per CPU core, at most one per track.
-        The result does not depend on it. On the 3,200 x 12,800 px bench scan (three
-        tracks, 2 cores, five alternating pairs of runs) two threads traced in
-        1.04-1.26 s against 1.79-1.94 s with one.
 
     Raises
     ------
@@ -198,7 +189,6 @@ def convert_scan(
                "colour: traced on the segmenter's ink map")
         warnings.append(msg)
         logger.warning("%s", msg)
-    segmented = []  # (track, pix, probs, cols): every track first, the network alone
     for track in layout.tracks:
         t = time.perf_counter()
         c0, c1 = track_window(track.left_px, track.right_px, W, margin=12 * k)
@@ -208,28 +198,13 @@ def convert_scan(
             pix, model=model, config=config, device=device, batch_size=batch_size,
             progress=progress)
         seconds["segment"] += time.perf_counter() - t
-        segmented.append((track, pix, probs, (c0, c1)))
-
-    def trace_one(job):
-        track, pix, probs, cols = job
-        return trace_track(
-            track, pix, probs, scan=scan, cols=cols, k=k, stroke=stroke, rows=(r0, r1),
+        curves, notes, secs = trace_track(
+            track, pix, probs, scan=scan, cols=(c0, c1), k=k, stroke=stroke, rows=(r0, r1),
             max_gap_rows=max_gap_rows, row_depths=row_depths, grid=grid, depth_unit=d.unit)
-
-    t = time.perf_counter()
-    workers = trace_workers if trace_workers is not None else (os.cpu_count() or 1)
-    workers = max(1, min(int(workers), len(segmented)))
-    if workers > 1:  # then the tracks' traces, side by side
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            traced = list(pool.map(trace_one, segmented))
-    else:
-        traced = [trace_one(job) for job in segmented]
-    for curves, notes, secs in traced:
         results.extend(curves)
         warnings.extend(notes)
-        seconds["resample"] += secs["resample"]
-    # threads overlap: the stage's wall time, less the (short) resampling
-    seconds["trace"] = max(0.0, time.perf_counter() - t - seconds["resample"])
+        for key, v in secs.items():
+            seconds[key] += v
     if not any(np.isfinite(c.values).any() for c in results):
         raise TraceError(f"{scan.source}: no curve could be traced in any track")
     return ConversionResult(grid=grid, depth_unit=d.unit, curves=results, layout=layout,

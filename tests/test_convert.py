@@ -755,31 +755,3 @@ def test_grid_lattice_follows_the_tracks_scales(scales, expect):
     for r in rules:
         assert got[int(round(r))]
     assert all(min(abs(m - r) for r in rules) <= 3 for m in marked)
-
-
-def test_tracks_traced_side_by_side_give_the_same_curves(ink_model):
-    """Tracing the tracks in threads (``trace_workers``) changes nothing but the time."""
-    img = Image.new("L", (COLS, ROWS), 255)
-    d = ImageDraw.Draw(img)
-    rows = np.arange(ROWS)
-    v = curve_values(TOP + rows / PX_PER_FT)
-    halves = [(20, 190), (210, 380)]
-    for (lo, hi), shift in zip(halves, (0.0, 40.0), strict=True):
-        x = lo + ((v + shift) % 150) / 150 * (hi - lo)
-        d.line([(float(a), float(r)) for a, r in zip(x, rows, strict=True)], fill=0, width=3)
-    lay = parse_layout({
-        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
-        "tracks": [{"left_px": lo, "right_px": hi, "curves": [
-            {"mnemonic": f"C{i}", "left": 0.0, "right": 150.0}]}
-            for i, (lo, hi) in enumerate(halves)],
-    })
-    model, config = ink_model
-    pixels = np.asarray(img, np.uint8).copy()
-    one = convert_scan(scan(pixels), lay, model=model, config=config, trace_workers=1)
-    two = convert_scan(scan(pixels), lay, model=model, config=config, trace_workers=2)
-    assert [c.curve.mnemonic for c in two.curves] == ["C0", "C1"]
-    for a, b in zip(one.curves, two.curves, strict=True):
-        np.testing.assert_array_equal(a.values, b.values)
-        np.testing.assert_array_equal(a.trace.x, b.trace.x)
-    assert np.isfinite(two.curves[1].values).mean() > 0.9
-    assert two.seconds["trace"] >= 0 and set(two.seconds) >= {"segment", "trace", "resample"}
