@@ -38,3 +38,10 @@ def test_an_unknown_baseline_is_refused_before_anything_runs(tmp_path, capsys):
     assert ds.main(["--name", "x", "--against", "nosuch", "--out", str(tmp_path)]) == 1
     assert "nosuch.json: no such score" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_json_makes_folders_and_sorts_keys(tmp_path):
+    path = tmp_path / "scores" / "x.json"
+    ds.write_json(path, {"b": 1, "a": None})
+    assert path.read_text() == '{\n "a": null,\n "b": 1\n}'
+    assert [p.name for p in path.parent.iterdir()] == ["x.json"]  # no temporary left

@@ -24,7 +24,6 @@ ones); a case whose redrawn labels differ from its ``labels.png`` is refused.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -105,11 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/devscore", help="where dev_score put the cases")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from dev_score import SETS
+    from dev_score import SETS, write_json
     from PIL import Image
 
     from logdigit.model import load_model
-    from logdigit.outputs import atomic_output
     from logdigit.render import load_bank
     from logdigit.synth import render_cases
 
@@ -132,10 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             for mnem, rec in _curve_records(folder, page, model=model, config=config).items():
                 rows[f"{set_name}/{case}/{mnem}"] = rec
-    path = out / "anatomy" / f"{args.name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(rows, indent=1, sort_keys=True))
+    write_json(out / "anatomy" / f"{args.name}.json", rows)
     s = summarise(rows)
     print(f"{args.name}: {s['failures']} of {s['curves']} curves under R² 0.95, "
           f"{s['rough_failures']} of them rough (of {s['rough']} rough curves); "

@@ -64,6 +64,15 @@ def moved(new: dict[str, float | None], old: dict[str, float | None], *,
     return sorted(out, key=lambda t: t[2] - t[1])
 
 
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` as sorted, indented JSON, atomically (folders made)."""
+    from logdigit.outputs import atomic_output
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
@@ -76,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", default="../shared/data", help="the shared data folder")
     ap.add_argument("--out", default="runs/devscore", help="cases and scores go here")
     args, extra = ap.parse_known_args(argv)
-    from logdigit.outputs import atomic_output
 
     extra = [a for a in extra if a != "--"]
     out = Path(args.out)
@@ -104,10 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"dev_score: eval of {folder} failed: {done.stderr.strip()}", file=sys.stderr)
             return 1
         scores.update(curve_scores(json.loads(done.stdout), name))
-    (out / "scores").mkdir(parents=True, exist_ok=True)
-    path = out / "scores" / f"{args.name}.json"
-    with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(scores, indent=1, sort_keys=True))
+    write_json(out / "scores" / f"{args.name}.json", scores)
     s = summarise(scores)
     print(f"{args.name}: {s['r2_ge_095']}/{s['curves']} curves at R² >= 0.95, "
           f"{s['r2_ge_099']} at >= 0.99, mean clipped R² {s['mean_clipped']:.4f}, "
