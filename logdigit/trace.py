@@ -60,7 +60,7 @@ class Trace:
 @numba.njit(cache=True, nogil=True)
 def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: float,
              jump_ink: float, jump_paper: float, wrap: float, start: int = -1,
-             end: int = -1) -> np.ndarray:  # pragma: no cover - jitted
+             end: int = -1, link: np.ndarray | None = None) -> np.ndarray:  # pragma: no cover - jitted
     """Least-cost path through (rows, cols), one column per row.
 
     A pixel costs ``lut[prob] - bonus * skeleton`` (computed here, row by row: no
@@ -92,6 +92,8 @@ def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: flo
             d[x] = acc[x]
             arg[x] = x
             p = max(prob[r, x], prob[r - 1, x])
+            if link is not None:
+                p = max(p, link[r, x], link[r - 1, x])
             w[x] = a + b * np.float32(255 - p)
         for x in range(1, W):
             v = d[x - 1] + 0.5 * (w[x - 1] + w[x])
@@ -308,6 +310,7 @@ def trace_curve(
     skeleton: np.ndarray | None = None,
     tips: bool = True,
     onward: int = 3,
+    link: np.ndarray | None = None,
 ) -> Trace:
     """Trace one curve through a class-probability map.
 
@@ -346,6 +349,10 @@ def trace_curve(
     tips : bool
         Read a jagged curve's turning points at the end of their row's run of ink, less
         half the line width, rather than at the run's centroid (:func:`_refine`).
+    link : (rows, cols) uint8, optional
+        Paper that counts as ink for sideways moves only (:func:`row_gap_links`: the
+        gaps between the dashes of a dashed curve drawn nearly horizontally), so that the
+        path can follow such a stroke out to its tip instead of cutting across.
     onward : int
         A horizontal stroke whose next row's run reaches more than this many px further
         on is read at its centroid, not at its far end (:func:`_refine`); -1: always the
@@ -371,8 +378,11 @@ def trace_curve(
         if skeleton.shape != prob.shape:
             raise ValueError(f"skeleton shape {skeleton.shape} is not prob's {prob.shape}")
         on_line = (np.asarray(skeleton, bool) & (prob >= 128)).view(np.uint8)
+    if link is not None and np.shape(link) != prob.shape:
+        raise ValueError(f"link shape {np.shape(link)} is not prob's {prob.shape}")
     path = _viterbi(prob, on_line, _COST_LUT, float(skeleton_bonus), float(jump_ink),
-                    float(jump_paper), -1.0 if wrap is None else float(wrap))
+                    float(jump_paper), -1.0 if wrap is None else float(wrap), -1, -1,
+                    None if link is None else np.ascontiguousarray(link, np.uint8))
     x, conf = _refine(prob, path, int(radius), bool(tips), int(onward))
     supported = conf >= min_prob
     x = bridge_gaps(x, supported, max_gap=int(max_gap),
@@ -1385,3 +1395,41 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
                 out = prob.copy()
             out[r0:r1, cols] = (prob[r0:r1, cols] * keep).astype(np.uint8)
     return prob if out is None else out
+
+
+def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200) -> np.ndarray:
+    """Paper between two pieces of ink in the same row, at most ``max_gap`` px apart.
+
+    A dashed curve drawn nearly horizontally (a sharp excursion) leaves its dashes side by
+    side in the same rows, separated by the pattern's gaps; moving sideways across such a
+    gap is moving along the curve. Ink of the rows above and below counts too (a slanted
+    stroke's dashes are offset by a row).
+
+    Parameters
+    ----------
+    mask : (rows, cols) bool
+        The dashed curve's ink.
+    max_gap : int
+        Longest gap (px) linked.
+    level : int
+        Value (0..255) given to the linked paper.
+
+    Returns
+    -------
+    (rows, cols) uint8
+        ``level`` on linked paper, 0 elsewhere (also on the ink itself).
+    """
+    m = np.asarray(mask, bool)
+    H, W = m.shape
+    out = np.zeros((H, W), np.uint8)
+    if H == 0 or W == 0 or max_gap <= 0:
+        return out
+    d = m.copy()
+    d[1:] |= m[:-1]
+    d[:-1] |= m[1:]
+    idx = np.arange(W)
+    left = np.maximum.accumulate(np.where(d, idx, -1), axis=1)
+    right = np.minimum.accumulate(np.where(d, idx, W)[:, ::-1], axis=1)[:, ::-1]
+    gap = ~d & (left >= 0) & (right < W) & (right - left - 1 <= max_gap)
+    out[gap] = level
+    return out

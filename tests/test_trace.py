@@ -921,3 +921,71 @@ def test_a_short_doubtful_stretch_with_no_other_way_becomes_a_gap():
     np.testing.assert_allclose(new.x[:48], tr.x[:48])
     # longer than max_gap: left as it was (a curve may really run along a rule)
     assert reroute_gaps(p, tr, route=route, doubtful=doubtful, max_gap=4) is tr
+
+
+# --------------------------------------------------------------------------- row_gap_links
+def test_row_gap_links_fills_short_gaps_between_ink_only():
+    from logdigit.trace import row_gap_links
+
+    m = np.zeros((5, 40), bool)
+    m[2, 0:5] = m[2, 10:15] = m[2, 35:40] = True  # gaps of 5 and 20 px
+    out = row_gap_links(m, max_gap=8, level=200)
+    assert out.dtype == np.uint8 and out.shape == m.shape
+    assert (out[2, 5:10] == 200).all()  # the short gap is linked
+    assert (out[2, 15:35] == 0).all()  # the long one is not
+    assert (out[m] == 0).all()  # the ink itself stays the map's
+    assert (out[2, :5] == 0).all()
+    # ink in the row above counts (dashes of a slanted stroke are a row apart)
+    assert (out[1, 5:10] == 200).all() and (out[3, 5:10] == 200).all()
+    assert (out[0] == 0).all() and (out[4] == 0).all()
+
+
+def test_row_gap_links_edge_cases():
+    from logdigit.trace import row_gap_links
+
+    assert row_gap_links(np.zeros((0, 5), bool), max_gap=4).shape == (0, 5)
+    one = np.zeros((3, 6), bool)
+    one[1, 2] = True  # ink on one side only: nothing to link
+    assert not row_gap_links(one, max_gap=4).any()
+    two = np.zeros((3, 6), bool)
+    two[1, [0, 5]] = True
+    assert not row_gap_links(two, max_gap=0).any()
+    assert (row_gap_links(two, max_gap=4, level=255)[1, 1:5] == 255).all()
+
+
+def _dashed_excursion(*, dash=12.0, gap=10.0, width=2):
+    """A vertical curve at x = 20 that makes an excursion to x = 180 and back in rows
+    25..35 (tip in row 30), dashed along that excursion (arc length): (60, 200) uint8."""
+    H, W = 60, 200
+    pts = [(0, 20), (25, 20), (30, 180), (35, 20), (59, 20)]
+    prob = np.zeros((H, W), np.uint8)
+    s = 0.0
+    for (r0, x0), (r1, x1) in zip(pts[:-1], pts[1:], strict=False):
+        length = float(np.hypot(r1 - r0, x1 - x0))
+        for t in np.linspace(0, 1, int(4 * length) + 1, endpoint=False):
+            r, x = r0 + t * (r1 - r0), x0 + t * (x1 - x0)
+            if 25 <= r0 and r1 <= 35 and (s + t * length) % (dash + gap) >= dash:
+                continue  # a gap of the dash pattern
+            lo = max(0, int(round(x - width / 2)))
+            prob[int(round(r)), lo:int(round(x + width / 2)) + 1] = 255
+        s += length
+    return prob
+
+
+def test_trace_follows_a_dashed_excursion_across_its_gaps_with_links():
+    from logdigit.trace import row_gap_links
+
+    prob = _dashed_excursion()
+    cut = trace_curve(prob).x
+    followed = trace_curve(prob, link=row_gap_links(prob >= 128, max_gap=16)).x
+    assert cut[30] < 60  # without links, jumping a dash gap costs as much as paper
+    assert followed[30] > 150  # with them the trace goes out to the tip (180)
+    assert followed[28] > cut[28] + 50 and followed[32] > cut[32] + 50
+    # rows away from the excursion are not touched
+    np.testing.assert_allclose(followed[:20], cut[:20])
+    np.testing.assert_allclose(followed[40:], cut[40:])
+
+
+def test_trace_curve_link_must_match_prob():
+    with pytest.raises(ValueError, match="link"):
+        trace_curve(np.zeros((5, 5), np.uint8), link=np.zeros((4, 5), np.uint8))
