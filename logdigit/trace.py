@@ -60,7 +60,8 @@ class Trace:
 @numba.njit(cache=True, nogil=True)
 def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: float,
              jump_ink: float, jump_paper: float, wrap: float, start: int = -1,
-             end: int = -1, link: np.ndarray | None = None) -> np.ndarray:  # pragma: no cover - jitted
+             end: int = -1, link: np.ndarray | None = None
+             ) -> np.ndarray:  # pragma: no cover - jitted
     """Least-cost path through (rows, cols), one column per row.
 
     A pixel costs ``lut[prob] - bonus * skeleton`` (computed here, row by row: no
