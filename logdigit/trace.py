@@ -73,7 +73,8 @@ def _viterbi(prob: np.ndarray, skeleton: np.ndarray, lut: np.ndarray, bonus: flo
     across empty paper to another curve is expensive. With ``wrap >= 0`` the first and
     last columns are also neighbours at cost ``wrap`` (a curve on a backup scale leaves
     the track at one edge and comes back at the other). ``start`` and ``end`` (>= 0) pin
-    the path's column in the first and last row.
+    the path's column in the first and last row. ``link`` (same shape, optional) raises
+    p for the sideways moves only (:func:`row_gap_links`), not for the pixel costs.
     """
     H, W = prob.shape
     back = np.empty((H, W), np.int32)
