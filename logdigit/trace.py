@@ -1399,6 +1399,22 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
     return prob if out is None else out
 
 
+@numba.njit(cache=True, nogil=True)
+def _row_gap_links(m, max_gap, level):  # pragma: no cover - jitted
+    H, W = m.shape
+    out = np.zeros((H, W), np.uint8)
+    for r in range(H):
+        last = -1
+        for x in range(W):
+            ink = m[r, x] != 0 or (r > 0 and m[r - 1, x] != 0) or (r + 1 < H and m[r + 1, x] != 0)
+            if ink:
+                if last >= 0 and 0 < x - last - 1 <= max_gap:
+                    for k in range(last + 1, x):
+                        out[r, k] = level
+                last = x
+    return out
+
+
 def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200) -> np.ndarray:
     """Paper between two pieces of ink in the same row, at most ``max_gap`` px apart.
 
@@ -1421,17 +1437,9 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200) -> np.nda
     (rows, cols) uint8
         ``level`` on linked paper, 0 elsewhere (also on the ink itself).
     """
-    m = np.asarray(mask, bool)
-    H, W = m.shape
-    out = np.zeros((H, W), np.uint8)
-    if H == 0 or W == 0 or max_gap <= 0:
-        return out
-    d = m.copy()
-    d[1:] |= m[:-1]
-    d[:-1] |= m[1:]
-    idx = np.arange(W)
-    left = np.maximum.accumulate(np.where(d, idx, -1), axis=1)
-    right = np.minimum.accumulate(np.where(d, idx, W)[:, ::-1], axis=1)[:, ::-1]
-    gap = ~d & (left >= 0) & (right < W) & (right - left - 1 <= max_gap)
-    out[gap] = level
-    return out
+    m = np.ascontiguousarray(mask, dtype=bool)
+    if m.ndim != 2:
+        raise ValueError(f"mask must be 2-D, got shape {m.shape}")
+    if m.size == 0 or max_gap <= 0:
+        return np.zeros(m.shape, np.uint8)
+    return _row_gap_links(m.view(np.uint8), int(max_gap), np.uint8(level))
