@@ -75,8 +75,8 @@ REROUTE_KEEP_OFF = 2.0
 #: (dotted: up to 8 px plus the line width). Chosen on the pick and dev cases
 #: (``las/train``, 310 curves; session 18): 259 at R² >= 0.95 against 255 without (24 up,
 #: 11 down by more than 0.005; 201 against 203 at >= 0.99, mean clipped R² 0.9374 against
-#: 0.9373); level 255 gave 258, gaps of 10 and 24 px on label masks 285 and 286 against 286
-#: with 16.
+#: 0.9373); level 255 gave 258; gaps of 10 and 24 px gave 259 as well (24: the same
+#: scores; 10: 1 up, 4 down).
 LINK_GAP_PX = 16
 LINK_LEVEL = 200
 
