@@ -45,3 +45,9 @@ def test_write_json_makes_folders_and_sorts_keys(tmp_path):
     ds.write_json(path, {"b": 1, "a": None})
     assert path.read_text() == '{\n "a": null,\n "b": 1\n}'
     assert [p.name for p in path.parent.iterdir()] == ["x.json"]  # no temporary left
+
+
+def test_summary_line_reports_the_counts_under_a_name():
+    line = ds.summary_line("x", {"a": 0.999, "b": 0.96, "c": 0.5})
+    assert line == ("x: 2/3 curves at R² >= 0.95, 1 at >= 0.99, mean clipped R² 0.8197, "
+                    "median 0.9600")

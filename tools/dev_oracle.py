@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dev_score import SETS, moved, summarise, write_json  # noqa: E402
+from dev_score import SETS, moved, summary_line, write_json  # noqa: E402
 
 
 def label_probs(labels: np.ndarray, *, cols: tuple[int, int], rows: tuple[int, int], k: int,
@@ -144,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         print("dev_oracle: no case with labels.png, scan.tif and truth.las", file=sys.stderr)
         return 1
     write_json(out / "scores" / f"{args.name}.json", scores)
-    s = summarise(scores)
-    print(f"{args.name} (label masks): {s['r2_ge_095']}/{s['curves']} curves at R² >= 0.95, "
-          f"{s['r2_ge_099']} at >= 0.99, mean clipped R² {s['mean_clipped']:.4f}, "
-          f"median {s['median']:.4f}")
+    print(summary_line(f"{args.name} (label masks)", scores))
     if old_path is not None:
         old = json.loads(old_path.read_text())
         both = [k for k in scores if k in old]

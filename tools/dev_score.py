@@ -51,6 +51,14 @@ def summarise(scores: dict[str, float | None]) -> dict:
             "mean_clipped": sum(clipped) / n if n else None, "median": median}
 
 
+def summary_line(name: str, scores: dict[str, float | None]) -> str:
+    """One line of :func:`summarise`'s figures, headed ``name``."""
+    s = summarise(scores)
+    return (f"{name}: {s['r2_ge_095']}/{s['curves']} curves at R² >= 0.95, "
+            f"{s['r2_ge_099']} at >= 0.99, mean clipped R² {s['mean_clipped']:.4f}, "
+            f"median {s['median']:.4f}")
+
+
 def moved(new: dict[str, float | None], old: dict[str, float | None], *,
           threshold: float = MOVED) -> list[tuple[str, float, float]]:
     """Curves in both scores whose R² changed by more than ``threshold``, as
@@ -113,10 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         scores.update(curve_scores(json.loads(done.stdout), name))
     write_json(out / "scores" / f"{args.name}.json", scores)
-    s = summarise(scores)
-    print(f"{args.name}: {s['r2_ge_095']}/{s['curves']} curves at R² >= 0.95, "
-          f"{s['r2_ge_099']} at >= 0.99, mean clipped R² {s['mean_clipped']:.4f}, "
-          f"median {s['median']:.4f}")
+    print(summary_line(args.name, scores))
     if old_path is not None:
         old = json.loads(old_path.read_text())
         changes = moved(scores, old)
