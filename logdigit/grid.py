@@ -10,8 +10,9 @@ is darker than the columns beside it over the whole depth range, while even a fl
 drifts by more than its width.
 
 The first three take one track's window of the scan (at the working resolution) and
-return a boolean mask; :func:`track_lattice` gives the columns where a linear track's
-rules belong, from its edges alone (for rules a 1-bit scan kept only in places).
+return a boolean mask; :func:`track_lattice` gives the columns where a track's rules
+belong (ten parts of a linear track, the 1..9 rules of each decade of a log track), from
+its edges alone (for rules a 1-bit scan kept only in places).
 """
 
 from __future__ import annotations
@@ -159,7 +160,6 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
         if not keep:
             out[a:b] = False
     return out
-
 
 
 def track_lattice(n_cols: int, *, left: float, right: float, divisions: int = 10,

@@ -1293,15 +1293,15 @@ def ink_off_rules(pixels: np.ndarray, *, rule_cols: np.ndarray, rule_rows: np.nd
                          f"{rule_cols.shape} and {rule_rows.shape}")
     if not 0.0 <= level <= 1.0:
         raise ValueError(f"level must be in 0..1, got {level}")
-    dark = ((pixels < threshold) & ~widen(rule_cols, col_reach)[None, :]
-            & ~widen(rule_rows, row_reach)[:, None])
+    ink = pixels < threshold
+    dark = ink & ~widen(rule_cols, col_reach)[None, :] & ~widen(rule_rows, row_reach)[:, None]
     if lattice is not None:
         lattice = np.asarray(lattice, bool)
         if lattice.shape != (W,):
             raise ValueError(f"lattice must have {W} entries, got {lattice.shape}")
         if lattice.any():
-            dark &= ~(straight_stretches(pixels < threshold, window=window,
-                                         min_fraction=min_fraction) & lattice[None, :])
+            dark &= ~(straight_stretches(ink, window=window, min_fraction=min_fraction)
+                      & lattice[None, :])
     return dark.astype(np.uint8) * np.uint8(round(255 * level))
 
 
