@@ -798,3 +798,82 @@ def test_a_dashed_excursion_is_followed_across_its_dash_gaps(ink_model, monkeypa
     monkeypatch.setattr(convert_mod, "row_gap_links",
                         lambda mask, **kw: np.zeros(mask.shape, np.uint8))
     assert linked < 0.8 * error()
+
+
+def three_track_scan():
+    """Three tracks side by side, each with a solid and a dashed curve."""
+    depth = TOP + np.arange(ROWS) / PX_PER_FT
+    img = Image.new("L", (3 * COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    tracks = []
+    for i in range(3):
+        off = i * COLS
+        solid = LEFT_PX + off + 150 + 90 * np.sin((depth - TOP) / (17 + 6 * i))
+        dashed = LEFT_PX + off + 150 + 90 * np.cos((depth - TOP) / (23 + 4 * i))
+        d.line([(float(x), float(r)) for r, x in enumerate(solid)], fill=0, width=3)
+        for r0 in range(0, ROWS, 22):
+            d.line([(float(dashed[r]), float(r)) for r in range(r0, min(ROWS, r0 + 14))],
+                   fill=0, width=3)
+        tracks.append({"left_px": LEFT_PX + off, "right_px": RIGHT_PX + off, "curves": [
+            {"mnemonic": f"S{i}", "left": 0, "right": 300},
+            {"mnemonic": f"D{i}", "left": 0, "right": 300, "style": "dashed"}]})
+    lay = parse_layout({"depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT,
+                                  "unit": "FT"}, "tracks": tracks})
+    return np.asarray(img, np.uint8).copy(), lay
+
+
+def test_tracks_traced_side_by_side_give_the_same_curves(ink_model, monkeypatch):
+    import logdigit.convert as conv
+
+    model, config = ink_model
+    pixels, lay = three_track_scan()
+    seen = []
+    trace_track = conv.trace_track
+
+    def spy(track, *a, **kw):  # which thread traced which track
+        import threading
+
+        seen.append((track.left_px, threading.current_thread() is threading.main_thread()))
+        return trace_track(track, *a, **kw)
+
+    monkeypatch.setattr(conv, "trace_track", spy)
+    one = convert_scan(scan(pixels), lay, model=model, config=config, trace_workers=1)
+    assert all(main for _, main in seen)  # one worker: each track traced where segmented
+    seen.clear()
+    two = convert_scan(scan(pixels), lay, model=model, config=config, trace_workers=2)
+    assert not any(main for _, main in seen)  # traced in the worker threads
+    assert [c.curve.mnemonic for c in two.curves] == ["S0", "D0", "S1", "D1", "S2", "D2"]
+    for a, b in zip(one.curves, two.curves, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.trace.x, b.trace.x)
+    assert one.warnings == two.warnings
+    assert set(two.seconds) >= {"segment", "trace", "resample", "scale"}
+    assert two.seconds["trace"] > 0
+    # maps too large to hold for every track at once: traced one by one after all
+    seen.clear()
+    monkeypatch.setattr(conv, "MAX_HELD_BYTES", 0)
+    three = convert_scan(scan(pixels), lay, model=model, config=config, trace_workers=2)
+    assert all(main for _, main in seen)
+    for a, b in zip(one.curves, three.curves, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)
+    # and the curves are the drawn ones
+    depth = TOP + np.arange(ROWS) / PX_PER_FT
+    for i in range(3):
+        want = 150 + 90 * np.sin((depth - TOP) / (17 + 6 * i))
+        got = {c.curve.mnemonic: c.values for c in two.curves}[f"S{i}"]
+        assert r2(got, np.interp(two.grid, depth, want)) > 0.99
+
+
+def test_trace_workers_follow_torchs_thread_budget():
+    import torch
+
+    from logdigit.convert import default_trace_workers
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # a batch worker given one core traces one track at a time
+        assert default_trace_workers() == 1
+        torch.set_num_threads(2)
+        assert default_trace_workers() == 2
+    finally:
+        torch.set_num_threads(before)
