@@ -133,3 +133,94 @@ def test_a_track_up_to_2048_px_wide_is_one_tile_column():
     assert (tile_w, len(cols)) == (2048, 1)
     _, tile_w, _, cols = _tile_plan((1000, 2049), config=cfg)
     assert tile_w == 384 and len(cols) > 1
+
+
+class _PositionModel(torch.nn.Module):
+    """Logits that depend on every pixel of the tile and on its position: blending the
+    tiles out of order or into the wrong rows would show."""
+
+    def forward(self, x):
+        import threading
+
+        _PositionModel.threads.add(threading.get_ident())
+        _PositionModel.intra.add(torch.get_num_threads())
+        row = torch.arange(x.shape[2], dtype=x.dtype).reshape(1, 1, -1, 1) / x.shape[2]
+        col = x.mean(dim=(2, 3), keepdim=True)
+        return torch.cat([torch.zeros_like(x), 3 * x - row, col + torch.roll(x, 2, 3)], 1)
+
+
+def test_tiles_segmented_side_by_side_blend_to_the_same_probabilities(monkeypatch):
+    import threading
+
+    import logdigit.segment as seg
+
+    rng = np.random.default_rng(5)
+    img = rng.integers(0, 256, (1500, 150), dtype=np.uint8)
+    cfg = dict(DEFAULT_CONFIG, tile=128, overlap=32, flip_average=True)
+    before = torch.get_num_threads()
+    monkeypatch.setattr(seg, "tile_workers", lambda device: 1)
+    _PositionModel.threads, _PositionModel.intra = set(), set()
+    one = segment_array(img, model=_PositionModel(), config=cfg)
+    assert _PositionModel.threads == {threading.get_ident()}
+    monkeypatch.setattr(seg, "tile_workers", lambda device: 3)
+    _PositionModel.threads, _PositionModel.intra = set(), set()
+    calls = []
+    three = segment_array(img, model=_PositionModel(), config=cfg, progress=calls.append)
+    assert threading.get_ident() not in _PositionModel.threads
+    assert len(_PositionModel.threads) > 1  # the tiles were shared out
+    assert _PositionModel.intra == {1}  # each pass on one core ...
+    assert torch.get_num_threads() == before  # ... and torch's threads given back after
+    assert sum(calls) == count_tiles(img.shape, config=cfg)
+    np.testing.assert_array_equal(one, three)
+
+
+def test_tile_workers_follow_torchs_thread_budget():
+    from logdigit.segment import tile_workers
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert tile_workers("cpu") == 1
+        torch.set_num_threads(2)
+        assert tile_workers("cpu") == 2
+        assert tile_workers(torch.device("cuda")) == 1  # batches keep a GPU busy instead
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_in_order_keeps_the_order_and_a_bounded_window():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from logdigit.segment import _in_order
+
+    started, lock = [], __import__("threading").Lock()
+
+    def slow_square(i):
+        with lock:
+            started.append(i)
+        __import__("time").sleep(0.002 * (i % 3))
+        return i * i
+
+    with ThreadPoolExecutor(3) as pool:
+        got = []
+        for v in _in_order(pool, slow_square, list(range(20)), window=4):
+            got.append(v)
+            assert len(started) <= len(got) + 4  # never more than the window ahead
+    assert got == [i * i for i in range(20)]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(_in_order(pool, slow_square, [], window=2)) == []
+
+
+def test_a_failing_pass_in_a_worker_is_raised_and_torchs_threads_restored(monkeypatch):
+    import logdigit.segment as seg
+
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("out of memory")
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(seg, "tile_workers", lambda device: 2)
+    img = np.full((600, 100), 255, np.uint8)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        segment_array(img, model=Broken(), config=dict(DEFAULT_CONFIG, tile=128, overlap=32))
+    assert torch.get_num_threads() == before
