@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -106,15 +107,26 @@ def tile_workers(device: torch.device | str) -> int:
     return max(1, min(4, torch.get_num_threads()))
 
 
+_THREADS_LOCK = threading.Lock()
+_THREADS_HELD = [0, 0]  # blocks inside _torch_threads, torch's thread count before the first
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int):
-    """torch's intra-op threads set to ``n`` within the block, restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
+    """torch's intra-op threads set to ``n`` within the block, restored after the last of
+    any overlapping blocks (several threads of one process may segment at once)."""
+    with _THREADS_LOCK:
+        if _THREADS_HELD[0] == 0:
+            _THREADS_HELD[1] = torch.get_num_threads()
+            torch.set_num_threads(n)
+        _THREADS_HELD[0] += 1
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        with _THREADS_LOCK:
+            _THREADS_HELD[0] -= 1
+            if _THREADS_HELD[0] == 0:
+                torch.set_num_threads(_THREADS_HELD[1])
 
 
 def _in_order(pool, fn, items: list, *, window: int):

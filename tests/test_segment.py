@@ -224,3 +224,24 @@ def test_a_failing_pass_in_a_worker_is_raised_and_torchs_threads_restored(monkey
     with pytest.raises(RuntimeError, match="out of memory"):
         segment_array(img, model=Broken(), config=dict(DEFAULT_CONFIG, tile=128, overlap=32))
     assert torch.get_num_threads() == before
+
+
+def test_overlapping_segmentations_give_torch_its_threads_back():
+    """Two threads of one process segmenting at once (a Dask worker with two threads),
+    the first to start finishing first: torch's thread count is restored when the last
+    of them finishes, not left at 1 by the second, which saw 1 as the count before it."""
+    from logdigit.segment import _torch_threads
+
+    outside = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        first, second = _torch_threads(1), _torch_threads(1)
+        first.__enter__()
+        assert torch.get_num_threads() == 1
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert torch.get_num_threads() == 1  # the second one still runs on one core each
+        second.__exit__(None, None, None)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(outside)
