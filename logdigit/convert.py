@@ -83,8 +83,10 @@ LINK_LEVEL = 200
 #: The tracks are traced side by side (:func:`convert_scan`) only while the maps they
 #: need, held at once, take at most this many bytes (the scan window and two
 #: probabilities per pixel, uint8): beyond it each track is traced as soon as it is
-#: segmented and its maps are dropped, as a 100,000-row scan needs.
-MAX_HELD_BYTES = 768 * 2**20
+#: segmented and its maps are dropped. Two tracks traced at once also hold two tracers'
+#: temporaries: with 768 MB the 3,200 x 51,200 px bench scan (480 MB of maps) peaked at
+#: 2.7 GB against 1.9 GB, over the 2.5 GB bound; the 12,800-row one (120 MB) stays under.
+MAX_HELD_BYTES = 256 * 2**20
 
 
 def default_trace_workers() -> int:
