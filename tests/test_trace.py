@@ -989,3 +989,19 @@ def test_trace_follows_a_dashed_excursion_across_its_gaps_with_links():
 def test_trace_curve_link_must_match_prob():
     with pytest.raises(ValueError, match="link"):
         trace_curve(np.zeros((5, 5), np.uint8), link=np.zeros((4, 5), np.uint8))
+
+
+def test_back_pointers_fit_any_width():
+    """The Viterbi's back pointers are int16 for tracks under 32,768 columns and int32
+    beyond, where a column index would not fit in 16 bits."""
+    from logdigit.trace import _back_pointers
+
+    assert _back_pointers((10, 32767)).dtype == np.int16
+    assert _back_pointers((10, 32768)).dtype == np.int32
+    prob = np.zeros((6, 40000), np.uint8)
+    prob[:, 39000] = 255  # a line far beyond column 32,767
+    tr = trace_curve(prob, skeleton_bonus=0.0)
+    np.testing.assert_allclose(tr.x, 39000.0)
+    prob = np.zeros((6, 300), np.uint8)
+    prob[:, 250] = 255
+    np.testing.assert_allclose(trace_curve(prob, skeleton_bonus=0.0).x, 250.0)
