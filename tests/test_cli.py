@@ -578,3 +578,36 @@ def test_the_installed_command_uses_the_quick_exit():
 
     meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     assert meta["project"]["scripts"]["logdigit"] == "logdigit.cli:run"
+
+
+def test_threads_option_sets_the_workers_and_keeps_the_curves(tmp_path, capsys, model,
+                                                              monkeypatch) -> None:
+    import logdigit.convert
+    import logdigit.segment
+
+    before = torch.get_num_threads()
+    seen = []
+    real = logdigit.convert.segment_array
+    monkeypatch.setattr(logdigit.convert, "segment_array", lambda pixels, **kw: seen.append(
+        logdigit.segment.tile_workers("cpu")) or real(pixels, **kw))
+    scan = make_scan(tmp_path)
+    try:
+        torch.set_num_threads(2)
+        code, _, err = cli(capsys, scan, "-o", tmp_path / "two.las", *model, "-q",
+                           "--device", "cpu")
+        assert code == 0, err
+        assert seen and set(seen) == {2}
+        seen.clear()
+        code, _, err = cli(capsys, scan, "-o", tmp_path / "one.las", *model, "-q",
+                           "--device", "cpu", "--threads", "1")
+        assert code == 0, err
+        assert seen and set(seen) == {1}  # one tile at a time, one track at a time
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    one, two = read_las(tmp_path / "one.las"), read_las(tmp_path / "two.las")
+    for name, curve in two.curves.items():
+        np.testing.assert_array_equal(one.curves[name].values, curve.values)
+    code, _, err = cli(capsys, scan, "-o", tmp_path / "zero.las", *model, "--threads", "0")
+    assert code == 2 and "--threads" in err
+    assert not (tmp_path / "zero.las").exists()

@@ -48,6 +48,21 @@ def flip_option():
                         "default: the model's setting (on for the shipped model).")
 
 
+def threads_option():
+    """The ``--threads N`` option shared by convert and eval (batch has ``--workers``)."""
+    return typer.Option(None, "--threads", min=1,
+                        help="CPU threads for segmenting and tracing (tiles and tracks "
+                        "are shared out to them); default: all cores.")
+
+
+def use_threads(threads: int | None) -> None:
+    """Let torch, and with it the tile and track workers, use ``threads`` threads."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
 def setup_logging(*, quiet: bool = False, verbose: bool = False) -> None:
     """Logs go to stderr: warnings by default, info with --verbose, errors only with --quiet."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.WARNING)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from ..errors import UsageError
-from . import EXIT_CODES_HELP, app, flip_option, setup_logging
+from . import EXIT_CODES_HELP, app, flip_option, setup_logging, threads_option, use_threads
 
 
 @app.command(
@@ -31,6 +31,7 @@ def convert(
                                 "skew of the grid (up to 2 degrees) before segmenting; the "
                                 "layout stays in the coordinates of the image as stored."),
     flip: bool | None = flip_option(),
+    threads: int | None = threads_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Detailed logs on stderr."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
@@ -58,6 +59,7 @@ def convert(
         check_output(overlay, overwrite=overwrite)
     image_info(scan, page=page)  # the scan's header: missing, not an image, no such page
     dev = choose_device(device)
+    use_threads(threads)
     net, config = load_model(model, device=dev, fuse=True)
     config = with_flip_average(config, flip)
     with tile_progress(enabled=not quiet, label=scan.name) as factory:

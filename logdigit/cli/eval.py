@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from . import app, flip_option, setup_logging
+from . import app, flip_option, setup_logging, threads_option, use_threads
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ def eval_cases(
                                      help="Model name under models/ or a model folder."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     flip: bool | None = flip_option(),
+    threads: int | None = threads_option(),
     min_r2: float = typer.Option(0.95, "--min-r2",
                                  help="Report the share of curves with at least this R²."),
     min_coverage: float = typer.Option(0.9, "--min-coverage",
@@ -109,6 +110,7 @@ def eval_cases(
             check_output(overlays / overlay_name(case_name(f, cases_dir)), overwrite=overwrite)
 
     dev = choose_device(device)
+    use_threads(threads)
     net, config = load_model(model, device=dev, fuse=True)
     config = with_flip_average(config, flip)
     logger.info("evaluating %s on %d cases under %s", config["path"], len(folders), cases_dir)
