@@ -25,7 +25,7 @@ from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
 from .scale import expand_trace, shrink, stroke_width, working_factor
 from .scanio import Scan, image_info, read_scan
-from .segment import count_tiles, segment_array, track_window
+from .segment import count_tiles, cpu_workers, segment_array, track_window
 from .trace import (
     MIN_PROB,
     Trace,
@@ -90,11 +90,8 @@ MAX_HELD_BYTES = 256 * 2**20
 
 
 def default_trace_workers() -> int:
-    """Threads for tracing tracks side by side: as many as torch may use (the CPU's cores
-    unless a batch worker was given fewer), at most 4."""
-    import torch
-
-    return max(1, min(4, torch.get_num_threads()))
+    """Threads for tracing tracks side by side: :func:`logdigit.segment.cpu_workers`."""
+    return cpu_workers()
 
 
 #: Tracer cost (units of -log p) of a wrap between the track edges, for curves with backup
@@ -248,14 +245,17 @@ def convert_scan(
             seconds[key] += v
     if pending:
         # the tracks are independent and the tracer's kernels release the GIL: on the
-        # 2-core CPU the bench scan's three tracks traced in 1.0-1.2 s against 1.7-1.8 s
-        # one after the other, with identical results
+        # 2-core CPU the bench scan's trace stage (``--json``, alternating runs) took
+        # 1.24-1.48 s against 2.15-2.36 s one track after the other, same curves
         from concurrent.futures import ThreadPoolExecutor
+
+        def trace_pending(job):
+            track, pix, probs, cols = job
+            return trace_track(track, pix, probs, cols=cols, **trace_kw)
 
         t = time.perf_counter()
         with ThreadPoolExecutor(max_workers=min(workers, len(pending))) as pool:
-            done = list(pool.map(lambda job: trace_track(
-                job[0], job[1], job[2], cols=job[3], **trace_kw), pending))
+            done = list(pool.map(trace_pending, pending))
         wall = time.perf_counter() - t
         busy = {"trace": 0.0, "resample": 0.0}
         for curves, notes, secs in done:  # in the layout's order

@@ -93,18 +93,24 @@ def with_flip_average(config: dict, flip: bool | None) -> dict:
     return config if flip is None else dict(config, flip_average=flip)
 
 
+def cpu_workers() -> int:
+    """Threads for work shared out on the CPU (tiles here, tracks in
+    :func:`logdigit.convert.convert_scan`): torch's thread count (the cores, unless a batch
+    worker or ``--threads`` gave fewer), at most 4."""
+    return max(1, min(4, torch.get_num_threads()))
+
+
 def tile_workers(device: torch.device | str) -> int:
-    """Tiles segmented at once on the CPU, each by a thread running the network on one
-    core: torch's thread count (the cores, unless a batch worker was given fewer), at
-    most 4; 1 on CUDA.
+    """Tiles segmented at once: on the CPU :func:`cpu_workers`, each thread running the
+    network on one core; 1 on CUDA.
 
     Two single-threaded passes side by side beat one pass on two threads for this small
-    network: a tile and its mirror of the bench scan's tracks took 0.051-0.052 s against
-    0.065-0.075 s (2 cores, alternating rounds of 20).
+    network: the bench scan's segment stage (``python -m logdigit SCAN --json``, 2 cores,
+    alternating runs) took 5.17-5.49 s against 5.56-5.76 s.
     """
     if torch.device(device).type != "cpu":
         return 1
-    return max(1, min(4, torch.get_num_threads()))
+    return cpu_workers()
 
 
 _THREADS_LOCK = threading.Lock()
@@ -227,7 +233,6 @@ def segment_array(
     acc = np.zeros((n_out, 0, W), np.float32)
     wsum = np.zeros((0, W), np.float32)
     acc0 = 0
-    done = 0
     with contextlib.ExitStack() as stack:
         if workers > 1:
             from concurrent.futures import ThreadPoolExecutor
@@ -238,7 +243,6 @@ def segment_array(
         else:
             results = map(forward, batches)
         for bi, (batch, prob) in enumerate(zip(batches, results, strict=True)):
-            b0 = bi * batch_size
             need = min(max(r for r, _ in batch) + tile_h, H)
             if acc0 + acc.shape[1] < need:
                 grow = need - acc0 - acc.shape[1]
@@ -250,14 +254,13 @@ def segment_array(
                 acc[:, r - acc0 : r - acc0 + h, c : c + w] += prob[i, :, :h, :w]
                 wsum[r - acc0 : r - acc0 + h, c : c + w] += ww
             # rows above the next tile's start are final
-            nxt = tiles[b0 + batch_size][0] if b0 + batch_size < len(tiles) else H
+            nxt = batches[bi + 1][0][0] if bi + 1 < len(batches) else H
             n_final = nxt - acc0
             if n_final > 0:
                 blended = acc[:, :n_final] / wsum[:n_final]
                 out[:, acc0:nxt] = np.clip(blended * 255.0 + 0.5, 0, 255).astype(np.uint8)
                 acc, wsum = acc[:, n_final:], wsum[n_final:]
                 acc0 = nxt
-            done += len(batch)
             if progress is not None:
                 progress(len(batch))
     return out

@@ -104,6 +104,19 @@ def cli(capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
+def synth_case_folder(root: Path, *, n: int, seed: int) -> Path:
+    """``n`` small evaluation cases (300 x 400 px pages) rendered into ``root`` from a
+    random-walk curve bank, as ``logdigit synth`` writes them."""
+    import numpy as np
+
+    from logdigit.render import random_walk_bank
+    from logdigit.synth import synth_cases
+
+    bank = random_walk_bank(np.random.default_rng(0), n=4, length=4000)
+    synth_cases(bank, root, n=n, seed=seed, height=300, width=400)
+    return root
+
+
 @pytest.fixture
 def one_torch_thread():
     """The test machine is busy (2 cores): one thread is faster and steadier than two."""

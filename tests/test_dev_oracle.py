@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 from logdigit.model import DEFAULT_CONFIG
-from logdigit.render import random_walk_bank
-from logdigit.synth import synth_cases
 
-from .conftest import ConstantModel, load_tool
+from .conftest import ConstantModel, load_tool, synth_case_folder
 
 do = load_tool("dev_oracle.py")
 CONFIG = dict(DEFAULT_CONFIG, tile=256, overlap=32)
@@ -34,10 +32,7 @@ def test_label_probs_cuts_the_window_and_pools_at_the_working_resolution():
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
-    root = tmp_path_factory.mktemp("oracle")
-    bank = random_walk_bank(np.random.default_rng(0), n=4, length=4000)
-    synth_cases(bank, root, n=2, seed=3, height=300, width=400)
-    return root
+    return synth_case_folder(tmp_path_factory.mktemp("oracle"), n=2, seed=3)
 
 
 def test_label_masks_replace_a_blind_network_and_restore(cases):

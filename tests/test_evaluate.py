@@ -31,22 +31,17 @@ from logdigit.evaluate import (
 )
 from logdigit.metrics import mask_scores
 from logdigit.model import DEFAULT_CONFIG
-from logdigit.render import random_walk_bank
 from logdigit.scanio import read_scan
 from logdigit.segment import segment_array
-from logdigit.synth import synth_cases
 
-from .conftest import InkModel
+from .conftest import InkModel, synth_case_folder
 
 INK_CONFIG = dict(DEFAULT_CONFIG, tile=256, overlap=32)
 
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cases")
-    bank = random_walk_bank(np.random.default_rng(0), n=4, length=4000)
-    synth_cases(bank, root, n=3, seed=1, height=300, width=400)
-    return root
+    return synth_case_folder(tmp_path_factory.mktemp("cases"), n=3, seed=1)
 
 
 @pytest.fixture(scope="module")
