@@ -11,6 +11,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+#: Training-target value of a background pixel on a printed grid rule
+#: (:func:`segmentation_loss`); the network's classes are 0..2.
+RULE = 3
+
 
 def _tversky(p: torch.Tensor, t: torch.Tensor, alpha: float, beta: float,
              eps: float) -> torch.Tensor:
@@ -39,13 +43,20 @@ def tversky_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 0
 
 
 def focal_ce(logits: torch.Tensor, target: torch.Tensor, *, gamma: float = 2.0,
-             weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Focal cross-entropy (``gamma = 0`` gives weighted cross-entropy)."""
+             weight: torch.Tensor | None = None,
+             pixel_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Focal cross-entropy (``gamma = 0`` gives weighted cross-entropy).
+
+    ``weight`` (C,) weighs the classes, ``pixel_weight`` (N, H, W) each pixel; the mean
+    is taken over the pixels either way.
+    """
     logp = F.log_softmax(logits.float(), 1)
     ce = F.nll_loss(logp, target, weight=weight, reduction="none")
     if gamma:
         pt = logp.gather(1, target[:, None]).squeeze(1).exp()
         ce = ce * (1 - pt) ** gamma
+    if pixel_weight is not None:
+        ce = ce * pixel_weight
     return ce.mean()
 
 
@@ -132,10 +143,22 @@ def cldice_loss(logits: torch.Tensor, target: torch.Tensor, *, iterations: int =
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.3,
                       beta: float = 0.7, gamma: float = 2.0, ce_weight: float = 1.0,
                       style_weight: float = 0.0, ink_weight: float = 0.0,
-                      cldice_weight: float = 0.0):
-    """Tversky + focal CE (+ the curve-style, any-ink and clDice terms): the training loss."""
+                      cldice_weight: float = 0.0, rule_weight: float = 1.0):
+    """Tversky + focal CE (+ the curve-style, any-ink and clDice terms): the training loss.
+
+    ``target`` (N, H, W) holds the classes 0..2, and may hold :data:`RULE` on background
+    pixels that lie on the printed grid's rules: they count as background everywhere, and
+    their focal CE is multiplied by ``rule_weight`` (the segmenter must not take a rule
+    for a curve: a trace then runs down it).
+    """
+    weight = None
+    rule = target == RULE
+    if bool(rule.any()):
+        target = target.masked_fill(rule, 0)
+        if rule_weight != 1.0:
+            weight = 1.0 + (rule_weight - 1.0) * rule.float()
     loss = tversky_loss(logits, target, alpha=alpha, beta=beta) + ce_weight * focal_ce(
-        logits, target, gamma=gamma
+        logits, target, gamma=gamma, pixel_weight=weight
     )
     if ink_weight:
         loss = loss + ink_weight * ink_tversky_loss(logits, target, alpha=alpha, beta=beta)

@@ -141,6 +141,7 @@ class RenderedPage:
     grid: np.ndarray  # (m,) regular depth grid of the layout
     truth: list[tuple[str, str, np.ndarray]]  # (mnemonic, unit, (m,) values on grid)
     x_rows: dict[str, np.ndarray]  # mnemonic -> (rows,) true x in px per row
+    rules: np.ndarray | None = None  # (rows, cols) bool: the printed grid's ruled lines
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -338,6 +339,14 @@ def render_page(
     img = Image.new("L", (W, H), paper)
     lab = Image.new("L", (W, H), 0)
     d_img, d_lab = ImageDraw.Draw(img), ImageDraw.Draw(lab)
+    # where the grid's rules are drawn (a pixel wider each side): training can weigh the
+    # segmenter's mistakes there (``train --rule-weight``); no random draws of its own
+    rul = Image.new("L", (W, H), 0)
+    d_rul = ImageDraw.Draw(rul)
+
+    def rule(xy, *, fill: int, width: int) -> None:
+        d_img.line(xy, fill=fill, width=width)
+        d_rul.line(xy, fill=1, width=width + 2)
 
     dark_grid = tier == "hard" and rng.random() < 0.5
     grid_ink = int(rng.integers(20, 90)) if dark_grid else int(rng.integers(90, 190))
@@ -382,15 +391,15 @@ def render_page(
                     f = (k + math.log10(j)) / n_dec
                     gx = lpx + f * (rpx - lpx)
                     w = 2 if j == 1 else 1
-                    d_img.line([(gx, 0), (gx, H)], fill=major_ink if j == 1 else grid_ink, width=w)
+                    rule([(gx, 0), (gx, H)], fill=major_ink if j == 1 else grid_ink, width=w)
         else:
             for k in range(11):
                 gx = lpx + k / 10 * (rpx - lpx)
                 heavy = k in (0, 5, 10)
-                d_img.line([(gx, 0), (gx, H)], fill=major_ink if heavy else grid_ink,
-                           width=2 if heavy else 1)
-        d_img.line([(lpx, 0), (lpx, H)], fill=major_ink, width=int(rng.integers(1, 4)))
-        d_img.line([(rpx, 0), (rpx, H)], fill=major_ink, width=int(rng.integers(1, 4)))
+                rule([(gx, 0), (gx, H)], fill=major_ink if heavy else grid_ink,
+                     width=2 if heavy else 1)
+        rule([(lpx, 0), (lpx, H)], fill=major_ink, width=int(rng.integers(1, 4)))
+        rule([(rpx, 0), (rpx, H)], fill=major_ink, width=int(rng.integers(1, 4)))
 
     # horizontal depth lines across the tracks
     first = math.ceil(d0 / minor_units) * minor_units
@@ -401,8 +410,8 @@ def render_page(
         k = round(dd / minor_units)
         major = k % major_every == 0
         for lpx, rpx in track_px:
-            d_img.line([(lpx, r), (rpx, r)], fill=major_ink if major else grid_ink,
-                       width=2 if major else 1)
+            rule([(lpx, r), (rpx, r)], fill=major_ink if major else grid_ink,
+                 width=2 if major else 1)
         if major:
             d_img.text((depth_box[0] + 6, r - 7), f"{dd:g}", fill=int(rng.integers(0, 60)),
                        font=font)
@@ -464,7 +473,7 @@ def render_page(
         tracks=tracks,
     )
     return RenderedPage(image=image, labels=labels, layout=layout, grid=grid, truth=truth,
-                        x_rows=x_rows)
+                        x_rows=x_rows, rules=np.asarray(rul, dtype=bool))
 
 
 _HEADER_WORDS = ("GR", "SP", "ILD", "SFL", "RHOB", "NPHI", "DT", "CALI", "GAPI", "MV",

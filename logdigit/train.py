@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .losses import segmentation_loss
+from .losses import RULE, segmentation_loss
 from .metrics import scores_from_counts
 from .model import DEFAULT_CONFIG, build_model, save_model
 from .render import TIERS, CurveBank, load_bank, random_walk_bank, render_page
@@ -30,9 +30,11 @@ logger = logging.getLogger(__name__)
 
 
 def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
-    """``n`` random crops (n, crop, crop); 3 in 4 are centred near curve ink."""
+    """``n`` random crops (n, crop, crop); 3 in 4 are centred near curve ink (classes 1
+    and 2 of ``page_lab``)."""
     H, W = page_img.shape
-    ys, xs = np.nonzero(page_lab[:: 4, :: 4])
+    sub = page_lab[:: 4, :: 4]
+    ys, xs = np.nonzero((sub == 1) | (sub == 2))  # curve ink, not rules (losses.RULE)
     out_i, out_l = [], []
     for _ in range(n):
         if len(ys) and rng.random() < 0.75:
@@ -45,6 +47,14 @@ def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
         out_i.append(page_img[y0 : y0 + crop, x0 : x0 + crop])
         out_l.append(page_lab[y0 : y0 + crop, x0 : x0 + crop])
     return np.stack(out_i), np.stack(out_l)
+
+
+def target(page, *, rules: bool) -> np.ndarray:
+    """A page's training target (rows, cols) uint8: its labels, and with ``rules`` the
+    background pixels on the grid's rules set to :data:`logdigit.losses.RULE`."""
+    if not rules or page.rules is None:
+        return page.labels
+    return np.where(page.rules & (page.labels == 0), np.uint8(RULE), page.labels)
 
 
 def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int, extras: bool = False,
@@ -69,11 +79,12 @@ class CropStream(torch.utils.data.IterableDataset):
     """
 
     def __init__(self, *, las_dir, crop, batch, seed, extras=False, pool: int = 6,
-                 tier_mix: tuple[float, float, float] = DEFAULT_TIER_MIX):
+                 tier_mix: tuple[float, float, float] = DEFAULT_TIER_MIX, rules: bool = False):
         if pool < 1:
             raise ValueError(f"pool must be at least 1 page, got {pool}")
         self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed
         self.extras, self.pool, self.tier_mix = extras, pool, tuple(tier_mix)
+        self.rules = rules
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -87,8 +98,8 @@ class CropStream(torch.utils.data.IterableDataset):
         while True:
             xs, ys = [], []
             for k in rng.integers(0, len(pages), self.batch):
-                x, y = sample_crops(pages[k].image, pages[k].labels, rng=rng, crop=self.crop,
-                                    n=1)
+                x, y = sample_crops(pages[k].image, target(pages[k], rules=self.rules),
+                                    rng=rng, crop=self.crop, n=1)
                 xs.append(x)
                 ys.append(y)
             x, y = np.concatenate(xs), np.concatenate(ys)
@@ -352,7 +363,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
 
     stream = CropStream(las_dir=opts.las_dir, crop=opts.crop, batch=opts.batch,
                         seed=opts.seed + step, extras=opts.extras, pool=opts.pool,
-                        tier_mix=parse_tier_mix(opts.tier_mix))
+                        tier_mix=parse_tier_mix(opts.tier_mix), rules=opts.rule_weight != 1.0)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=opts.workers,
                                          prefetch_factor=4 if opts.workers else None,
                                          persistent_workers=bool(opts.workers))
@@ -385,7 +396,8 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
         logits = model(x)
         loss = segmentation_loss(logits, y, alpha=opts.alpha, beta=opts.beta, gamma=opts.gamma,
                                  style_weight=opts.style_weight, ink_weight=opts.ink_weight,
-                                 cldice_weight=opts.cldice_weight)
+                                 cldice_weight=opts.cldice_weight,
+                                 rule_weight=opts.rule_weight)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()

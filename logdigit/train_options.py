@@ -27,6 +27,7 @@ class TrainOptions:
     style_weight: float = 1.0  # solid-vs-dashed CE on curve pixels (losses.style_loss)
     ink_weight: float = 1.0  # Tversky of solid + dashed ink (losses.ink_tversky_loss)
     cldice_weight: float = 0.0  # soft clDice of any ink (losses.cldice_loss); 0 = off
+    rule_weight: float = 1.0  # focal CE weight of background on the grid's rules
     init: str | None = None  # model folder whose weights start a fresh run (fine-tuning)
     warmup: int = 150
     extras: bool = True  # shading, text blocks, distractor curves, thick pens (render_page)

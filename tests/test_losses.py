@@ -132,3 +132,22 @@ def test_segmentation_loss_adds_cldice_only_when_weighted():
     torch.testing.assert_close(with_cl, base + 0.5 * cldice_loss(logits, target))
     with_cl.backward()
     assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+
+
+def test_rule_pixels_are_background_with_their_own_weight():
+    from logdigit.losses import RULE
+
+    t = torch.zeros(1, 16, 16, dtype=torch.long)
+    t[0, :, 4] = 1
+    marked = t.clone()
+    marked[0, :, 10] = RULE
+    logits = perfect_logits(t)
+    logits[:, 1, :, 10] += 42  # the network calls the rule a solid curve
+    plain = segmentation_loss(logits, t)
+    assert torch.isclose(segmentation_loss(logits, marked), plain)  # weight 1: background
+    heavier = segmentation_loss(logits, marked, rule_weight=4.0)
+    assert heavier > plain
+    # weighting the rule changes nothing where the network is right about it
+    good = perfect_logits(t)
+    assert torch.isclose(segmentation_loss(good, marked, rule_weight=4.0),
+                         segmentation_loss(good, t), atol=1e-6)

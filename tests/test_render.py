@@ -202,3 +202,17 @@ def test_a_horizontal_stroke_keeps_the_line_width(width):
     ink_rows = (np.asarray(img) < 128).sum(axis=0)[30:90]
     assert np.median(ink_rows) == width
     assert np.median((np.asarray(lab) > 0).sum(axis=0)[30:90]) == width + 2
+
+
+def test_rules_mask_marks_the_grid_and_draws_nothing_itself(bank):
+    p = page(bank, tier="clean", n_tracks=1)
+    assert p.rules.shape == p.image.shape and p.rules.dtype == bool
+    t = p.layout["tracks"][0]
+    lpx, rpx = t["left_px"], t["right_px"]
+    # the track edges are rules on every row, and rule pixels are printed ink
+    assert p.rules[:, lpx].all() and p.rules[:, rpx].all()
+    assert p.image[p.rules & (p.labels == 0)].mean() < p.image[~p.rules].mean() - 20
+    # paper between rules and away from the curves is not a rule
+    assert not p.rules[:, rpx + 8:rpx + 20].any()
+    # drawing the mask takes no random numbers: the rest of the page is as before
+    assert np.array_equal(page(bank, tier="clean", n_tracks=1).image, p.image)

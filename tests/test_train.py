@@ -278,3 +278,34 @@ def test_make_targets_chain_the_shipped_models_runs(monkeypatch):
     assert [runs[t]["opts"].lr for t in ("narrow", "narrow2")] == [1e-3, 5e-4]
     assert [runs[t]["opts"].steps for t in ("narrow", "narrow2")] == [4000, 4000]
     assert runs["narrow2"]["opts"].seed == 10
+
+
+def test_training_target_marks_rule_background_only_when_asked():
+    from types import SimpleNamespace
+
+    from logdigit.losses import RULE
+    from logdigit.train import target
+
+    labels = np.zeros((8, 8), np.uint8)
+    labels[:, 2] = 1
+    rules = np.zeros((8, 8), bool)
+    rules[:, 2:4] = True  # a rule under the curve at column 2, paper-side at column 3
+    page = SimpleNamespace(labels=labels, rules=rules)
+    assert target(page, rules=False) is labels
+    t = target(page, rules=True)
+    assert (t[:, 2] == 1).all() and (t[:, 3] == RULE).all()  # the curve keeps its class
+    assert (t[:, 4:] == 0).all() and (t[:, :2] == 0).all()
+    assert target(SimpleNamespace(labels=labels, rules=None), rules=True) is labels
+
+
+def test_sample_crops_centre_on_curves_not_on_rules():
+    from logdigit.losses import RULE
+
+    rng = np.random.default_rng(1)
+    img = np.zeros((400, 400), np.float32)
+    lab = np.zeros((400, 400), np.uint8)
+    lab[:, 20:24] = RULE  # a rule far from the curve
+    lab[:, 300:304] = 2
+    _, y = sample_crops(img, lab, rng=rng, crop=64, n=60)
+    near_curve = ((y == 2).reshape(60, -1).any(1)).mean()
+    assert near_curve > 0.6

@@ -46,6 +46,10 @@ def train(
     cldice_weight: float = typer.Option(_D.cldice_weight, "--cldice-weight", min=0.0,
                                         help="Weight of a soft clDice term on any curve "
                                         "ink (topology; 0 = off)."),
+    rule_weight: float = typer.Option(_D.rule_weight, "--rule-weight", min=0.0,
+                                      help="Weight of the cross-entropy on background "
+                                      "pixels on the grid's rules (1 = like any "
+                                      "background)."),
     tier_mix: str = typer.Option(_D.tier_mix, "--tier-mix",
                                  help="Shares of clean, scanned and hard pages, e.g. "
                                  "0.2,0.4,0.4."),
@@ -80,6 +84,6 @@ def train(
                         checkpoint_minutes=checkpoint_minutes, val_every=val_every,
                         ema=ema, pool=pool, head=head, init=str(init) if init else None,
                         ink_weight=ink_weight, cldice_weight=cldice_weight,
-                        tier_mix=tier_mix)
+                        rule_weight=rule_weight, tier_mix=tier_mix)
     folder = run(opts, out=out, resume=resume)
     print(folder)
