@@ -1408,6 +1408,52 @@ def suppress_straight_columns(prob: np.ndarray, *, window: int = 512,
     return prob if out is None else out
 
 
+def solid_off_rules(ink: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray,
+                    lines: np.ndarray, keep: float = 0.3, reach: int = 1) -> np.ndarray:
+    """A dashed curve's map with the solid-class ink on the vertical rules weakened.
+
+    The segmenter sometimes inks stretches of a vertical rule as a *solid* line (a dark
+    grid, a heavy centre or decade rule). Once a track's solid curve has taken its own
+    ink, such a stretch is the cheapest way for the dashed curve's path across a place
+    where its dashes are hidden (under the solid curve's exclusion band, between dots):
+    the path runs down the rule and its values jump by the distance to it. A dashed curve
+    on a rule column keeps its own class's ink there; the other class's counts only
+    ``keep`` times.
+
+    Parameters
+    ----------
+    ink : (rows, cols) uint8
+        The map the dashed curve is traced on (curve ink of either class, 0..255).
+    solid, dashed : (rows, cols) uint8
+        The segmenter's solid and dashed probabilities of the same window.
+    lines : (cols,) bool
+        Columns of the vertical rules (:func:`logdigit.grid.periodic_rules`).
+    keep : float
+        Factor on the solid probability on those columns (0..1).
+    reach : int
+        Neighbouring columns treated with them (a rule one column off in the map).
+
+    Returns
+    -------
+    (rows, cols) uint8
+        ``ink``, lowered on the rule columns to ``max(dashed, keep * solid)`` where that
+        is less; ``ink`` itself when there is no rule.
+    """
+    lines = np.asarray(lines, bool)
+    if lines.shape != (ink.shape[1],) or solid.shape != ink.shape or dashed.shape != ink.shape:
+        raise ValueError(f"shapes differ: ink {ink.shape}, solid {solid.shape}, dashed "
+                         f"{dashed.shape}, lines {lines.shape}")
+    if not 0.0 <= keep <= 1.0:
+        raise ValueError(f"keep must be in 0..1, got {keep}")
+    on = widen(lines, reach)
+    if not on.any():
+        return ink
+    out = ink.copy()
+    own = np.maximum(dashed[:, on], (solid[:, on] * keep).astype(np.uint8))
+    out[:, on] = np.minimum(ink[:, on], own)
+    return out
+
+
 @numba.njit(cache=True, nogil=True)
 def _row_gap_links(m, max_gap, level):  # pragma: no cover - jitted
     H, W = m.shape

@@ -877,3 +877,51 @@ def test_trace_workers_follow_torchs_thread_budget():
         assert default_trace_workers() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(ink_model,
+                                                                             monkeypatch):
+    """The segmenter inks a stretch of a grid rule (rows 400-700, 15 px from a dotted
+    curve) as a solid line. The solid curve has taken its own ink, and the dotted curve's
+    path would rather run down the rule than cross the paper between its dots; with the
+    solid-class ink on the rules weakened for the dashed curve
+    (:func:`logdigit.trace.solid_off_rules`) it stays on its dots."""
+    import logdigit.convert as convert_mod
+    from logdigit.segment import track_window
+
+    rows = np.arange(ROWS)
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in range(LEFT_PX, RIGHT_PX + 1, 30):  # grid rules and track edges
+        d.line([(c, 0), (c, ROWS)], fill=90, width=1)
+    xs = 110 + 20 * np.sin(rows / 40.0)
+    d.line([(float(x), float(r)) for x, r in zip(xs, rows, strict=True)], fill=0, width=3)
+    pixels = np.asarray(img, np.uint8).copy()
+    dots = (rows % 8) < 6
+    pixels[dots, 274:277] = 0  # the dotted curve at x 275: value 112.5
+    c0, _ = track_window(LEFT_PX, RIGHT_PX, COLS, margin=12)
+
+    def segmenter(pix, **kw):
+        probs = np.zeros((2, *pix.shape), np.uint8)
+        dark = pix < 128
+        cols = np.arange(pix.shape[1]) + c0
+        probs[0] = (dark & (cols < 200)[None, :]) * 255
+        probs[1] = (dark & (cols > 270)[None, :] & (cols < 280)[None, :]) * 255
+        probs[0, 400:700, 290 - c0] = 150  # the rule inked as a solid line
+        return probs
+
+    lay = many_layout([
+        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
+        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dotted"}])
+    monkeypatch.setattr(convert_mod, "segment_array", segmenter)
+    model, config = ink_model
+
+    def dotted_values():
+        res = convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
+        g = res.grid
+        stretch = (g >= TOP + 400 / PX_PER_FT) & (g <= TOP + 700 / PX_PER_FT)
+        return res.curves[1].values[stretch]
+
+    assert np.abs(dotted_values() - 112.5).max() < 1.0
+    monkeypatch.setattr(convert_mod, "DASHED_RULE_KEEP", 1.0)  # the rule as it was inked
+    assert np.abs(dotted_values() - 112.5).max() > 3.0

@@ -8,6 +8,7 @@ from logdigit.trace import (
     bridge_gaps,
     exclude_trace,
     reroute_gaps,
+    solid_off_rules,
     trace_curve,
     unsupported_runs,
 )
@@ -1005,3 +1006,44 @@ def test_back_pointers_fit_any_width():
     prob = np.zeros((6, 300), np.uint8)
     prob[:, 250] = 255
     np.testing.assert_allclose(trace_curve(prob, skeleton_bonus=0.0).x, 250.0)
+
+
+def _dotted_beside_a_solid_inked_rule():
+    """A dotted curve at column 20 (6 rows of ink, 2 of paper) and a rule at column 35 that
+    the segmenter inked as a solid line (150) over rows 60-119."""
+    H, W = 180, 60
+    solid = np.zeros((H, W), np.uint8)
+    dashed = np.zeros((H, W), np.uint8)
+    dots = (np.arange(H) % 8) < 6
+    dashed[dots, 19:22] = 255
+    solid[60:120, 35] = 150
+    lines = np.zeros(W, bool)
+    lines[35] = True
+    return np.maximum(solid, dashed), solid, dashed, lines
+
+
+def test_solid_off_rules_weakens_only_the_solid_ink_on_rule_columns():
+    ink, solid, dashed, lines = _dotted_beside_a_solid_inked_rule()
+    dashed[90:95, 35] = 200  # the dashed curve's own ink on the rule stays
+    ink = np.maximum(ink, dashed)
+    out = solid_off_rules(ink, solid=solid, dashed=dashed, lines=lines, keep=0.3)
+    assert out[70, 35] == 45 and out[70, 34] == 0  # 150 * 0.3; one column off: no ink
+    assert out[92, 35] == 200
+    off = np.ones(60, bool)
+    off[34:37] = False  # the rule and one column either side
+    assert np.array_equal(out[:, off], ink[:, off])
+    assert ink[70, 35] == 150  # a new array
+    assert solid_off_rules(ink, solid=solid, dashed=dashed, lines=np.zeros(60, bool)) is ink
+    with pytest.raises(ValueError):
+        solid_off_rules(ink, solid=solid, dashed=dashed, lines=lines[:-1])
+    with pytest.raises(ValueError):
+        solid_off_rules(ink, solid=solid, dashed=dashed, lines=lines, keep=1.5)
+
+
+def test_a_dotted_curve_is_no_longer_drawn_down_a_rule_inked_as_solid():
+    ink, solid, dashed, lines = _dotted_beside_a_solid_inked_rule()
+    before = trace_curve(ink, max_gap=8)
+    assert np.nanmax(np.abs(before.x[60:120] - 20)) > 10  # the rule captures the path
+    after = trace_curve(solid_off_rules(ink, solid=solid, dashed=dashed, lines=lines),
+                        max_gap=8)
+    assert np.nanmax(np.abs(after.x - 20)) < 1.5
