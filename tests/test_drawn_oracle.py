@@ -1,0 +1,48 @@
+"""tools/drawn_oracle.py: curves read from the renderer's own drawn x."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from logdigit.render import random_walk_bank
+
+from .conftest import load_tool, synth_case_folder
+
+dro = load_tool("drawn_oracle.py")
+
+
+def bank():
+    return random_walk_bank(np.random.default_rng(0), n=4, length=4000)
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    return synth_case_folder(tmp_path_factory.mktemp("drawn"), n=2, seed=5)
+
+
+def test_reading_the_drawn_x_recovers_the_truth(cases):
+    scores = dro.score_cases(cases, bank(), seed=5)
+    assert len(scores) >= 4 and all(set(s) == set(dro.KINDS) for s in scores.values())
+    for s in scores.values():
+        assert s["linear"] > 0.99  # rows drawn through the truth, read back exactly
+        assert s["drawn"] > 0.9 and s["visible"] <= s["drawn"] + 0.05
+
+
+def test_a_case_from_another_seed_is_refused(cases):
+    with pytest.raises(SystemExit, match="not the page"):
+        dro.score_cases(cases, bank(), seed=6)
+
+
+def test_value_scale_and_visible_rows():
+    curve = {"left": 1.0, "right": 100.0, "scale": "log"}
+    np.testing.assert_allclose(dro.x_to_value(np.array([10.0, 60.0, 110.0]), curve=curve,
+                                              left_px=10, right_px=110), [1, 10, 100])
+    lin = {"left": 50.0, "right": 0.0, "scale": "linear"}
+    assert dro.x_to_value(np.array([35.0]), curve=lin, left_px=10, right_px=110)[0] == 37.5
+    labels = np.zeros((3, 8), np.uint8)
+    labels[0, 4] = 2
+    labels[1, 2] = 2
+    labels[2, 4] = 1
+    seen = dro.visible_rows(labels, np.array([3.6, 4.0, 4.0]), 2)
+    assert seen.tolist() == [True, False, False]
