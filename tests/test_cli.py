@@ -468,6 +468,8 @@ def test_train_errors_never_start_training(tmp_path, capsys, monkeypatch) -> Non
          ["--tier-mix", "three non-negative shares"]),
         (["--out", tmp_path / "m", "--las-dir", good, "--ink-weight", "-1"], 2,
          ["'--ink-weight'"]),
+        (["--out", tmp_path / "m", "--las-dir", good, "--rule-weight", "-1"], 2,
+         ["'--rule-weight'"]),
         (["--out", tmp_path / "m"], 2, ["Missing option '--las-dir'"]),
     ]
     for args, code, needles in cases:
@@ -495,14 +497,15 @@ def test_train_defaults_are_the_shipped_runs_and_options_reach_the_run(tmp_path,
     assert got == 0, err
     shipped = TrainOptions()
     for field in ("steps", "batch", "crop", "lr", "ema", "pool", "val_every", "ink_weight",
-                  "tier_mix"):
+                  "tier_mix", "rule_weight"):
         assert getattr(seen[0], field) == getattr(shipped, field), field
     got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet",
                       "--ema", "0", "--pool", "3", "--steps", "7", "--tier-mix", "0.2,0.4,0.4",
-                      "--ink-weight", "2")
+                      "--ink-weight", "2", "--rule-weight", "4")
     assert got == 0, err
     assert (seen[1].ema, seen[1].pool, seen[1].steps) == (0.0, 3, 7)
-    assert (seen[1].tier_mix, seen[1].ink_weight) == ("0.2,0.4,0.4", 2.0)
+    assert (seen[1].tier_mix, seen[1].ink_weight, seen[1].rule_weight) == ("0.2,0.4,0.4",
+                                                                          2.0, 4.0)
     assert seen[0].head == "full" and run_config(seen[0]) == DEFAULT_CONFIG
     got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet",
                       "--head", "subpixel")

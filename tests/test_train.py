@@ -309,3 +309,17 @@ def test_sample_crops_centre_on_curves_not_on_rules():
     _, y = sample_crops(img, lab, rng=rng, crop=64, n=60)
     near_curve = ((y == 2).reshape(60, -1).any(1)).mean()
     assert near_curve > 0.6
+
+
+def test_a_rule_weighted_run_trains_on_targets_that_mark_the_rules(tmp_path):
+    from logdigit.losses import RULE
+    from logdigit.train import CropStream
+
+    stream = iter(CropStream(las_dir=None, crop=64, batch=4, seed=0, pool=2, rules=True))
+    ys = np.concatenate([next(stream)[1].numpy() for _ in range(6)])
+    assert (ys == RULE).any() and ((ys == 1) | (ys == 2)).any()
+    plain = iter(CropStream(las_dir=None, crop=64, batch=4, seed=0, pool=2))
+    assert next(plain)[1].max() <= 2
+    out = train(_opts(rule_weight=4.0), out=tmp_path / "r")
+    assert (out / "model.safetensors").is_file()
+    assert "rule_weight" in (out / "MODEL_CARD.md").read_text()
