@@ -380,7 +380,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
                              level=LINK_LEVEL)
     for i, curve in enumerate(ordered):
         cmap = np.ascontiguousarray(remaining)
-        if curve.cls == 2 and probs is not None and lines is not None:
+        if curve.cls == 2 and lines is not None:  # lines: the track was segmented
             cmap = solid_off_rules(cmap, solid=probs[0][:, a:b], dashed=probs[1][:, a:b],
                                    lines=lines, keep=DASHED_RULE_KEEP)
         tr = trace_curve(cmap, x_offset=0, max_gap=max_gap,

@@ -91,23 +91,25 @@ class CropStream(torch.utils.data.IterableDataset):
         wid = info.id if info else 0
         rng = np.random.default_rng([self.seed, wid, int(time.time() * 1000) % 2**31])
         bank = load_bank(Path(self.las_dir)) if self.las_dir else random_walk_bank(rng)
-        pages = [random_page(rng, bank, crop=self.crop, extras=self.extras,
-                             tier_mix=self.tier_mix)
-                 for _ in range(self.pool)]
+        def fresh() -> tuple[np.ndarray, np.ndarray]:
+            """A new page's image and training target (made once per page)."""
+            page = random_page(rng, bank, crop=self.crop, extras=self.extras,
+                               tier_mix=self.tier_mix)
+            return page.image, target(page, rules=self.rules)
+
+        pages = [fresh() for _ in range(self.pool)]
         n = 0
         while True:
             xs, ys = [], []
             for k in rng.integers(0, len(pages), self.batch):
-                x, y = sample_crops(pages[k].image, target(pages[k], rules=self.rules),
-                                    rng=rng, crop=self.crop, n=1)
+                x, y = sample_crops(*pages[k], rng=rng, crop=self.crop, n=1)
                 xs.append(x)
                 ys.append(y)
             x, y = np.concatenate(xs), np.concatenate(ys)
             yield torch.from_numpy(to_input(x))[:, None], torch.from_numpy(y.astype(np.int64))
             n += 1
             if n % 2 == 0:  # rendering is the expensive part: one new page per two batches
-                pages[int(rng.integers(len(pages)))] = random_page(
-                    rng, bank, crop=self.crop, extras=self.extras, tier_mix=self.tier_mix)
+                pages[int(rng.integers(len(pages)))] = fresh()
 
 
 class WeightAverage:

@@ -34,12 +34,7 @@ def test_a_case_from_another_seed_is_refused(cases):
         dro.score_cases(cases, bank(), seed=6)
 
 
-def test_value_scale_and_visible_rows():
-    curve = {"left": 1.0, "right": 100.0, "scale": "log"}
-    np.testing.assert_allclose(dro.x_to_value(np.array([10.0, 60.0, 110.0]), curve=curve,
-                                              left_px=10, right_px=110), [1, 10, 100])
-    lin = {"left": 50.0, "right": 0.0, "scale": "linear"}
-    assert dro.x_to_value(np.array([35.0]), curve=lin, left_px=10, right_px=110)[0] == 37.5
+def test_visible_rows():
     labels = np.zeros((3, 8), np.uint8)
     labels[0, 4] = 2
     labels[1, 2] = 2

@@ -22,27 +22,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from logdigit.calibrate import resample
+from logdigit.calibrate import resample, row_to_depth, x_to_value
+from logdigit.layout import parse_layout
 from logdigit.metrics import compare_on_grid, r2
 from logdigit.render import load_bank, random_walk_bank
 from logdigit.synth import render_cases
 
 KINDS = ("drawn", "linear", "visible")
-
-
-def x_to_value(x: np.ndarray, *, curve: dict, left_px: float, right_px: float) -> np.ndarray:
-    """A track's x (px) to the curve's value through its scale (the renderer's inverse)."""
-    f = (x - left_px) / (right_px - left_px)
-    if curve["scale"] == "log":
-        lo, hi = math.log10(curve["left"]), math.log10(curve["right"])
-        return 10 ** (lo + f * (hi - lo))
-    return curve["left"] + f * (curve["right"] - curve["left"])
 
 
 def visible_rows(labels: np.ndarray, x: np.ndarray, cls: int) -> np.ndarray:
@@ -55,26 +46,24 @@ def visible_rows(labels: np.ndarray, x: np.ndarray, cls: int) -> np.ndarray:
 
 def score_page(page) -> dict[str, dict[str, float]]:
     """``{mnemonic: {kind: R²}}`` for one rendered page (see the module docstring)."""
-    d = page.layout["depth"]
     H = page.image.shape[0]
+    layout = parse_layout(page.layout).resolved(n_rows=H, n_cols=page.image.shape[1])
     rows = np.arange(H, dtype=float)
-    depths = d["top"] + rows * (d["bottom"] - d["top"]) / (d["bottom_row"] - d["top_row"])
+    depths = row_to_depth(rows, depth=layout.depth)
     truth = {m: v for m, _, v in page.truth}
     out: dict[str, dict[str, float]] = {}
-    for track in page.layout["tracks"]:
-        for c in track["curves"]:
-            m = c["mnemonic"]
-            x = page.x_rows[m]
-            v = x_to_value(x, curve=c, left_px=track["left_px"], right_px=track["right_px"])
-            seen = visible_rows(page.labels, x, 1 if c["style"] == "solid" else 2)
-            shown = np.interp(rows, rows[seen], v[seen]) if seen.any() else np.full(H, np.nan)
-            fits = {"drawn": resample(depths, v, page.grid),
-                    "linear": resample(depths, v, page.grid, smooth=False),
-                    "visible": resample(depths, shown, page.grid)}
-            out[m] = {}
-            for kind, on_grid in fits.items():
-                _, a, b = compare_on_grid(page.grid, on_grid, page.grid, truth[m])
-                out[m][kind] = r2(a, b)
+    for track, c in layout.curves:
+        x = page.x_rows[c.mnemonic]
+        v = x_to_value(x, track=track, curve=c)
+        seen = visible_rows(page.labels, x, c.cls)
+        shown = np.interp(rows, rows[seen], v[seen]) if seen.any() else np.full(H, np.nan)
+        fits = {"drawn": resample(depths, v, page.grid),
+                "linear": resample(depths, v, page.grid, smooth=False),
+                "visible": resample(depths, shown, page.grid)}
+        out[c.mnemonic] = {}
+        for kind, on_grid in fits.items():
+            _, a, b = compare_on_grid(page.grid, on_grid, page.grid, truth[c.mnemonic])
+            out[c.mnemonic][kind] = r2(a, b)
     return out
 
 
