@@ -377,6 +377,55 @@ def test_smoothing_spline_is_scipys(n: int, lam: float) -> None:
     np.testing.assert_allclose(smoothing_spline(x, y, lam=lam)(t), want, atol=1e-9)
 
 
+@pytest.mark.parametrize("n, lam", [(5, 0.5), (50, 1e-3), (300, 2.0)])
+def test_weighted_smoothing_spline_is_scipys(n: int, lam: float) -> None:
+    from scipy.interpolate import make_smoothing_spline
+
+    rng = np.random.default_rng(n + 1)
+    x = np.cumsum(rng.uniform(0.1, 1.0, n))
+    y = np.sin(x / 3) + rng.normal(0, 0.1, n)
+    w = rng.uniform(0.01, 2.0, n)
+    t = np.linspace(x[0] - 0.3, x[-1] + 0.3, 7 * n)
+    want = make_smoothing_spline(x, y, w=w, lam=lam)(t)
+    np.testing.assert_allclose(smoothing_spline(x, y, lam=lam, w=w)(t), want, atol=1e-9)
+    np.testing.assert_allclose(smoothing_spline(x, y, lam=lam, w=np.ones(n))(t),
+                               smoothing_spline(x, y, lam=lam)(t), atol=1e-12)
+    with pytest.raises(ValueError, match="positive"):
+        smoothing_spline(x, y, lam=lam, w=np.where(np.arange(n) == 2, 0.0, 1.0))
+    with pytest.raises(ValueError, match="weights"):
+        smoothing_spline(x, y, lam=lam, w=w[:-1])
+
+
+@pytest.mark.parametrize("rows_per_step", [2, 16])  # as sampled, and binned
+def test_resample_follows_sure_rows_past_an_unsure_excursion(rows_per_step: int) -> None:
+    """A trace's short excursion to the wrong ink, on rows of low weight, hardly reaches
+    the output; with equal weights the spline follows it."""
+    d = np.arange(4000, dtype=float) / rows_per_step
+    true = 40 + 10 * np.sin(d / 9.0)
+    v = true.copy()
+    bad = (d >= 100) & (d < 101.5)  # 1.5 steps of rows 30 units out
+    v[bad] += 30.0
+    grid = np.arange(1.0, d[-1] - 1.0, 1.0)
+    w = np.where(bad, 0.0025, 1.0)
+    want = 40 + 10 * np.sin(grid / 9.0)
+    near = (grid >= 99) & (grid <= 102)
+    plain = resample(d, v, grid)
+    weighted = resample(d, v, grid, weights=w)
+    assert np.max(np.abs(plain[near] - want[near])) > 10
+    assert np.max(np.abs(weighted[near] - want[near])) < 2.0
+    assert np.max(np.abs(weighted[~near] - want[~near])) < 0.05
+    np.testing.assert_allclose(resample(d, v, grid, weights=np.ones_like(d)), plain,
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize("weights", [np.ones(5), np.array([1.0, 1, 0, 1, 1, 1]),
+                                     np.array([1.0, 1, np.nan, 1, 1, 1])])
+def test_resample_rejects_bad_weights(weights: np.ndarray) -> None:
+    d = np.arange(6.0)
+    with pytest.raises(ValueError, match="weights"):
+        resample(d, d, d, weights=weights)
+
+
 def test_smoothing_spline_edge_cases() -> None:
     x = np.array([0.0, 1.0, 3.0, 4.5, 7.0])
     line = 2.0 * x - 1.0

@@ -925,3 +925,33 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(in
     assert np.abs(dotted_values() - 112.5).max() < 1.0
     monkeypatch.setattr(convert_mod, "DASHED_RULE_KEEP", 1.0)  # the rule as it was inked
     assert np.abs(dotted_values() - 112.5).max() > 3.0
+
+
+def test_row_weights_follow_the_trace_confidence():
+    from logdigit.convert import row_weights
+
+    c = np.array([1.0, 0.5, 0.0, np.nan, 0.01])
+    np.testing.assert_allclose(row_weights(c, floor=0.05, power=2.0),
+                               [1.0, 0.25, 0.0025, 0.0025, 0.0025])
+    np.testing.assert_allclose(row_weights(c, floor=0.1, power=1.0), [1.0, 0.5, 0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match="floor"):
+        row_weights(c, floor=0.0)
+
+
+def test_each_curve_is_resampled_with_its_trace_confidence_as_weights(ink_model, monkeypatch):
+    import logdigit.convert as convert_mod
+
+    seen = []
+    real = convert_mod.resample
+
+    def spy(depths, values, grid, **kw):
+        seen.append(kw.get("weights"))
+        return real(depths, values, grid, **kw)
+
+    monkeypatch.setattr(convert_mod, "resample", spy)
+    res = run(draw_scan(curve_values, gap=(400, 600)), layout(), ink_model)
+    (c,) = res.curves
+    (w,) = seen
+    np.testing.assert_allclose(w, convert_mod.row_weights(c.trace.confidence))
+    assert w.min() < 0.01 and w.max() == 1.0  # the gap's rows count for little
+
