@@ -489,7 +489,9 @@ def _fit_run(
     if not smooth:
         return np.interp(g, d, v)
     h = float(np.median(np.diff(d)))
-    w = np.ones(d.shape) if w is None else w
+    # weights relative to the run's surest row: a run's smoothing does not depend on how
+    # sure the whole run is, only on which of its rows are surer than others
+    w = np.ones(d.shape) if w is None else w / np.max(w)
     if grid_step > 0 and h * _BIN_THRESHOLD < grid_step:
         d, v, w = _bin_average(d, v, grid_step / _BINS_PER_STEP, w)
         h = float(np.median(np.diff(d))) if d.size > 1 else h
@@ -537,8 +539,9 @@ def resample(
         (:func:`smoothing_spline`); if false, interpolate linearly.
     weights : numpy.ndarray, shape (n,), or None
         Positive weight of each sample in the smoothing spline (e.g. the trace's
-        confidence, :func:`logdigit.convert.row_weights`); None: all 1. Ignored where a run
-        is interpolated linearly.
+        confidence, :func:`logdigit.convert.row_weights`); None: all 1. Only their ratios
+        within a run of finite samples count (each run's are divided by its largest).
+        Ignored where a run is interpolated linearly.
     max_gap : float or None
         Depth length (in the units of ``depths``) of gaps to bridge. A grid point gets a
         value only inside a run of finite samples ``[first, last]``, or within

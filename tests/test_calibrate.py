@@ -416,6 +416,11 @@ def test_resample_follows_sure_rows_past_an_unsure_excursion(rows_per_step: int)
     assert np.max(np.abs(weighted[~near] - want[~near])) < 0.05
     np.testing.assert_allclose(resample(d, v, grid, weights=np.ones_like(d)), plain,
                                atol=1e-9)
+    # only the ratios within a run count: a run that is unsure throughout is smoothed
+    # like a sure one
+    np.testing.assert_allclose(resample(d, v, grid, weights=0.01 * w), weighted, atol=1e-9)
+    np.testing.assert_allclose(resample(d, v, grid, weights=np.full_like(d, 0.003)), plain,
+                               atol=1e-9)
 
 
 @pytest.mark.parametrize("weights", [np.ones(5), np.array([1.0, 1, 0, 1, 1, 1]),
