@@ -438,8 +438,10 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, *, lam: float,
     n = x.size
     if n < 3 or y.shape != x.shape:
         raise ValueError("need at least 3 points and matching x and y")
-    if w is not None and (np.shape(w) != x.shape or not np.all(np.asarray(w) > 0)):
+    w = np.ones(n) if w is None else np.asarray(w, np.float64)
+    if w.shape != x.shape or not np.all(w > 0):  # NaN fails too
         raise ValueError("weights must match x and be positive")
+    iw = 1.0 / w
     h = np.diff(x)
     if np.any(h <= 0):
         raise ValueError("x must be strictly increasing")
@@ -449,7 +451,6 @@ def smoothing_spline(x: np.ndarray, y: np.ndarray, *, lam: float,
     q0, q2 = 1.0 / h[:-1], 1.0 / h[1:]
     q1 = -q0 - q2
     m = n - 2
-    iw = np.ones(n) if w is None else 1.0 / np.asarray(w, np.float64)
     ab = np.zeros((3, m))
     ab[2] = (h[:-1] + h[1:]) / 3.0 + lam * (q0 * q0 * iw[:-2] + q1 * q1 * iw[1:-1]
                                             + q2 * q2 * iw[2:])
@@ -583,15 +584,14 @@ def resample(
         raise ValueError("depths must be finite and strictly increasing")
     if not np.all(np.isfinite(g)) or np.any(np.diff(g) <= 0):
         raise ValueError("grid must be finite and strictly increasing")
-    if weights is not None and (np.shape(weights) != d.shape
-                                or not np.all(np.asarray(weights) > 0)):
+    wts = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if wts is not None and (wts.shape != d.shape or not np.all(wts > 0)):
         raise ValueError("weights must have the shape of depths and be positive")
     if max_gap is not None and not (max_gap >= 0):
         raise ValueError(f"max_gap must be >= 0 or None, got {max_gap}")
     half = 0.0 if max_gap is None else 0.5 * float(max_gap)
     grid_step = float(np.median(np.diff(g))) if g.size > 1 else 0.0
 
-    wts = None if weights is None else np.asarray(weights, dtype=np.float64)
     out = np.full(g.shape, np.nan)
     scale = max(1.0, float(np.max(np.abs(g)))) if g.size else 1.0
     tol = 1e-9 * scale  # grid points this close to a run end count as inside it
@@ -603,8 +603,8 @@ def resample(
         inside = slice(lo, hi)
         # Evaluate the fit at the grid points inside the run and at both run ends.
         pts = np.concatenate(([rd[0]], g[inside], [rd[-1]]))
-        rw = None if weights is None else wts[start:stop]
-        fit = _fit_run(rd, rv, pts, smooth=smooth, grid_step=grid_step, w=rw)
+        fit = _fit_run(rd, rv, pts, smooth=smooth, grid_step=grid_step,
+                       w=None if wts is None else wts[start:stop])
         out[inside] = fit[1:-1]
         ends.append((float(rd[0]), float(fit[0]), float(rd[-1]), float(fit[-1])))
 
