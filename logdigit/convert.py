@@ -23,6 +23,7 @@ from .grid import periodic_rules, rule_columns, rule_rows, track_lattice
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
+from .polyline import refine_rough_trace
 from .scale import expand_trace, shrink, stroke_width, working_factor
 from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, cpu_workers, segment_array, track_window
@@ -470,6 +471,14 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
                            + (f" (at {at} {depth_unit})" if unsure else ""))
                     warnings.append(msg)
                     logger.warning("%s", msg)
+    if p_ink is not None:  # rough curves: the vertices the pen drew, not a cut-short path
+        for curve in ordered:
+            others = [low[c.mnemonic][0] for c in ordered if c is not curve]
+            x_low, conf_low = low[curve.mnemonic]
+            x_low = refine_rough_trace(p_ink, x_low, others=others, half=half,
+                                       dashed=curve.cls == 2,
+                                       link_gap=max(1, LINK_GAP_PX // k))
+            low[curve.mnemonic] = (x_low, conf_low)
     seconds["trace"] += time.perf_counter() - t
     by_curve: dict[str, CurveResult] = {}
     for curve in track.curves:

@@ -955,3 +955,38 @@ def test_each_curve_is_resampled_with_its_trace_confidence_as_weights(ink_model,
     np.testing.assert_allclose(w, convert_mod.row_weights(c.trace.confidence))
     assert w.min() < 0.01 and w.max() == 1.0  # the gap's rows count for little
 
+
+
+def test_a_rough_curve_keeps_its_turns(ink_model, monkeypatch):
+    """A curve that moves by several px from every row to the next (a noisy log on a
+    compressed depth scale) is drawn as a zigzag of horizontal strokes; the least-cost
+    path cuts its turns short, the polyline reading
+    (:func:`logdigit.polyline.refine_rough_trace`) reaches the vertices the pen drew.
+    Without that step the trace is off by px in most rows, so this test fails."""
+    import logdigit.convert as convert_mod
+
+    rng = np.random.default_rng(5)
+    rows = np.arange(ROWS)
+    noise = np.zeros(ROWS)
+    kick = rng.normal(0, 8, ROWS)
+    for i in range(1, ROWS):
+        noise[i] = 0.3 * noise[i - 1] + kick[i]
+    per_row = 75 + 30 * np.sin(rows / 50.0) + noise
+
+    def rough(depth):
+        return np.interp((depth - TOP) * PX_PER_FT, rows, per_row)
+
+    pixels = draw_scan(rough, width=1)
+    drawn = value_to_x(per_row, 0.0, 150.0, "linear")
+    monkeypatch.setattr(convert_mod, "segment_array", dark_is_solid)
+    model, config = ink_model
+    lay = layout(step=1 / PX_PER_FT)  # one value per row
+    res = convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
+    monkeypatch.setattr(convert_mod, "refine_rough_trace", lambda ink, x, **kw: np.array(x))
+    cut = convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
+    err = np.nanmedian(np.abs(res.curves[0].trace.x - drawn))
+    err_cut = np.nanmedian(np.abs(cut.curves[0].trace.x - drawn))
+    assert err < 1.0
+    assert err_cut > 3.0
+    g = res.grid
+    assert r2(res.curves[0].values, rough(g)) > r2(cut.curves[0].values, rough(g))
