@@ -473,6 +473,8 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
                     logger.warning("%s", msg)
     if p_ink is not None:  # rough curves: the vertices the pen drew, not a cut-short path
         for curve in ordered:
+            if curve.backup:  # a wrap across the track is no stroke
+                continue
             others = [low[c.mnemonic][0] for c in ordered if c is not curve]
             x_low, conf_low = low[curve.mnemonic]
             x_low = refine_rough_trace(p_ink, x_low, others=others, half=half,

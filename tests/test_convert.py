@@ -256,6 +256,32 @@ def test_backup_scale_is_unwrapped_into_true_values(ink_model, main, backup, off
     assert r2(p.values, truth) < 0.5
 
 
+def test_a_curve_with_backup_scales_is_not_read_as_a_polyline(ink_model, monkeypatch):
+    """A wrap from one edge of the track to the other is not a pen stroke: the polyline
+    reading (:func:`logdigit.polyline.refine_rough_trace`) leaves such curves alone."""
+    import logdigit.convert as convert_mod
+
+    calls = []
+    real = convert_mod.refine_rough_trace
+
+    def spy(ink, x, **kw):
+        calls.append(len(x))
+        return real(ink, x, **kw)
+
+    monkeypatch.setattr(convert_mod, "refine_rough_trace", spy)
+    rows = np.arange(ROWS)
+    values = 110 + 70 * np.sin(rows / PX_PER_FT / 40.0)
+    pixels = draw_wrapped(values, [(0.0, 150.0), (150.0, 300.0)])
+    track = {"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+        {"mnemonic": "DT", "left": 0.0, "right": 150.0, "backup": [150.0, 300.0]}]}
+    depth = {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"}
+    run(pixels, parse_layout({"depth": depth, "tracks": [track]}), ink_model)
+    assert calls == []
+    del track["curves"][0]["backup"]
+    run(pixels, parse_layout({"depth": depth, "tracks": [track]}), ink_model)
+    assert len(calls) == 1
+
+
 # --------------------------------------------------------------------------- deskew
 
 
