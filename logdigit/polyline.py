@@ -31,8 +31,9 @@ from .trace import exclude_trace, row_gap_links
 #: A trace is read again as a polyline when its median movement from row to row reaches
 #: this (px). A path that cuts corners moves less than the curve, so this is well below
 #: the curve's own roughness (a rough curve moves by 1.5 px or more per row). Chosen on the
-#: pick and dev cases (``las/train``, 310 curves; session 22): 0.5 put 267 at R² >= 0.95
-#: against 265 with 1.5 and 264 with 0 (every trace; 15 curves down); 0.3 and 0.7: 266.
+#: pick and dev cases (``las/train``, 310 curves; session 22, ink cost 0.5): 0.5 put 267
+#: at R² >= 0.95 against 265 with 1.5 and 264 with 0 (every trace; 15 curves down); 0.3
+#: and 0.7: 266. With the kept ink cost 1: 268.
 ROUGH_STEP = 0.5
 
 #: Half-width of the band searched around the trace, in half line widths of the track
@@ -204,6 +205,9 @@ def read_polyline(mask: np.ndarray, *, link: np.ndarray | None = None, half_widt
         and of movement (see the module docstring).
     max_candidates : int
         Candidates per row (at most 127): ends and middle of each run, left to right.
+
+    Rows without ink (nor link) are left out: the strokes run from the row before such a
+    stretch to the row after it, as if they were adjacent.
 
     Returns
     -------
