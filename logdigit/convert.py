@@ -19,7 +19,7 @@ from . import __version__
 from .calibrate import depth_grid, resample, row_to_depth, x_to_true_value
 from .colour import colour_ink
 from .errors import TraceError
-from .grid import periodic_rules, rule_columns, rule_rows, track_lattice
+from .grid import periodic_rules, rule_columns, rule_rows, rules_on_lattice, track_lattice
 from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
@@ -376,7 +376,11 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         p_seg = p_ink
         h_rules = rule_rows(pix[:, a:b], reach=reach)  # horizontal rules: rows
         window = max(64, 512 // k)
-        lines = periodic_rules(rule_columns(pix, window=window))[a:b]
+        # a flat curve is found among the rules; where the layout's grid explains the
+        # others, a rule off that grid is such a curve
+        lattice = grid_lattice(track, b - a, offset=c0 / k + a, k=k)
+        lines = rules_on_lattice(periodic_rules(rule_columns(pix, window=window))[a:b],
+                                 lattice)
         p_ink = suppress_straight_columns(p_ink, window=window, lines=lines)
         # where the segmenter missed a stretch of a curve, the scan's dark pixels off
         # the rules still hold the trace on it (a weak probability: the segmenter's ink
@@ -388,7 +392,6 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             # their stretches are found on the grid's lattice (dev cases, 310 curves:
             # 253 at R² >= 0.95 against 252, 2 up and none down by more than 0.005;
             # without the lattice, any straight stretch left out: 251, 3 down)
-            lattice = grid_lattice(track, b - a, offset=c0 / k + a, k=k)
             p_ink = np.maximum(p_ink, ink_off_rules(
                 pix[:, a:b], rule_cols=lines, rule_rows=h_rules, level=SCAN_INK_LEVEL,
                 lattice=lattice))

@@ -162,6 +162,50 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
     return out
 
 
+def rules_on_lattice(lines: np.ndarray, lattice: np.ndarray | None, *,
+                     min_share: float = 0.6) -> np.ndarray:
+    """Drop the rules found off the layout's grid when the grid explains the others.
+
+    :func:`periodic_rules` tells a flat curve from a linear grid's rules by the spacing
+    alone; a log grid's rules are not equally spaced, so a curve that stays at one value
+    over most of the log is found among them. The layout says where a track's rules
+    belong (:func:`track_lattice`). When at least ``min_share`` of the rules found touch
+    those places, the layout's grid is the scan's, and a rule that touches none of them
+    is a curve: it is dropped. When fewer do (edges set loosely, a grid of another
+    kind), the rules are returned as they are.
+
+    Parameters
+    ----------
+    lines : (cols,) bool
+        Rule columns; neighbouring columns form one rule.
+    lattice : (cols,) bool or None
+        Where the rules belong (:func:`track_lattice`); None: unknown.
+    min_share : float
+        Share of the rules that must touch the lattice.
+
+    Returns
+    -------
+    (cols,) bool
+        ``lines`` itself, or a copy without the rules off the lattice.
+    """
+    lines = np.asarray(lines, bool)
+    if lattice is None or not lines.any():
+        return lines
+    lattice = np.asarray(lattice, bool)
+    if lattice.shape != lines.shape:
+        raise ValueError(f"lattice has shape {lattice.shape}, lines {lines.shape}")
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], lines.astype(np.int8), [0]])))
+    runs = list(zip(edges[::2], edges[1::2], strict=True))
+    touching = [bool(lattice[a:b].any()) for a, b in runs]
+    if sum(touching) < min_share * len(runs) or all(touching):
+        return lines
+    out = lines.copy()
+    for (a, b), on in zip(runs, touching, strict=True):
+        if not on:
+            out[a:b] = False
+    return out
+
+
 def track_lattice(n_cols: int, *, left: float, right: float, divisions: int = 10,
                   decades: int | None = None, reach: float = 2.0) -> np.ndarray:
     """Columns where a track's vertical rules belong, from its edges alone.

@@ -899,6 +899,57 @@ def widen(flags: np.ndarray, reach: int) -> np.ndarray:
     return out
 
 
+def traded_rows(xa: np.ndarray, xb: np.ndarray, *, min_jump: float,
+                within: int = 3, fit: float = 0.5) -> np.ndarray:
+    """Rows where two traces exchange places: each jumps to where the other just was.
+
+    Two curves that run close together can be traded in one row without either trace
+    jumping far. At row ``i`` the traces traded when both moved more than ``min_jump`` px
+    since their last positions (each trace's last finite value within ``within`` rows
+    before ``i``) and the exchanged pairing fits: the distances from each trace's new
+    position to the *other* trace's last one add up to less than ``fit`` times the
+    distances each trace moved.
+
+    Parameters
+    ----------
+    xa, xb : (rows,) float
+        Traces (columns), NaN in gaps.
+    min_jump : float
+        Sideways move (px) below which a trace is taken to have stayed on its curve.
+    within : int
+        Rows back a trace's last position may lie (a gap in a dashed trace).
+    fit : float
+        How much better the exchanged pairing must fit.
+
+    Returns
+    -------
+    (rows,) bool
+        True at the first row after each exchange.
+    """
+    xa, xb = np.asarray(xa, np.float64), np.asarray(xb, np.float64)
+    n = len(xa)
+    out = np.zeros(n, bool)
+    if n < 2:
+        return out
+
+    def last_seen(x):  # each row's last finite value before it, within ``within`` rows
+        idx = np.where(np.isfinite(x), np.arange(n), -1)
+        idx = np.maximum.accumulate(idx)
+        prev = np.full(n, np.nan)
+        prev[1:] = np.where(idx[:-1] >= 0, x[np.maximum(idx[:-1], 0)], np.nan)
+        age = np.full(n, n)
+        age[1:] = np.arange(1, n) - idx[:-1]
+        prev[age > within] = np.nan
+        return prev
+    pa, pb = last_seen(xa), last_seen(xb)
+    with np.errstate(invalid="ignore"):
+        moved = np.abs(xa - pa) + np.abs(xb - pb)
+        crossed = np.abs(xa - pb) + np.abs(xb - pa)
+        out = ((np.abs(xa - pa) > min_jump) & (np.abs(xb - pb) > min_jump)
+               & (crossed < fit * moved))
+    return out
+
+
 def _no_trade_between(xa: np.ndarray, xb: np.ndarray, last: int, first: int, *, meet: float,
                       jumped: np.ndarray) -> bool:
     """Whether two traces cannot have traded curves between row ``last`` and row ``first``.
@@ -936,7 +987,8 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
                       pen_weight: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Swap the stretches where the solid and the dashed trace changed curves at a crossing.
 
-    Between two places where the traces meet (or both jump sideways together), each stretch of
+    Between two places where the traces meet (or both jump sideways together, or exchange
+    places: :func:`traded_rows`), each stretch of
     each trace is scored by how
     continuous its ink is (a solid line has ink on every row, a dashed one has gaps) plus
     the segmenter's style opinion; where the dashed trace's stretch scores higher as a solid
@@ -1014,6 +1066,9 @@ def resolve_crossings(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndar
     js, jd = np.abs(np.diff(xs)) > jump, np.abs(np.diff(xd)) > jump
     jumped = np.zeros(len(xs), bool)
     jumped[1:] = (js & widen(jd, 2)) | (jd & widen(js, 2))
+    # two curves close together are traded without a long jump: each trace moves to
+    # where the other was
+    jumped |= traded_rows(xs, xd, min_jump=half_width)
     if not apart.any():
         return xs, xd
     ink_s, ink_d = _sample(ink, xs, 1), _sample(ink, xd, 1)

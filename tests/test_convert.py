@@ -907,9 +907,10 @@ def test_trace_workers_follow_torchs_thread_budget():
 
 def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(ink_model,
                                                                              monkeypatch):
-    """The segmenter inks a stretch of a grid rule (rows 400-700, 15 px from a dotted
-    curve) as a solid line. The solid curve has taken its own ink, and the dotted curve's
-    path would rather run down the rule than cross the paper between its dots; with the
+    """The segmenter inks a stretch of a grid rule (rows 400-700) as a solid line, one
+    grid division from a dotted curve drawn along another rule (so its ink is weakened as
+    a rule's). The solid curve has taken its own ink, and the dotted curve's path would
+    rather run down the inked rule than along its weakened dots; with the
     solid-class ink on the rules weakened for the dashed curve
     (:func:`logdigit.trace.solid_off_rules`) it stays on its dots."""
     import logdigit.convert as convert_mod
@@ -924,7 +925,7 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(in
     d.line([(float(x), float(r)) for x, r in zip(xs, rows, strict=True)], fill=0, width=3)
     pixels = np.asarray(img, np.uint8).copy()
     dots = (rows % 8) < 6
-    pixels[dots, 274:277] = 0  # the dotted curve at x 275: value 112.5
+    pixels[dots, 259:262] = 0  # the dotted curve at x 260, on a rule: value 105
     c0, _ = track_window(LEFT_PX, RIGHT_PX, COLS, margin=12)
 
     def segmenter(pix, **kw):
@@ -932,8 +933,8 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(in
         dark = pix < 128
         cols = np.arange(pix.shape[1]) + c0
         probs[0] = (dark & (cols < 200)[None, :]) * 255
-        probs[1] = (dark & (cols > 270)[None, :] & (cols < 280)[None, :]) * 255
-        probs[0, 400:700, 290 - c0] = 150  # the rule inked as a solid line
+        probs[1] = (dark & (cols > 255)[None, :] & (cols < 265)[None, :]) * 255
+        probs[0, 400:700, 290 - c0] = 255  # the rule inked as a solid line
         return probs
 
     lay = many_layout([
@@ -948,9 +949,9 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(in
         stretch = (g >= TOP + 400 / PX_PER_FT) & (g <= TOP + 700 / PX_PER_FT)
         return res.curves[1].values[stretch]
 
-    assert np.abs(dotted_values() - 112.5).max() < 1.0
+    assert np.abs(dotted_values() - 105.0).max() < 1.0
     monkeypatch.setattr(convert_mod, "DASHED_RULE_KEEP", 1.0)  # the rule as it was inked
-    assert np.abs(dotted_values() - 112.5).max() > 3.0
+    assert np.abs(dotted_values() - 105.0).max() > 3.0
 
 
 def test_row_weights_follow_the_trace_confidence():
@@ -1016,3 +1017,46 @@ def test_a_rough_curve_keeps_its_turns(ink_model, monkeypatch):
     assert err_cut > 3.0
     g = res.grid
     assert r2(res.curves[0].values, rough(g)) > r2(cut.curves[0].values, rough(g))
+
+
+def test_a_flat_curve_on_a_log_track_is_not_taken_for_a_rule(ink_model, monkeypatch):
+    """A curve that stays at one value down the whole log (1.4 on a two-decade track) is
+    found among the vertical rules by the scan's column profile; the log grid's rules are
+    not equally spaced, so only the layout's grid (:func:`logdigit.grid.rules_on_lattice`)
+    tells it from them: its column is not weakened as a rule, the grid's are."""
+    import logdigit.convert as convert_mod
+
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    width = RIGHT_PX - LEFT_PX
+    places = np.concatenate([np.log10(np.arange(1, 10)), 1 + np.log10(np.arange(1, 10)), [2]])
+    for p in places:  # the rules of two decades, each ruled at 1, 2, ... 9
+        c = LEFT_PX + p / 2 * width
+        d.line([(c, 0), (c, ROWS)], fill=90, width=1)
+    flat = LEFT_PX + np.log10(1.4) / 2 * width
+    d.line([(flat, 0), (flat, ROWS)], fill=0, width=3)
+    seen = []
+    real = convert_mod.suppress_straight_columns
+
+    def spy(prob, **kw):
+        seen.append(kw["lines"])
+        return real(prob, **kw)
+
+    monkeypatch.setattr(convert_mod, "suppress_straight_columns", spy)
+    monkeypatch.setattr(convert_mod, "segment_array", dark_is_solid)
+    lay = many_layout([{"mnemonic": "S", "unit": "", "left": 1.0, "right": 100.0,
+                        "scale": "log"}])
+    model, config = ink_model
+    res = convert_scan(scan(np.asarray(img, np.uint8).copy()), lay, model=model,
+                       config=config, factor=1)
+    (lines,) = seen  # columns from the track's left edge
+    assert not lines[int(round(flat)) - LEFT_PX - 1:int(round(flat)) - LEFT_PX + 2].any()
+    two = int(round(np.log10(2) / 2 * width))
+    assert lines[two - 1:two + 2].any()  # the rule at 2 is still a rule
+    np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 1.4, rtol=0.03)
+    # without the layout's grid the flat curve is one of the rules
+    seen.clear()
+    monkeypatch.setattr(convert_mod, "rules_on_lattice", lambda lines, lattice: lines)
+    convert_scan(scan(np.asarray(img, np.uint8).copy()), lay, model=model, config=config,
+                 factor=1)
+    assert seen[0][int(round(flat)) - LEFT_PX - 1:int(round(flat)) - LEFT_PX + 2].any()

@@ -157,3 +157,39 @@ def test_track_lattice_of_a_log_track_marks_each_decades_rules():
     assert not lat[22:49].any()  # between a decade's first and second rules
     with pytest.raises(ValueError, match="decades"):
         track_lattice(10, left=0, right=9, decades=0)
+
+
+def test_rules_on_lattice_drop_a_flat_curve_off_a_log_grid():
+    """A two-decade log track 460 px wide: its rules sit at the 1, 2, ... 9 places of
+    each decade; a curve that stays at one value over the log is found among the rules
+    at column 35 (1.42 on the first decade), which no rule of the grid holds."""
+    from logdigit.grid import rules_on_lattice, track_lattice
+
+    lattice = track_lattice(461, left=0, right=460, decades=2)
+    places = 230 * np.log10(np.arange(1, 10))
+    lines = np.zeros(461, bool)
+    for p in np.concatenate([places, 230 + places, [460]]):
+        lines[int(round(p))] = True
+    lines[34:38] = True  # the flat curve
+    got = rules_on_lattice(lines, lattice)
+    assert not got[34:38].any()
+    np.testing.assert_array_equal(np.delete(got, range(34, 38)),
+                                  np.delete(lines, range(34, 38)))
+    assert lines[34:38].all()  # the input is left as it was
+
+
+def test_rules_on_lattice_trust_the_scan_when_the_grid_does_not_match():
+    """Edges set loosely or a grid of another kind: fewer than ``min_share`` of the rules
+    touch the layout's places, so none is dropped; no lattice, no rules: unchanged."""
+    from logdigit.grid import rules_on_lattice, track_lattice
+
+    lattice = track_lattice(401, left=0, right=400)  # ten divisions: every 40 px
+    lines = np.zeros(401, bool)
+    lines[[0, 400]] = True
+    lines[[17, 57, 97, 137, 177]] = True  # a grid 17 px off the layout's
+    np.testing.assert_array_equal(rules_on_lattice(lines, lattice), lines)
+    np.testing.assert_array_equal(rules_on_lattice(lines, None), lines)
+    empty = np.zeros(401, bool)
+    np.testing.assert_array_equal(rules_on_lattice(empty, lattice), empty)
+    with pytest.raises(ValueError, match="shape"):
+        rules_on_lattice(lines, lattice[:-1])

@@ -1047,3 +1047,48 @@ def test_a_dotted_curve_is_no_longer_drawn_down_a_rule_inked_as_solid():
     after = trace_curve(solid_off_rules(ink, solid=solid, dashed=dashed, lines=lines),
                         max_gap=8)
     assert np.nanmax(np.abs(after.x - 20)) < 1.5
+
+
+def test_traded_rows_finds_an_exchange_without_a_long_jump():
+    from logdigit.trace import traded_rows
+
+    xa = np.array([10.0, 10.0, 10.0, 21.0, 21.0])
+    xb = np.array([20.0, 20.0, np.nan, 11.0, 11.0])  # a dash gap just before the trade
+    got = traded_rows(xa, xb, min_jump=4)
+    np.testing.assert_array_equal(got, [False, False, False, True, False])
+    # both moving the same way (a step in both curves) is no exchange
+    assert not traded_rows(xa, xb + [0, 0, 0, 20, 20], min_jump=4).any()
+    # one trace alone jumping is a jagged curve
+    assert not traded_rows(xa, np.full(5, 20.0), min_jump=4).any()
+    # moves under min_jump: still on their own curves
+    assert not traded_rows(np.array([10.0, 13.0]), np.array([13.0, 10.0]), min_jump=4).any()
+    # last positions too far back are forgotten
+    far = np.array([20.0, np.nan, np.nan, np.nan, np.nan, 11.0])
+    assert not traded_rows(np.array([10.0] * 5 + [21.0]), far, min_jump=4, within=3).any()
+    assert not traded_rows(np.array([]), np.array([]), min_jump=4).any()
+
+
+def test_resolve_crossings_splits_where_close_curves_were_traded():
+    """Two curves 11 px apart (more than twice the half-width, less than the long-jump
+    threshold of three half-widths): the traces exchange them in one row, each moving 11 px.
+    The stretches before and after are decided apart: the solid trace is on the dashed
+    curve before the trade and on its own after it, so only the first stretch swaps (as
+    one stretch, both halves would be swapped or neither)."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 200, 60
+    a = np.full(rows, 20.0)  # solid
+    b = np.full(rows, 31.0)  # dashed
+    ink = np.zeros((rows, cols), np.uint8)
+    style = np.zeros((rows, cols), np.int16)
+    ink[:, 19:22] = 1
+    style[:, 19:22] = 255
+    for r in range(rows):
+        if r % 10 < 6:
+            ink[r, 30:33] = 1
+            style[r, 30:33] = -255
+    xs, xd = a.copy(), b.copy()
+    xs[:100], xd[:100] = b[:100], a[:100]  # wrong before row 100, right after
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=4)
+    np.testing.assert_array_equal(fs, a)
+    np.testing.assert_array_equal(fd, b)
