@@ -1553,3 +1553,63 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200) -> np.nda
     if m.size == 0 or max_gap <= 0:
         return np.zeros(m.shape, np.uint8)
     return _row_gap_links(m.view(np.uint8), int(max_gap), np.uint8(level))
+
+
+def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: np.ndarray,
+                          dashed: np.ndarray, half_width: float, min_rows: int = 24,
+                          max_style: float = -0.2, min_own_style: float = 0.5
+                          ) -> np.ndarray:
+    """Move the solid trace onto a solid line it left aside while it ran on dashed ink.
+
+    A solid curve's excursion joined by thin horizontal strokes (a step out and back,
+    drawn along a horizontal rule the segmenter calls background) costs the solid path a
+    long walk across paper, so it may stay on the dashed curve's ink instead and leave
+    the excursion's vertical stretch to no one. Each connected piece of solid-class ink
+    (probability >= 0.5) farther than ``half_width`` from both traces, at least
+    ``min_rows`` rows tall, whose own mean solid-minus-dashed probability is at least
+    ``min_own_style``, takes the solid trace over its rows where the trace there runs on
+    dashed ink (mean solid-minus-dashed probability below ``max_style``) or is missing.
+
+    Parameters
+    ----------
+    x_solid, x_dashed : (rows,) float
+        Traces (columns), NaN in gaps.
+    solid, dashed : (rows, cols) uint8
+        The segmenter's solid and dashed probabilities (0..255).
+    half_width : float
+        Reach (px) of a trace's stroke.
+
+    Returns
+    -------
+    (rows,) float
+        A new solid trace.
+    """
+    from scipy import ndimage
+
+    xs = np.asarray(x_solid, np.float64).copy()
+    H, W = solid.shape
+    free = solid >= 128
+    cols = np.arange(W)[None, :]
+    for x in (x_solid, x_dashed):
+        xx = np.asarray(x, np.float64)[:, None]
+        free &= ~(np.isfinite(xx) & (np.abs(cols - xx) <= half_width))
+    if not free.any():
+        return xs
+    labels, n = ndimage.label(free, structure=np.ones((3, 3), bool))
+    style = solid.astype(np.int16) - dashed
+    st = _sample(style, xs, 1) / 255.0
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None or sl[0].stop - sl[0].start < min_rows:
+            continue
+        piece = labels[sl] == i
+        rows = np.flatnonzero(piece.any(axis=1))
+        if len(rows) < min_rows:
+            continue
+        if np.mean(style[sl][piece]) / 255.0 < min_own_style:
+            continue
+        here = st[sl[0].start + rows]
+        if np.all(np.isnan(here)) or np.nanmean(here) < max_style:
+            centre = (piece * np.arange(sl[1].start, sl[1].stop)[None, :]).sum(axis=1)
+            centre = centre[rows] / piece[rows].sum(axis=1)
+            xs[sl[0].start + rows] = centre
+    return xs

@@ -1060,3 +1060,28 @@ def test_a_flat_curve_on_a_log_track_is_not_taken_for_a_rule(ink_model, monkeypa
     convert_scan(scan(np.asarray(img, np.uint8).copy()), lay, model=model, config=config,
                  factor=1)
     assert seen[0][int(round(flat)) - LEFT_PX - 1:int(round(flat)) - LEFT_PX + 2].any()
+
+
+def test_the_solid_trace_goes_through_claim_solid_stretches(ink_model, monkeypatch):
+    """In a track with one solid and one dashed curve the solid trace passes through
+    :func:`logdigit.trace.claim_solid_stretches` (given both traces and the segmenter's two
+    maps of the track) after the crossings are resolved, and what it returns is the
+    solid curve's trace."""
+    import logdigit.convert as convert_mod
+
+    seen = {}
+
+    def claim(xs, xd, *, solid, dashed, half_width, min_rows):
+        seen.update(shape=solid.shape, dashed=dashed.shape, n=len(xs), min_rows=min_rows)
+        return np.full_like(xs, float(np.nanmedian(xs)) + 30.0)
+
+    monkeypatch.setattr(convert_mod, "claim_solid_stretches", claim)
+    xs = [np.full(ROWS, 150.0), np.full(ROWS, 250.0)]
+    lay = many_layout([
+        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
+        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dashed"}])
+    res = run(draw_lines(xs, dashes={1: (14, 8)}), lay, ink_model)
+    assert seen["n"] == ROWS and seen["shape"] == seen["dashed"] and seen["min_rows"] >= 2
+    # 150 px + 30 px from the track's left edge at 50 px: 65 on a 0-150 scale of 300 px
+    np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 65.0, atol=1.0)
+    np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)

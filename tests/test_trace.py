@@ -1092,3 +1092,42 @@ def test_resolve_crossings_splits_where_close_curves_were_traded():
     fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=4)
     np.testing.assert_array_equal(fs, a)
     np.testing.assert_array_equal(fd, b)
+
+
+def test_claim_solid_stretches_takes_back_a_skipped_excursion():
+    """A solid curve steps out to column 80 for rows 40-79 (joined by horizontal strokes
+    the segmenter missed); the solid trace stayed at column 20 on the dashed curve's ink
+    there. The excursion's vertical stretch, solid ink no trace explains, takes the solid
+    trace over its rows; elsewhere nothing moves."""
+    from logdigit.trace import claim_solid_stretches
+
+    rows, cols = 120, 100
+    solid = np.zeros((rows, cols), np.uint8)
+    dashed = np.zeros((rows, cols), np.uint8)
+    solid[:40, 29:32] = 255  # the solid curve at 30 ...
+    solid[80:, 29:32] = 255
+    solid[40:80, 79:82] = 255  # ... out at 80 for 40 rows
+    dashed[:, 19:22] = 255  # the dashed curve at 20
+    xs = np.full(rows, 30.0)
+    xs[40:80] = 20.0  # on the dashed curve's ink
+    xd = np.full(rows, 20.0)
+    got = claim_solid_stretches(xs, xd, solid=solid, dashed=dashed, half_width=3,
+                                min_rows=24)
+    np.testing.assert_allclose(got[40:80], 80.0)
+    np.testing.assert_array_equal(np.delete(got, range(40, 80)), np.delete(xs, range(40, 80)))
+    assert xs[50] == 20.0  # the input is left as it was
+    # too short a piece, or a trace that was on solid ink there: left alone
+    short = claim_solid_stretches(xs, xd, solid=solid, dashed=dashed, half_width=3,
+                                  min_rows=41)
+    np.testing.assert_array_equal(short, xs)
+    own = solid.copy()
+    own[40:80, 19:22] = 255  # the trace's ink there is solid too
+    kept = claim_solid_stretches(xs, xd, solid=own, dashed=np.zeros_like(dashed),
+                                 half_width=3, min_rows=24)
+    np.testing.assert_array_equal(kept, xs)
+    # a piece the segmenter calls dashed as much as solid is not claimed
+    mixed = dashed.copy()
+    mixed[40:80, 79:82] = 255
+    np.testing.assert_array_equal(
+        claim_solid_stretches(xs, xd, solid=solid, dashed=mixed, half_width=3, min_rows=24),
+        xs)
