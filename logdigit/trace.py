@@ -1587,17 +1587,23 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
     from scipy import ndimage
 
     xs = np.asarray(x_solid, np.float64).copy()
-    H, W = solid.shape
     free = solid >= 128
-    cols = np.arange(W)[None, :]
-    for x in (x_solid, x_dashed):
-        xx = np.asarray(x, np.float64)[:, None]
-        free &= ~(np.isfinite(xx) & (np.abs(cols - xx) <= half_width))
-    if not free.any():
+    for x in (x_solid, x_dashed):  # the ink each trace's stroke explains
+        _clear_band(free, np.asarray(x, np.float64), float(half_width))
+    if int(free.sum()) < min_rows:
         return xs
-    labels, n = ndimage.label(free, structure=np.ones((3, 3), bool))
-    style = solid.astype(np.int16) - dashed
-    st = _sample(style, xs, 1) / 255.0
+    labels, _ = ndimage.label(free, structure=np.ones((3, 3), bool))
+    del free
+    # the solid trace's own line style, per row (as :func:`_sample` reads a style map)
+    H, W = solid.shape
+    st = np.full(H, np.nan)
+    ok = np.flatnonzero(np.isfinite(xs))
+    xi = np.clip(np.round(xs[ok]).astype(np.int64), 0, W - 1)
+    best = np.full(len(ok), -np.inf)
+    for dx in (-1, 0, 1):
+        c = np.clip(xi + dx, 0, W - 1)
+        best = np.maximum(best, solid[ok, c].astype(np.int16) - dashed[ok, c])
+    st[ok] = best / 255.0
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl is None or sl[0].stop - sl[0].start < min_rows:
             continue
@@ -1605,7 +1611,8 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
         rows = np.flatnonzero(piece.any(axis=1))
         if len(rows) < min_rows:
             continue
-        if np.mean(style[sl][piece]) / 255.0 < min_own_style:
+        own = solid[sl][piece].astype(np.int16) - dashed[sl][piece]
+        if own.mean() / 255.0 < min_own_style:
             continue
         here = st[sl[0].start + rows]
         if np.all(np.isnan(here)) or np.nanmean(here) < max_style:
@@ -1613,3 +1620,16 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
             centre = centre[rows] / piece[rows].sum(axis=1)
             xs[sl[0].start + rows] = centre
     return xs
+
+
+@numba.njit(cache=True, nogil=True)
+def _clear_band(flags, x, half):  # pragma: no cover - jitted
+    """Set ``flags[r, c]`` False where ``|c - x[r]| <= half`` (rows where x is NaN kept)."""
+    H, W = flags.shape
+    for r in range(H):
+        if np.isnan(x[r]):
+            continue
+        lo = max(0, int(np.ceil(x[r] - half)))
+        hi = min(W - 1, int(np.floor(x[r] + half)))
+        for c in range(lo, hi + 1):
+            flags[r, c] = False
