@@ -1131,3 +1131,21 @@ def test_claim_solid_stretches_takes_back_a_skipped_excursion():
     np.testing.assert_array_equal(
         claim_solid_stretches(xs, xd, solid=solid, dashed=mixed, half_width=3, min_rows=24),
         xs)
+
+
+def test_claim_solid_stretches_edge_cases():
+    from logdigit.trace import claim_solid_stretches
+
+    empty = np.zeros((0, 5), np.uint8)
+    assert len(claim_solid_stretches(np.zeros(0), np.zeros(0), solid=empty, dashed=empty,
+                                     half_width=2)) == 0
+    # no solid trace at all: a tall solid line no trace explains becomes the solid trace
+    solid = np.zeros((40, 30), np.uint8)
+    solid[:, 9:12] = 255
+    got = claim_solid_stretches(np.full(40, np.nan), np.full(40, np.nan), solid=solid,
+                                dashed=np.zeros_like(solid), half_width=2, min_rows=24)
+    np.testing.assert_allclose(got, 10.0)
+    # nothing but the traces' own ink: unchanged
+    same = claim_solid_stretches(np.full(40, 10.0), np.full(40, np.nan), solid=solid,
+                                 dashed=np.zeros_like(solid), half_width=2, min_rows=24)
+    np.testing.assert_array_equal(same, 10.0)
