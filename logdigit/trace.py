@@ -1590,10 +1590,13 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
     free = solid >= 128
     for x in (x_solid, x_dashed):  # the ink each trace's stroke explains
         _clear_band(free, np.asarray(x, np.float64), float(half_width))
-    if int(free.sum()) < min_rows:
+    # a connected piece spans consecutive rows that hold free ink: only runs of such rows
+    # at least ``min_rows`` long can hold a piece that tall, and they are labelled alone
+    from .calibrate import _runs
+
+    spans = [(r0, r1) for r0, r1 in _runs(free.any(axis=1)) if r1 - r0 >= min_rows]
+    if not spans:
         return xs
-    labels, _ = ndimage.label(free, structure=np.ones((3, 3), bool))
-    del free
     # the solid trace's own line style, per row (as :func:`_sample` reads a style map)
     H, W = solid.shape
     st = np.full(H, np.nan)
@@ -1604,32 +1607,36 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
         c = np.clip(xi + dx, 0, W - 1)
         best = np.maximum(best, solid[ok, c].astype(np.int16) - dashed[ok, c])
     st[ok] = best / 255.0
-    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
-        if sl is None or sl[0].stop - sl[0].start < min_rows:
-            continue
-        piece = labels[sl] == i
-        rows = np.flatnonzero(piece.any(axis=1))
-        if len(rows) < min_rows:
-            continue
-        own = solid[sl][piece].astype(np.int16) - dashed[sl][piece]
-        if own.mean() / 255.0 < min_own_style:
-            continue
-        here = st[sl[0].start + rows]
-        if np.all(np.isnan(here)) or np.nanmean(here) < max_style:
-            centre = (piece * np.arange(sl[1].start, sl[1].stop)[None, :]).sum(axis=1)
-            centre = centre[rows] / piece[rows].sum(axis=1)
-            xs[sl[0].start + rows] = centre
+    for r0, r1 in spans:
+        labels, _ = ndimage.label(free[r0:r1], structure=np.ones((3, 3), bool))
+        for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+            if sl is None or sl[0].stop - sl[0].start < min_rows:
+                continue
+            piece = labels[sl] == i
+            rows = np.flatnonzero(piece.any(axis=1))
+            if len(rows) < min_rows:
+                continue
+            top = r0 + sl[0].start
+            box = (slice(top, r0 + sl[0].stop), sl[1])
+            own = solid[box][piece].astype(np.int16) - dashed[box][piece]
+            if own.mean() / 255.0 < min_own_style:
+                continue
+            here = st[top + rows]
+            if np.all(np.isnan(here)) or np.nanmean(here) < max_style:
+                centre = (piece * np.arange(sl[1].start, sl[1].stop)[None, :]).sum(axis=1)
+                xs[top + rows] = centre[rows] / piece[rows].sum(axis=1)
     return xs
 
 
-@numba.njit(cache=True, nogil=True)
-def _clear_band(flags, x, half):  # pragma: no cover - jitted
+def _clear_band(flags: np.ndarray, x: np.ndarray, half: float) -> None:
     """Set ``flags[r, c]`` False where ``|c - x[r]| <= half`` (rows where x is NaN kept)."""
     H, W = flags.shape
-    for r in range(H):
-        if np.isnan(x[r]):
-            continue
-        lo = max(0, int(np.ceil(x[r] - half)))
-        hi = min(W - 1, int(np.floor(x[r] + half)))
-        for c in range(lo, hi + 1):
-            flags[r, c] = False
+    rows = np.flatnonzero(np.isfinite(x))
+    if not len(rows) or W == 0:
+        return
+    lo = np.ceil(x[rows] - half).astype(np.int64)
+    hi = np.floor(x[rows] + half).astype(np.int64)
+    for dc in range(int(np.max(hi - lo)) + 1 if len(rows) else 0):
+        c = lo + dc
+        keep = (c <= hi) & (c >= 0) & (c < W)
+        flags[rows[keep], c[keep]] = False
