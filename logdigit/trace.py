@@ -1578,11 +1578,19 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
         The segmenter's solid and dashed probabilities (0..255).
     half_width : float
         Reach (px) of a trace's stroke.
+    min_rows : int
+        Rows a piece must span (at the maps' resolution).
+    max_style : float
+        The solid trace's mean solid-minus-dashed probability (-1..1) over the piece's
+        rows below which it counts as running on dashed ink.
+    min_own_style : float
+        The piece's own mean solid-minus-dashed probability (-1..1) at least this.
 
     Returns
     -------
     (rows,) float
-        A new solid trace.
+        A new solid trace: the piece's mean column on each row it claims, elsewhere
+        ``x_solid``.
     """
     from scipy import ndimage
 
