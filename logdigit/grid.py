@@ -194,8 +194,9 @@ def rules_on_lattice(lines: np.ndarray, lattice: np.ndarray | None, *,
     lattice = np.asarray(lattice, bool)
     if lattice.shape != lines.shape:
         raise ValueError(f"lattice has shape {lattice.shape}, lines {lines.shape}")
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], lines.astype(np.int8), [0]])))
-    runs = list(zip(edges[::2], edges[1::2], strict=True))
+    from .calibrate import _runs
+
+    runs = _runs(lines)
     touching = [bool(lattice[a:b].any()) for a, b in runs]
     if sum(touching) < min_share * len(runs) or all(touching):
         return lines
