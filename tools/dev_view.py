@@ -10,7 +10,8 @@ renders them; ``--root`` for another folder of cases with ``scan.tif``, ``scan.t
 run on the case as ``logdigit convert`` runs it, and the rows ``R0..R1`` of the curve's
 track are drawn enlarged: the scan in grey, the network's ink where it reaches 0.5 (solid
 class red, dashed blue), the true curve (green) and the trace of every curve of the
-track (solid curves orange, dashed magenta). For each of them the median distance
+track (solid curves orange, dashed magenta); with ``--labels`` the label mask stands in
+for the network (:mod:`dev_oracle`). For each of them the median distance
 (px) between trace and truth over those rows is printed.
 """
 
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", default="runs/devscore", help="folder of the cases")
     ap.add_argument("-m", "--model", default=None, help="model folder or name")
     ap.add_argument("--zoom", type=int, default=4)
+    ap.add_argument("--labels", action="store_true",
+                    help="trace on the case's labels.png instead of the network's maps "
+                         "(as tools/dev_oracle.py does)")
     args = ap.parse_args(argv)
     *where, mnem = args.key.split("/")
     folder = Path(args.root, *where)
@@ -122,7 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     layout = load_layout(need[1])
     scan = read_scan(need[0], orientation=layout.orientation)
     model, config = load_model(args.model, fuse=True)
-    with capture_maps() as seen:
+    with contextlib.ExitStack() as stack:
+        seen = stack.enter_context(capture_maps())
+        if args.labels:
+            from dev_oracle import label_masks
+
+            labels = np.asarray(Image.open(folder / "labels.png"))
+            stack.enter_context(label_masks(labels))
         result = convert_scan(scan, layout, model=model, config=config)
     mine = [c for c in result.curves if c.curve.mnemonic.upper() == mnem.upper()]
     if not mine:
