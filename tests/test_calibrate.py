@@ -271,6 +271,22 @@ def test_resample_sine_with_noise_close_to_truth(n_rows: int) -> None:
     assert np.max(np.abs(err)) < 0.6
 
 
+@pytest.mark.parametrize("rows_per_step", [6, 12, 40])
+def test_resample_keeps_detail_of_two_grid_steps(rows_per_step: int) -> None:
+    # a jagged curve: a sine two grid steps long, one sample per image row. The smoothing
+    # halves only detail one grid step long; binning dense rows must not smooth on top
+    # of it (quarter-step bins kept about 0.7 of this amplitude at 6 rows per step)
+    step = 0.5
+    d = 1000 + np.arange(60 * rows_per_step) * step / rows_per_step
+    v = np.sin(2 * np.pi * (d - 1000) / (2 * step))
+    grid = 1000 + step * np.arange(1, 58) + step / 4  # between the crests and the zeros
+    out = resample(d, v, grid)
+    truth = np.sin(2 * np.pi * (grid - 1000) / (2 * step))
+    gain = np.sum(out * truth) / np.sum(truth * truth)
+    assert gain > 0.9
+    assert np.max(np.abs(out - truth)) < 0.12
+
+
 def test_resample_linear_when_not_smoothing() -> None:
     d = _rows(1000)
     v = 3.0 * d - 7.0
@@ -412,7 +428,9 @@ def test_resample_follows_sure_rows_past_an_unsure_excursion(rows_per_step: int)
     plain = resample(d, v, grid)
     weighted = resample(d, v, grid, weights=w)
     assert np.max(np.abs(plain[near] - want[near])) > 10
-    assert np.max(np.abs(weighted[near] - want[near])) < 2.0
+    # under an eighth of the excursion (eighth-step bins smooth less than the quarter-step
+    # ones before session 24, which kept it under 2)
+    assert np.max(np.abs(weighted[near] - want[near])) < 30.0 / 8
     assert np.max(np.abs(weighted[~near] - want[~near])) < 0.05
     np.testing.assert_allclose(resample(d, v, grid, weights=np.ones_like(d)), plain,
                                atol=1e-9)
