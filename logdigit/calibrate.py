@@ -52,11 +52,11 @@ _BIN_THRESHOLD = 8.0
 _BINS_PER_STEP = 8.0
 #: The spline's smoothing length is at least the grid step over this. 2 pi since session
 #: 21 (the half-power wavelength one grid step; with binned samples the smoothing length
-#: was then the bin width, a quarter step, until session 24), pi before (two grid steps). Chosen on the pick
-#: and dev cases with the trace's confidence as weights: 263 curves at R² >= 0.95 against
-#: 261 with pi (the same weights); with label masks in place of the network 287 against
-#: 284. On rows read exactly from the drawing (``tools/drawn_oracle.py``, held-out) 114
-#: of 118 against 112.
+#: was then the bin width, a quarter step, until session 24), pi before (two grid
+#: steps). Chosen on the pick and dev cases with the trace's confidence as weights: 263
+#: curves at R² >= 0.95 against 261 with pi (the same weights); with label masks in place
+#: of the network 287 against 284. On rows read exactly from the drawing
+#: (``tools/drawn_oracle.py``, held-out) 114 of 118 against 112.
 _MIN_SMOOTHING_WAVES = 2.0 * math.pi
 
 
