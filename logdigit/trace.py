@@ -435,6 +435,44 @@ def unsupported_runs(confidence: np.ndarray, *, doubtful: np.ndarray | None = No
     return out
 
 
+def straight_stretches_only(flags: np.ndarray, x: np.ndarray, *, max_spread: float
+                            ) -> np.ndarray:
+    """Keep only the runs of ``flags`` over which ``x`` runs straight down.
+
+    A trace that follows a vertical rule keeps one column; a curve that crosses a rule at
+    a shallow angle moves across it. Each run of consecutive True ``flags`` is kept when
+    the finite ``x`` on its rows span at most ``max_spread`` columns (max - min), and
+    cleared otherwise (a run with no finite ``x`` is kept).
+
+    Parameters
+    ----------
+    flags : (rows,) bool
+        E.g. the rows where a trace lies on a vertical rule.
+    x : (rows,) float
+        The trace (columns), NaN in gaps.
+    max_spread : float
+        Largest spread (columns) of a run that is kept.
+
+    Returns
+    -------
+    (rows,) bool
+        A new array.
+    """
+    from .calibrate import _runs
+
+    flags = np.asarray(flags, bool)
+    x = np.asarray(x, np.float64)
+    if flags.shape != x.shape:
+        raise ValueError(f"flags {flags.shape} and x {x.shape} differ in shape")
+    out = flags.copy()
+    for r0, r1 in _runs(flags):
+        xs = x[r0:r1]
+        xs = xs[np.isfinite(xs)]
+        if xs.size and xs.max() - xs.min() > max_spread:
+            out[r0:r1] = False
+    return out
+
+
 def reroute_gaps(
     prob: np.ndarray,
     trace: Trace,

@@ -684,6 +684,41 @@ def test_a_dashed_stretch_beside_a_rule_the_segmenter_inked_is_traced(ink_model,
     assert np.abs(v[dashed] - 18.0).max() < 1.0
 
 
+def test_a_curve_crossing_a_rule_at_a_shallow_angle_is_not_searched_again(ink_model,
+                                                                           monkeypatch):
+    """Rows traced along a rule are searched again off the rules only where the trace
+    runs straight down the rule (:data:`logdigit.convert.RULE_RUN_SPREAD`): a curve
+    crossing a rule at a shallow angle moves across it, and searched again it would be
+    drawn out to a stub of ink beside the rule (as a dotted curve's dots drew it)."""
+    import logdigit.convert as convert_mod
+
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in range(LEFT_PX, RIGHT_PX + 1, 50):  # grid rules and track edges
+        d.line([(c, 0), (c, ROWS)], fill=40, width=3)
+    rule = LEFT_PX + 100
+    xs = np.interp(np.arange(ROWS), [0, 500, 700, ROWS - 1],
+                   [rule - 40, rule - 12, rule + 12, rule + 40])  # crosses the rule slowly
+    d.line([(float(x), r) for r, x in enumerate(xs)], fill=0, width=3)
+    d.line([(rule + 20, 560), (rule + 20, 640)], fill=0, width=3)  # a stub of ink
+    pixels = np.asarray(img, np.uint8).copy()
+
+    monkeypatch.setattr(convert_mod, "segment_array", dark_is_solid)
+    model, config = ink_model
+    want = (xs - LEFT_PX) / (RIGHT_PX - LEFT_PX) * 150.0
+
+    def crossing_error():
+        res = convert_scan(scan(pixels), layout(), model=model, config=config, factor=1)
+        g, v = res.grid, res.curves[0].values
+        rows = np.round((g - TOP) * PX_PER_FT).astype(int)
+        near = (rows >= 540) & (rows <= 660)
+        return np.abs(v[near] - want[rows[near]]).max()
+
+    assert crossing_error() < 1.0
+    monkeypatch.setattr(convert_mod, "RULE_RUN_SPREAD", np.inf)  # every stretch searched
+    assert crossing_error() > 5.0
+
+
 def test_rebridge_after_an_exchange():
     """The dashed trace's dash gap (rows 8-15) was bridged from its curve (x 102) to the
     solid curve (x 36), which the solid trace left for the dashed line at row 16; once the

@@ -1149,3 +1149,26 @@ def test_claim_solid_stretches_edge_cases():
     same = claim_solid_stretches(np.full(40, 10.0), np.full(40, np.nan), solid=solid,
                                  dashed=np.zeros_like(solid), half_width=2, min_rows=24)
     np.testing.assert_array_equal(same, 10.0)
+
+
+# --------------------------------------------------------------------------- straight stretches
+def test_straight_stretches_only_keeps_runs_down_one_column():
+    from logdigit.trace import straight_stretches_only
+
+    flags = np.zeros(30, bool)
+    flags[2:8] = flags[12:20] = flags[25:] = True
+    x = np.full(30, 50.0)
+    x[12:20] = np.linspace(48, 53, 8)  # crosses the rule: spans 5 columns
+    x[4] = np.nan  # gaps do not count
+    x[25:] = np.nan  # a run with no trace at all is kept
+    out = straight_stretches_only(flags, x, max_spread=2.0)
+    assert out.dtype == bool and out is not flags
+    np.testing.assert_array_equal(out[2:8], True)
+    np.testing.assert_array_equal(out[12:20], False)
+    np.testing.assert_array_equal(out[25:], True)
+    assert not out[:2].any() and not out[8:12].any() and not out[20:25].any()
+    # the spread is max - min: 5 columns pass a limit of 5
+    np.testing.assert_array_equal(straight_stretches_only(flags, x, max_spread=5.0), flags)
+    assert not straight_stretches_only(np.zeros(0, bool), np.zeros(0), max_spread=1).size
+    with pytest.raises(ValueError, match="shape"):
+        straight_stretches_only(flags, x[:5], max_spread=2.0)
