@@ -1593,6 +1593,37 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200) -> np.nda
     return _row_gap_links(m.view(np.uint8), int(max_gap), np.uint8(level))
 
 
+def trace_style(x: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray) -> np.ndarray:
+    """The line style under a trace, per row: the largest solid-minus-dashed probability
+    within a column of it, scaled to -1 (dashed) .. 1 (solid).
+
+    Parameters
+    ----------
+    x : (rows,) float
+        The trace (columns), NaN in gaps.
+    solid, dashed : (rows, cols) uint8
+        The segmenter's solid and dashed probabilities (0..255).
+
+    Returns
+    -------
+    (rows,) float
+        NaN where ``x`` is.
+    """
+    x = np.asarray(x, np.float64)
+    H, W = solid.shape
+    st = np.full(H, np.nan)
+    ok = np.flatnonzero(np.isfinite(x))
+    if W == 0:
+        return st
+    xi = np.clip(np.round(x[ok]).astype(np.int64), 0, W - 1)
+    best = np.full(len(ok), -np.inf)
+    for dx in (-1, 0, 1):
+        c = np.clip(xi + dx, 0, W - 1)
+        best = np.maximum(best, solid[ok, c].astype(np.int16) - dashed[ok, c])
+    st[ok] = best / 255.0
+    return st
+
+
 def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: np.ndarray,
                           dashed: np.ndarray, half_width: float, min_rows: int = 24,
                           max_style: float = -0.2, min_own_style: float = 0.5
@@ -1643,16 +1674,7 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
     spans = [(r0, r1) for r0, r1 in _runs(free.any(axis=1)) if r1 - r0 >= min_rows]
     if not spans:
         return xs
-    # the solid trace's own line style, per row (as :func:`_sample` reads a style map)
-    H, W = solid.shape
-    st = np.full(H, np.nan)
-    ok = np.flatnonzero(np.isfinite(xs))
-    xi = np.clip(np.round(xs[ok]).astype(np.int64), 0, W - 1)
-    best = np.full(len(ok), -np.inf)
-    for dx in (-1, 0, 1):
-        c = np.clip(xi + dx, 0, W - 1)
-        best = np.maximum(best, solid[ok, c].astype(np.int16) - dashed[ok, c])
-    st[ok] = best / 255.0
+    st = trace_style(xs, solid=solid, dashed=dashed)  # the solid trace's own line style
     for r0, r1 in spans:
         labels, _ = ndimage.label(free[r0:r1], structure=np.ones((3, 3), bool))
         for i, sl in enumerate(ndimage.find_objects(labels), start=1):
@@ -1671,6 +1693,114 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
             if np.all(np.isnan(here)) or np.nanmean(here) < max_style:
                 centre = (piece * np.arange(sl[1].start, sl[1].stop)[None, :]).sum(axis=1)
                 xs[top + rows] = centre[rows] / piece[rows].sum(axis=1)
+    return xs
+
+
+def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
+                           solid: np.ndarray, dashed: np.ndarray, half_width: float,
+                           min_rows: int = 24, max_style: float = -0.2,
+                           min_dashed_share: float = 0.3, min_level: int = 8,
+                           min_share: float = 0.6, jump_paper: float = 0.1,
+                           off: np.ndarray | None = None, pixels: np.ndarray | None = None,
+                           rule_rows: np.ndarray | None = None, faint: float = 40.0,
+                           faint_level: int = 64, radius: int = 6) -> np.ndarray:
+    """Search again, off the dashed curve's ink, where the solid trace ran on it.
+
+    Where the segmenter leaves a faint solid curve (nearly) unmarked, the solid path takes
+    the dashed curve's ink instead: an unbroken stretch of strong ink costs less than a
+    faint line or paper. :func:`resolve_crossings` cannot undo that when the dashed trace
+    runs on the same ink. Such a stretch is one of at least ``min_rows`` rows where the
+    solid trace is not on solid ink (its line style, the largest solid-minus-dashed
+    probability within a column of it, -1..1, is under ``-max_style``) and is on dashed
+    ink (style under ``max_style``) on at least ``min_dashed_share`` of them, with traced
+    rows either side. It is searched again (a least-cost path pinned to the trace's
+    columns on the rows either side; sideways moves cost ``jump_paper`` per column across
+    paper) on ``ink`` without
+
+    - the dashed-class pixels (probability >= 0.5) and the dashed trace's stroke
+      (``half_width`` either side of it),
+    - any strong ink (>= 0.5) joined to those (a rough curve's strokes reach far beyond
+      its trace), and the fringe of all these (``half_width``, at least 1 px),
+    - the vertical rules ``off``,
+
+    and with the scan's faint ink added at probability ``faint_level``: pixels of
+    ``pixels`` at least ``faint`` grey levels darker than their row's paper (the 75th
+    percentile of the row), away from the excluded ink and the horizontal rules
+    ``rule_rows``. The new way replaces the stretch where at least ``min_share`` of its
+    rows lie on ink of at least ``min_level``: the faint line, not paper.
+
+    Parameters
+    ----------
+    x_solid, x_dashed : (rows,) float
+        The track's solid and dashed traces (columns), NaN in gaps.
+    ink : (rows, cols) uint8
+        The map the solid curve was traced on (curve probability of either class, 0..255).
+    solid, dashed : (rows, cols) uint8
+        The segmenter's solid and dashed probabilities.
+    half_width : float
+        Reach (px) of a trace's stroke.
+    min_rows : int
+        Shortest stretch searched (rows at the maps' resolution).
+    max_style, min_dashed_share, min_level, min_share, jump_paper, faint, faint_level :
+        See above.
+    off : (cols,) bool, optional
+        Columns of the vertical rules (widened as wanted); none when None.
+    pixels : (rows, cols) uint8, optional
+        The scan at the maps' resolution (0 ink, 255 paper); no faint ink when None.
+    rule_rows : (rows,) bool, optional
+        Rows of horizontal rules (a row either side is left out too).
+    radius : int
+        Half-width (px) of the window of the new way's sub-pixel centroid.
+
+    Returns
+    -------
+    (rows,) float
+        A new solid trace: ``x_solid`` outside the stretches where a new way was kept.
+    """
+    from scipy import ndimage
+
+    from .calibrate import _runs
+
+    xs = np.asarray(x_solid, np.float64).copy()
+    H, W = ink.shape
+    if H == 0 or W == 0:
+        return xs
+    st = trace_style(xs, solid=solid, dashed=dashed)
+    on_dashed = st < max_style
+    spans = [(a, b) for a, b in _runs(~(st >= -max_style))
+             if b - a >= min_rows and a > 0 and b < H and np.isfinite(xs[a - 1])
+             and np.isfinite(xs[b]) and on_dashed[a:b].mean() >= min_dashed_share]
+    reach = max(1, int(round(half_width)))
+    square = np.ones((3, 3), bool)
+    for a, b in spans:
+        lo, hi = a - 1, b + 1  # with the pinned rows either side
+        keep = dashed[lo:hi] < 128
+        _clear_band(keep, np.asarray(x_dashed, np.float64)[lo:hi], float(half_width))
+        lab, n = ndimage.label(ink[lo:hi] >= 128, structure=square)
+        if n:
+            hit = np.unique(lab[~keep])
+            keep &= ~np.isin(lab, hit[hit > 0])
+        near = ndimage.binary_dilation(~keep, structure=square, iterations=reach)
+        route = np.where(near, np.uint8(0), ink[lo:hi]).astype(np.uint8)
+        if pixels is not None:
+            pix = pixels[lo:hi].astype(np.int16)
+            paper = np.percentile(pix, 75, axis=1)[:, None]
+            weak = (pix < paper - faint) & ~near
+            if rule_rows is not None:
+                weak &= ~widen(np.asarray(rule_rows, bool)[lo:hi], 1)[:, None]
+            route = np.maximum(route, weak.astype(np.uint8) * np.uint8(faint_level))
+        if off is not None:
+            route[:, np.asarray(off, bool)] = 0
+        start = int(np.clip(round(xs[lo]), 0, W - 1))
+        end = int(np.clip(round(xs[b]), 0, W - 1))
+        path = _viterbi(route, np.zeros(route.shape, np.uint8), _COST_LUT, 0.0, 0.005,
+                        float(jump_paper), -1.0, start, end, None,
+                        _back_pointers(route.shape))
+        inner = np.arange(1, len(path) - 1)
+        if (route[inner, path[inner]] >= min_level).mean() < min_share:
+            continue
+        x, _conf = _refine(route, path, int(radius), False, 3)
+        xs[a:b] = x[1:-1]
     return xs
 
 

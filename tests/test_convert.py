@@ -1097,6 +1097,15 @@ def test_a_flat_curve_on_a_log_track_is_not_taken_for_a_rule(ink_model, monkeypa
     assert seen[0][int(round(flat)) - LEFT_PX - 1:int(round(flat)) - LEFT_PX + 2].any()
 
 
+def _solid_beside_dashed(ink_model):
+    """A solid line 150 px and a dashed one 250 px into the track (S and D on 0-150)."""
+    xs = [np.full(ROWS, 150.0), np.full(ROWS, 250.0)]
+    lay = many_layout([
+        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
+        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dashed"}])
+    return run(draw_lines(xs, dashes={1: (14, 8)}), lay, ink_model)
+
+
 def test_the_solid_trace_goes_through_claim_solid_stretches(ink_model, monkeypatch):
     """In a track with one solid and one dashed curve the solid trace passes through
     :func:`logdigit.trace.claim_solid_stretches` (given both traces and the segmenter's two
@@ -1111,12 +1120,31 @@ def test_the_solid_trace_goes_through_claim_solid_stretches(ink_model, monkeypat
         return np.full_like(xs, float(np.nanmedian(xs)) + 30.0)
 
     monkeypatch.setattr(convert_mod, "claim_solid_stretches", claim)
-    xs = [np.full(ROWS, 150.0), np.full(ROWS, 250.0)]
-    lay = many_layout([
-        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
-        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dashed"}])
-    res = run(draw_lines(xs, dashes={1: (14, 8)}), lay, ink_model)
+    res = _solid_beside_dashed(ink_model)
     assert seen["n"] == ROWS and seen["shape"] == seen["dashed"] and seen["min_rows"] >= 2
     # 150 px + 30 px from the track's left edge at 50 px: 65 on a 0-150 scale of 300 px
+    np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 65.0, atol=1.0)
+    np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
+
+
+def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypatch):
+    """After :func:`logdigit.trace.claim_solid_stretches`, the solid trace of a track with
+    one solid and one dashed curve passes through
+    :func:`logdigit.trace.search_solid_stretches`, given the map it was traced on, both
+    class maps, the scan and the rules, and what it returns is the solid curve's trace."""
+    import logdigit.convert as convert_mod
+
+    seen = {}
+
+    def search(xs, xd, *, ink, solid, dashed, half_width, min_rows, off, pixels, rule_rows):
+        seen.update(shapes={ink.shape, solid.shape, dashed.shape, pixels.shape}, n=len(xs),
+                    min_rows=min_rows, off=off.shape, rows=rule_rows.shape)
+        return np.full_like(xs, float(np.nanmedian(xs)) + 30.0)
+
+    monkeypatch.setattr(convert_mod, "search_solid_stretches", search)
+    res = _solid_beside_dashed(ink_model)
+    (shape,) = seen["shapes"]
+    assert seen["n"] == ROWS == shape[0] and seen["min_rows"] >= 2
+    assert seen["off"] == (shape[1],) and seen["rows"] == (ROWS,)
     np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 65.0, atol=1.0)
     np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)

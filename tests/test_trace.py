@@ -1172,3 +1172,118 @@ def test_straight_stretches_only_keeps_runs_down_one_column():
     assert not straight_stretches_only(np.zeros(0, bool), np.zeros(0), max_spread=1).size
     with pytest.raises(ValueError, match="shape"):
         straight_stretches_only(flags, x[:5], max_spread=2.0)
+
+
+# --------------------------------------------------------------------------- search_solid_stretches
+def _faint_solid_case(*, faint_prob=20, rows=200, cols=120):
+    """A solid curve at column 30 the segmenter saw only above row 50 and below row 150
+    (faintly in between), a dashed curve at column 70 (strong ink, dashed class); the
+    solid trace took the dashed ink over rows 50-149."""
+    solid = np.zeros((rows, cols), np.uint8)
+    dashed = np.zeros((rows, cols), np.uint8)
+    solid[:50, 29:32] = 255
+    solid[150:, 29:32] = 255
+    solid[50:150, 29:32] = faint_prob
+    dashed[:, 69:72] = 255
+    ink = np.maximum(solid, dashed)
+    xs = np.full(rows, 30.0)
+    xs[50:150] = 70.0
+    xd = np.full(rows, 70.0)
+    return xs, xd, ink, solid, dashed
+
+
+def test_search_solid_stretches_finds_the_faint_curve_the_trace_left():
+    from logdigit.trace import search_solid_stretches
+
+    xs, xd, ink, solid, dashed = _faint_solid_case()
+    out = search_solid_stretches(xs, xd, ink=ink, solid=solid, dashed=dashed, half_width=3.0)
+    np.testing.assert_allclose(out[50:150], 30.0, atol=0.6)
+    np.testing.assert_array_equal(out[:50], xs[:50])
+    np.testing.assert_array_equal(out[150:], xs[150:])
+    assert np.array_equal(xs[50:150], np.full(100, 70.0))  # the input is not modified
+    # too short a stretch, or nothing but paper where the curve should be: unchanged
+    same = search_solid_stretches(xs, xd, ink=ink, solid=solid, dashed=dashed,
+                                  half_width=3.0, min_rows=101)
+    np.testing.assert_array_equal(same, xs)
+    xs0, xd0, ink0, solid0, dashed0 = _faint_solid_case(faint_prob=0)
+    np.testing.assert_array_equal(search_solid_stretches(
+        xs0, xd0, ink=ink0, solid=solid0, dashed=dashed0, half_width=3.0), xs0)
+    # a trace that crossed paper, not dashed ink, is not searched here
+    xs_paper = xs.copy()
+    xs_paper[50:150] = 50.0
+    np.testing.assert_array_equal(search_solid_stretches(
+        xs_paper, xd, ink=ink, solid=solid, dashed=dashed, half_width=3.0), xs_paper)
+    # a trace on solid ink throughout is left alone
+    xs_ok = np.full(len(xs), 30.0)
+    np.testing.assert_array_equal(search_solid_stretches(
+        xs_ok, xd, ink=ink, solid=solid, dashed=dashed, half_width=3.0), xs_ok)
+    assert search_solid_stretches(np.zeros(0), np.zeros(0), ink=np.zeros((0, 5), np.uint8),
+                                  solid=np.zeros((0, 5), np.uint8),
+                                  dashed=np.zeros((0, 5), np.uint8), half_width=3.0).size == 0
+
+
+def test_search_solid_stretches_reads_the_scans_faint_ink():
+    from logdigit.trace import search_solid_stretches
+
+    xs, xd, ink, solid, dashed = _faint_solid_case(faint_prob=0)
+    pixels = np.full(ink.shape, 240, np.uint8)  # paper
+    pixels[:, 29:32] = 190  # the faint line on the scan, 50 grey levels darker
+    pixels[:, 69:72] = 20
+    out = search_solid_stretches(xs, xd, ink=ink, solid=solid, dashed=dashed,
+                                 half_width=3.0, pixels=pixels)
+    np.testing.assert_allclose(out[50:150], 30.0, atol=0.6)
+    # 30 levels darker is not ink; nor is a vertical rule
+    pixels[:, 29:32] = 210
+    np.testing.assert_array_equal(search_solid_stretches(
+        xs, xd, ink=ink, solid=solid, dashed=dashed, half_width=3.0, pixels=pixels), xs)
+    pixels[:, 29:32] = 190
+    off = np.zeros(ink.shape[1], bool)
+    off[28:33] = True
+    np.testing.assert_array_equal(search_solid_stretches(
+        xs, xd, ink=ink, solid=solid, dashed=dashed, half_width=3.0, pixels=pixels,
+        off=off), xs)
+    # a horizontal rule across the stretch does not count as the faint line's ink
+    rows = np.zeros(ink.shape[0], bool)
+    rows[100] = True
+    out = search_solid_stretches(xs, xd, ink=ink, solid=solid, dashed=dashed,
+                                 half_width=3.0, pixels=pixels, rule_rows=rows)
+    np.testing.assert_allclose(out[50:150], 30.0, atol=0.6)
+
+
+def test_search_solid_stretches_never_takes_ink_joined_to_the_dashed_curve():
+    """A rough dashed curve's strokes reach beyond its trace's band: strong ink joined to
+    them, or on their fringe, is not a faint solid curve, even where the segmenter
+    called it solid."""
+    from logdigit.trace import search_solid_stretches
+
+    def search(solid, dashed):
+        return search_solid_stretches(xs, xd, ink=np.maximum(solid, dashed), solid=solid,
+                                      dashed=dashed, half_width=3.0)
+
+    xs, xd, _ink, solid, dashed = _faint_solid_case(faint_prob=0)
+    joined = solid.copy()
+    joined[40:160, 40:42] = 255  # a solid-class line ...
+    d2 = dashed.copy()
+    d2[100:103, 40:70] = 255  # ... that one of the dashed curve's strokes reaches
+    np.testing.assert_array_equal(search(joined, d2), xs)
+    np.testing.assert_allclose(search(joined, dashed)[50:150], 40.5, atol=0.6)  # not joined
+    fringe = solid.copy()
+    fringe[40:160, 64:66] = 255  # solid-class ink 4 px from the dashed curve's stroke
+    np.testing.assert_array_equal(search(fringe, dashed), xs)
+
+
+def test_trace_style_reads_the_best_style_within_a_column():
+    from logdigit.trace import trace_style
+
+    solid = np.zeros((4, 10), np.uint8)
+    dashed = np.zeros((4, 10), np.uint8)
+    solid[0, 5] = 255  # on the trace's column
+    dashed[1, 4:7] = 255  # dashed all around
+    solid[2, 6] = 255  # a column off: still counts
+    dashed[2, 5] = 255
+    x = np.array([5.0, 5.0, 5.0, np.nan])
+    st = trace_style(x, solid=solid, dashed=dashed)
+    np.testing.assert_allclose(st[:3], [1.0, -1.0, 1.0])
+    assert np.isnan(st[3])
+    np.testing.assert_allclose(trace_style(np.array([-3.0, 5.4, 0.0, 40.0]), solid=solid,
+                                           dashed=dashed), [0.0, -1.0, 0.0, 0.0])
