@@ -127,8 +127,10 @@ DASHED_RULE_KEEP = 0.3
 #: (6 up, 1 down). Also the shortest stretch where the solid trace ran on dashed ink that
 #: is searched again for a faint solid curve (:func:`logdigit.trace.search_solid_stretches`;
 #: session 24, dev: 275 at R² >= 0.95 and 218 at >= 0.99 against 274 and 217, mean clipped
-#: R² 0.9612 against 0.9556, 6 curves up and 1 down by more than 0.005, the one down a
-#: blank faded page already far under 0; 12 and 48 rows gave 275 / 218 too).
+#: R² 0.9606 against 0.9556; 12 and 48 rows gave 275 / 218 too. Its two guards, faint ink
+#: off the grid's lattice and no jump from the rows either side, were added after a
+#: held-out case, hard-0005 C2S, fell from 0.998 to -0.90 without them; on dev they cost
+#: 0.0006 of the mean, none of the count).
 CLAIM_ROWS = 24
 
 #: A row's weight in the resampling's smoothing spline is its trace's confidence (the
@@ -480,7 +482,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
                                         dashed=probs[1][:, a:b], half_width=half,
                                         min_rows=max(2, CLAIM_ROWS // k),
                                         off=widen(lines, 1), pixels=pix[:, a:b],
-                                        rule_rows=h_rules)
+                                        rule_rows=h_rules, lattice=lattice)
             low[m_s] = (xs, low[m_s][1])
             low[other.mnemonic] = (xd, low[other.mnemonic][1])
     for group in (solids, broken):  # same class: only position and continuity

@@ -1703,7 +1703,8 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
                            min_share: float = 0.6, jump_paper: float = 0.1,
                            off: np.ndarray | None = None, pixels: np.ndarray | None = None,
                            rule_rows: np.ndarray | None = None, faint: float = 40.0,
-                           faint_level: int = 64, radius: int = 6) -> np.ndarray:
+                           faint_level: int = 64, lattice: np.ndarray | None = None,
+                           max_jump: float = 4.0, radius: int = 6) -> np.ndarray:
     """Search again, off the dashed curve's ink, where the solid trace ran on it.
 
     Where the segmenter leaves a faint solid curve (nearly) unmarked, the solid path takes
@@ -1725,9 +1726,12 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
 
     and with the scan's faint ink added at probability ``faint_level``: pixels of
     ``pixels`` at least ``faint`` grey levels darker than their row's paper (the 75th
-    percentile of the row), away from the excluded ink and the horizontal rules
-    ``rule_rows``. The new way replaces the stretch where at least ``min_share`` of its
-    rows lie on ink of at least ``min_level``: the faint line, not paper.
+    percentile of the row), away from the excluded ink, the horizontal rules
+    ``rule_rows`` and the columns where the grid's rules belong (``lattice``: the remains
+    of a faint grid). The new way replaces the stretch where at least ``min_share`` of
+    its rows lie on ink of at least ``min_level`` (the faint line, not paper) and it
+    never moves more than ``max_jump`` half widths between two rows (a curve leading on
+    from the rows either side, not a line elsewhere on the page).
 
     Parameters
     ----------
@@ -1741,7 +1745,9 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
         Reach (px) of a trace's stroke.
     min_rows : int
         Shortest stretch searched (rows at the maps' resolution).
-    max_style, min_dashed_share, min_level, min_share, jump_paper, faint, faint_level :
+    max_style, min_dashed_share, min_level, min_share : float
+        See above.
+    jump_paper, faint, faint_level, max_jump : float
         See above.
     off : (cols,) bool, optional
         Columns of the vertical rules (widened as wanted); none when None.
@@ -1749,6 +1755,8 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
         The scan at the maps' resolution (0 ink, 255 paper); no faint ink when None.
     rule_rows : (rows,) bool, optional
         Rows of horizontal rules (a row either side is left out too).
+    lattice : (cols,) bool, optional
+        Columns where the grid's rules belong (a column either side is left out too).
     radius : int
         Half-width (px) of the window of the new way's sub-pixel centroid.
 
@@ -1788,6 +1796,8 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
             weak = (pix < paper - faint) & ~near
             if rule_rows is not None:
                 weak &= ~widen(np.asarray(rule_rows, bool)[lo:hi], 1)[:, None]
+            if lattice is not None:
+                weak &= ~widen(np.asarray(lattice, bool), 1)[None, :]
             route = np.maximum(route, weak.astype(np.uint8) * np.uint8(faint_level))
         if off is not None:
             route[:, np.asarray(off, bool)] = 0
@@ -1799,6 +1809,8 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
         inner = np.arange(1, len(path) - 1)
         if (route[inner, path[inner]] >= min_level).mean() < min_share:
             continue
+        if np.abs(np.diff(path)).max() > max_jump * max(half_width, 1.0):
+            continue  # not a curve leading on from the rows either side
         x, _conf = _refine(route, path, int(radius), False, 3)
         xs[a:b] = x[1:-1]
     return xs

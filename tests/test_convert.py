@@ -1136,9 +1136,11 @@ def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypa
 
     seen = {}
 
-    def search(xs, xd, *, ink, solid, dashed, half_width, min_rows, off, pixels, rule_rows):
+    def search(xs, xd, *, ink, solid, dashed, half_width, min_rows, off, pixels, rule_rows,
+               lattice):
         seen.update(shapes={ink.shape, solid.shape, dashed.shape, pixels.shape}, n=len(xs),
-                    min_rows=min_rows, off=off.shape, rows=rule_rows.shape)
+                    min_rows=min_rows, off=off.shape, rows=rule_rows.shape,
+                    lattice=None if lattice is None else lattice.shape)
         return np.full_like(xs, float(np.nanmedian(xs)) + 30.0)
 
     monkeypatch.setattr(convert_mod, "search_solid_stretches", search)
@@ -1146,5 +1148,6 @@ def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypa
     (shape,) = seen["shapes"]
     assert seen["n"] == ROWS == shape[0] and seen["min_rows"] >= 2
     assert seen["off"] == (shape[1],) and seen["rows"] == (ROWS,)
+    assert seen["lattice"] in (None, (shape[1],))
     np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 65.0, atol=1.0)
     np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)

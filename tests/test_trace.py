@@ -1287,3 +1287,32 @@ def test_trace_style_reads_the_best_style_within_a_column():
     assert np.isnan(st[3])
     np.testing.assert_allclose(trace_style(np.array([-3.0, 5.4, 0.0, 40.0]), solid=solid,
                                            dashed=dashed), [0.0, -1.0, 0.0, 0.0])
+
+
+def test_search_solid_stretches_takes_no_line_elsewhere_on_the_page():
+    """The search must not move the solid trace to a faint line that is not the curve
+    leading on from the rows either side: one on the grid's lattice (a faint rule's
+    remains), or one the way would have to jump to."""
+    from logdigit.trace import search_solid_stretches
+
+    xs, xd, _ink, solid, dashed = _faint_solid_case(faint_prob=0)
+    solid[:] = 0
+    solid[:50, 99:102] = solid[150:, 99:102] = 255  # the solid curve, seen at the ends
+    pixels = np.full(solid.shape, 240, np.uint8)
+    pixels[:, 69:72] = 20
+    pixels[:, 99:102] = 190  # ... and faint on the scan in between
+    xs[:50] = xs[150:] = 100.0  # the trace on it at the ends, on the dashed curve between
+
+    def search(**kw):
+        return search_solid_stretches(xs, xd, ink=np.maximum(solid, dashed), solid=solid,
+                                      dashed=dashed, half_width=3.0, pixels=pixels, **kw)
+
+    np.testing.assert_allclose(search()[50:150], 100.0, atol=0.6)  # leads on: taken
+    lattice = np.zeros(solid.shape[1], bool)
+    lattice[100] = True
+    np.testing.assert_array_equal(search(lattice=lattice), xs)  # a faint rule: not taken
+    solid[:] = 0
+    solid[:50, 39:42] = solid[150:, 39:42] = 255  # the rows either side are 60 px away
+    xs[:50] = xs[150:] = 40.0
+    np.testing.assert_array_equal(search(), xs)
+    np.testing.assert_allclose(search(max_jump=30)[60:140], 100.0, atol=0.6)
