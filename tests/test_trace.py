@@ -1094,6 +1094,61 @@ def test_resolve_crossings_splits_where_close_curves_were_traded():
     np.testing.assert_array_equal(fd, b)
 
 
+def test_bridged_trades_finds_a_jump_while_the_other_trace_bridged_across():
+    from logdigit.trace import bridged_trades
+
+    # xa jumps from 35 to 100 at row 10; xb had been at 100 and crosses to 35 on a
+    # bridge drawn over rows 5..10 (never one long jump, never an exchange in one row)
+    xa = np.array([35.0] * 10 + [100.0] * 10)
+    xb = np.array([100.0] * 5 + [87.0, 74.0, 61.0, 48.0, 40.0] + [35.0] * 10)
+    got = bridged_trades(xa, xb, min_jump=12, near=8, reach=16)
+    assert np.flatnonzero(got).tolist() == [10]
+    # ... seen from the other trace, a bridge is no jump
+    assert not bridged_trades(xb, xa, min_jump=12, near=8, reach=16).any()
+    # the other trace never was where xa landed: a jagged curve jumping alone
+    assert not bridged_trades(xa, np.full(20, 60.0), min_jump=12, near=8).any()
+    # it was, but never reaches where xa left: no trade
+    xc = np.array([100.0] * 10 + [70.0] * 10)
+    assert not bridged_trades(xa, xc, min_jump=12, near=8).any()
+    # out of reach
+    assert not bridged_trades(xa, xb, min_jump=12, near=8, reach=3).any()
+    # gaps in xa: the jump is measured between its finite values
+    xg = xa.copy()
+    xg[8:10] = np.nan
+    assert np.flatnonzero(bridged_trades(xg, xb, min_jump=12, near=8)).tolist() == [10]
+    assert not bridged_trades(np.array([1.0]), np.array([2.0]), min_jump=1, near=1).any()
+
+
+def test_resolve_crossings_splits_where_a_trace_jumped_while_the_other_bridged():
+    """The solid trace runs on the dashed curve (col 100) for rows 0-69 and jumps to its
+    own (col 35) at row 70, just as the dashed trace leaves it there on a bridge to the
+    dashed curve (rows 70-75, 11 px a row: no jump). The traces are never close, so
+    traced this way rows 0-199 were one decision; split at the jump, the first part
+    swaps back."""
+    from logdigit.trace import resolve_crossings
+
+    rows, cols = 200, 130
+    ink = np.zeros((rows, cols), np.uint8)
+    style = np.zeros((rows, cols), np.int16)
+    ink[:, 34:37] = 1
+    style[:, 34:37] = 255
+    for r in range(rows):
+        if r % 10 < 6:
+            ink[r, 99:102] = 1
+            style[r, 99:102] = -255
+    xs = np.array([100.0] * 70 + [35.0] * 130)
+    xd = np.array([35.0] * 70 + list(np.linspace(35, 100, 7)[1:6]) + [100.0] * 125)
+    fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=4)
+    np.testing.assert_array_equal(fs, 35.0)
+    np.testing.assert_array_equal(fd[:70], 100.0)
+    np.testing.assert_array_equal(fd[70:], xd[70:])
+    # without the bridged trades the whole stretch is one decision, which the longer,
+    # right part wins: nothing moves
+    ks, kd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=4, bridge_reach=0)
+    np.testing.assert_array_equal(ks, xs)
+    np.testing.assert_array_equal(kd, xd)
+
+
 def test_claim_solid_stretches_takes_back_a_skipped_excursion():
     """A solid curve steps out to column 80 for rows 40-79 (joined by horizontal strokes
     the segmenter missed); the solid trace stayed at column 20 on the dashed curve's ink
