@@ -1068,6 +1068,19 @@ def test_traded_rows_finds_an_exchange_without_a_long_jump():
     assert not traded_rows(np.array([]), np.array([]), min_jump=4).any()
 
 
+def _solid_and_dashed_maps(rows: int, cols: int, *, solid: int, dashed: int):
+    """Ink (0/1) and style (-255..255) maps of a 3-px solid line at column ``solid`` and a
+    3-px dashed one (6 rows on, 4 off) at column ``dashed``, each labelled by its style."""
+    ink = np.zeros((rows, cols), np.uint8)
+    style = np.zeros((rows, cols), np.int16)
+    ink[:, solid - 1:solid + 2] = 1
+    style[:, solid - 1:solid + 2] = 255
+    on = np.arange(rows) % 10 < 6
+    ink[on, dashed - 1:dashed + 2] = 1
+    style[on, dashed - 1:dashed + 2] = -255
+    return ink, style
+
+
 def test_resolve_crossings_splits_where_close_curves_were_traded():
     """Two curves 11 px apart (more than twice the half-width, less than the long-jump
     threshold of three half-widths): the traces exchange them in one row, each moving 11 px.
@@ -1079,14 +1092,7 @@ def test_resolve_crossings_splits_where_close_curves_were_traded():
     rows, cols = 200, 60
     a = np.full(rows, 20.0)  # solid
     b = np.full(rows, 31.0)  # dashed
-    ink = np.zeros((rows, cols), np.uint8)
-    style = np.zeros((rows, cols), np.int16)
-    ink[:, 19:22] = 1
-    style[:, 19:22] = 255
-    for r in range(rows):
-        if r % 10 < 6:
-            ink[r, 30:33] = 1
-            style[r, 30:33] = -255
+    ink, style = _solid_and_dashed_maps(rows, cols, solid=20, dashed=31)
     xs, xd = a.copy(), b.copy()
     xs[:100], xd[:100] = b[:100], a[:100]  # wrong before row 100, right after
     fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=4)
@@ -1127,15 +1133,7 @@ def test_resolve_crossings_splits_where_a_trace_jumped_while_the_other_bridged()
     swaps back."""
     from logdigit.trace import resolve_crossings
 
-    rows, cols = 200, 130
-    ink = np.zeros((rows, cols), np.uint8)
-    style = np.zeros((rows, cols), np.int16)
-    ink[:, 34:37] = 1
-    style[:, 34:37] = 255
-    for r in range(rows):
-        if r % 10 < 6:
-            ink[r, 99:102] = 1
-            style[r, 99:102] = -255
+    ink, style = _solid_and_dashed_maps(200, 130, solid=35, dashed=100)
     xs = np.array([100.0] * 70 + [35.0] * 130)
     xd = np.array([35.0] * 70 + list(np.linspace(35, 100, 7)[1:6]) + [100.0] * 125)
     fs, fd = resolve_crossings(xs, xd, ink=ink, style=style, half_width=4)
