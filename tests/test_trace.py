@@ -924,6 +924,27 @@ def test_a_short_doubtful_stretch_with_no_other_way_becomes_a_gap():
     assert reroute_gaps(p, tr, route=route, doubtful=doubtful, max_gap=4) is tr
 
 
+
+def test_reroute_gaps_keeps_no_detour_over_paper_to_faint_ink():
+    """A dash gap followed by rows along a rule (doubtful, but on the curve's own ink),
+    with the faint fringe of another stroke beside the gap (dev13/clean-0006 C2D): a way
+    out to the fringe and back has most of the stretch's rows on ink, but not the rows it
+    moves to; the trace stays on the curve."""
+    p = np.zeros((100, 80), np.uint8)
+    p[:, 19:22] = 255  # the curve ...
+    p[40:48, 19:22] = 0  # ... with a dash gap
+    p[41:47, 50] = 110  # the fringe of another stroke, under 0.5
+    tr = trace_curve(p, max_gap=24)
+    np.testing.assert_allclose(tr.x[40:48], 20, atol=0.5)
+    doubtful = np.zeros(100, bool)
+    doubtful[48:70] = True  # the trace runs along a rule here
+    assert reroute_gaps(p, tr, doubtful=doubtful, max_gap=24) is tr
+    # where the fringe is ink (a real peak's dashes), the way out is taken
+    q = p.copy()
+    q[41:47, 50] = 255
+    new = reroute_gaps(q, tr, doubtful=doubtful, max_gap=24)
+    assert np.abs(new.x[42:46] - 50).max() < 2
+
 # --------------------------------------------------------------------------- row_gap_links
 def test_row_gap_links_fills_short_gaps_between_ink_only():
     from logdigit.trace import row_gap_links
