@@ -1799,7 +1799,12 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
     of a faint grid). The new way replaces the stretch where at least ``min_share`` of
     its rows lie on ink of at least ``min_level`` (the faint line, not paper) and it
     never moves more than ``max_jump`` half widths between two rows (a curve leading on
-    from the rows either side, not a line elsewhere on the page).
+    from the rows either side, not a line elsewhere on the page). Where the whole way
+    fails that, the rows it follows from either end on such ink without such a jump are
+    kept when they are at least ``min_rows // 2``: the faint line is often lost on the
+    way where the two curves run close together and its ink goes with the dashed one's
+    (dev, 310 curves: dev/hard-0026 C2S 0.864 -> 0.941, no other moved; label masks
+    unchanged).
 
     Parameters
     ----------
@@ -1875,12 +1880,26 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
                         float(jump_paper), -1.0, start, end, None,
                         _back_pointers(route.shape))
         inner = np.arange(1, len(path) - 1)
-        if (route[inner, path[inner]] >= min_level).mean() < min_share:
+        on = route[inner, path[inner]] >= min_level
+        steady = np.abs(np.diff(path)) <= max_jump * max(half_width, 1.0)
+        if on.mean() >= min_share and steady.all():
+            x, _conf = _refine(route, path, int(radius), False, 3)
+            xs[a:b] = x[1:-1]
             continue
-        if np.abs(np.diff(path)).max() > max_jump * max(half_width, 1.0):
-            continue  # not a curve leading on from the rows either side
+        # the faint line may be lost on the way (where the curves run close together,
+        # its ink is taken away with the dashed one's): keep the rows it is followed
+        # from either end, on ink and without a jump, when they are enough
+        good = on & steady[:-1] & steady[1:]  # rows on ink, reached and left steadily
+        head = int(np.argmin(good)) if not good.all() else len(good)
+        tail = int(np.argmin(good[::-1])) if not good.all() else len(good)
+        least = max(2, min_rows // 2)
+        if max(head, tail) < least or head + tail >= len(good):
+            continue
         x, _conf = _refine(route, path, int(radius), False, 3)
-        xs[a:b] = x[1:-1]
+        if head >= least:
+            xs[a:a + head] = x[1:1 + head]
+        if tail >= least:
+            xs[b - tail:b] = x[len(x) - 1 - tail:len(x) - 1]
     return xs
 
 

@@ -1363,6 +1363,35 @@ def test_trace_style_reads_the_best_style_within_a_column():
                                            dashed=dashed), [0.0, -1.0, 0.0, 0.0])
 
 
+
+def test_search_solid_stretches_keeps_the_rows_the_faint_line_is_followed_from_an_end():
+    """The faint solid line is seen on the scan over the first 40 rows of the stretch only
+    (dev/hard-0026 C2S: then the curves run close together and its ink goes with the
+    dashed one's): the whole new way is mostly on paper and is not kept, but its first 40
+    rows, on the line from the trace's last row before the stretch, are."""
+    from logdigit.trace import search_solid_stretches
+
+    xs, xd, ink, solid, dashed = _faint_solid_case(faint_prob=0)
+    pixels = np.full(ink.shape, 240, np.uint8)
+    pixels[50:90, 29:32] = 190  # the faint line, rows 50-89 of the stretch 50-149
+    pixels[:, 69:72] = 20
+    out = search_solid_stretches(xs, xd, ink=ink, solid=solid, dashed=dashed,
+                                 half_width=3.0, pixels=pixels, min_rows=24)
+    np.testing.assert_allclose(out[50:88], 30.0, atol=0.6)
+    np.testing.assert_array_equal(out[92:], xs[92:])
+    np.testing.assert_array_equal(out[:50], xs[:50])
+    # ... and symmetrically from the other end
+    flip = search_solid_stretches(xs[::-1].copy(), xd[::-1].copy(), ink=ink[::-1].copy(),
+                                  solid=solid[::-1].copy(), dashed=dashed[::-1].copy(),
+                                  half_width=3.0, pixels=pixels[::-1].copy(), min_rows=24)
+    np.testing.assert_allclose(flip[::-1][50:88], 30.0, atol=0.6)
+    np.testing.assert_array_equal(flip[::-1][92:], xs[92:])
+    # a run shorter than half of min_rows is not enough
+    pixels[60:90, 29:32] = 240
+    short = search_solid_stretches(xs, xd, ink=ink, solid=solid, dashed=dashed,
+                                   half_width=3.0, pixels=pixels, min_rows=24)
+    np.testing.assert_array_equal(short, xs)
+
 def test_search_solid_stretches_takes_no_line_elsewhere_on_the_page():
     """The search must not move the solid trace to a faint line that is not the curve
     leading on from the rows either side: one on the grid's lattice (a faint rule's
