@@ -1890,10 +1890,11 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
         # its ink is taken away with the dashed one's): keep the rows it is followed
         # from either end, on ink and without a jump, when they are enough
         good = on & steady[:-1] & steady[1:]  # rows on ink, reached and left steadily
-        head = int(np.argmin(good)) if not good.all() else len(good)
-        tail = int(np.argmin(good[::-1])) if not good.all() else len(good)
+        # not all good (else the whole way was kept): the runs before the first and
+        # after the last bad row
+        head, tail = int(np.argmin(good)), int(np.argmin(good[::-1]))
         least = max(2, min_rows // 2)
-        if max(head, tail) < least or head + tail >= len(good):
+        if max(head, tail) < least:
             continue
         x, _conf = _refine(route, path, int(radius), False, 3)
         if head >= least:

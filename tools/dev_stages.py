@@ -106,15 +106,21 @@ def record_stages(*, left_px: float):
             setattr(conv, name, fn)
 
 
+def shown_rows(*, r0: int, r1: int, first_row: int, k: int) -> np.ndarray:
+    """The working-resolution rows (1/``k``) that cover image rows ``r0 <= row < r1``;
+    ``first_row`` is the image row of the working resolution's row 0."""
+    return np.arange((r0 - first_row) // k, -(-(r1 - first_row) // k))
+
+
 def table(rows: list[tuple[str, np.ndarray, int, float]], *, r0: int, r1: int,
           first_row: int, truth: dict[str, np.ndarray]) -> str:
     """The printed table: one line per recorded stage and per truth, image columns at the
-    image rows ``r0 <= row < r1`` (every ``k``-th; ``first_row`` is the image row of the
-    working resolution's row 0)."""
+    image rows ``r0 <= row < r1`` (every ``k``-th: :func:`shown_rows`); ``truth`` holds
+    one value per shown row."""
     if not rows:
         return ""
     k = rows[0][2]
-    wrows = np.arange((r0 - first_row) // k, -(-(r1 - first_row) // k))
+    wrows = shown_rows(r0=r0, r1=r1, first_row=first_row, k=k)
     shown = first_row + wrows * k
     width = max(len(label) for label, *_ in rows + [(f"truth {m}",) for m in truth])
     lines = [f"{'image row':<{width}} " + " ".join(f"{r:7d}" for r in shown)]
@@ -170,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         convert_scan(scan, layout, model=model, config=config, trace_workers=1)
     first = resolved.depth.top_row
     k = rows[0][2] if rows else 1
-    shown = first + np.arange((args.r0 - first) // k, -(-(args.r1 - first) // k)) * k
+    shown = first + shown_rows(r0=args.r0, r1=args.r1, first_row=first, k=k) * k
     depth = row_to_depth(shown.astype(float), depth=resolved.depth)
     las = read_las(need[2])
     truth = {}
