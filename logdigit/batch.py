@@ -92,6 +92,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .allocator import keep_freed_memory
 from .errors import EXIT_BATCH_FAILURES, EXIT_OK, LogdigitError, OutputError, UsageError
 from .layout import LAYOUT_FILENAME
 from .scanio import SUFFIXES
@@ -600,13 +601,15 @@ def _threads_per_worker(workers: int) -> int:
 
 
 def _init_worker(model_spec: str | None, device: str, threads: int, log_level: int) -> None:
-    """Initializer of a local worker process: torch threads, logging, the model.
+    """Initializer of a local worker process: the allocator, torch threads, logging, the model.
 
-    Workers ignore SIGINT: on Ctrl-C the parent terminates them (their temp files are
-    removed by the next run).
+    Large freed blocks are kept for reuse (:func:`logdigit.allocator.keep_freed_memory`),
+    as in the ``logdigit`` command. Workers ignore SIGINT: on Ctrl-C the parent terminates
+    them (their temp files are removed by the next run).
     """
     import torch
 
+    keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     log = logging.getLogger("logdigit")

@@ -14,6 +14,7 @@ import sys
 import click
 import typer
 
+from ..allocator import keep_freed_memory
 from ..errors import EXIT_PROCESSING, EXIT_USAGE, LogdigitError
 
 # typer >= 0.2x vendors its own copy of click (typer._click): catch both hierarchies
@@ -159,12 +160,14 @@ def run() -> None:
     written and closed; the log handlers and standard streams are flushed here and
     ``os._exit`` ends the process with the exit code. While another thread or a child
     process is still alive, or a profiler or tracer (cProfile, coverage) is attached, the
-    exit is the ordinary one.
+    exit is the ordinary one. Before :func:`main`, the C allocator is told to keep large
+    freed blocks for reuse (:func:`logdigit.allocator.keep_freed_memory`).
     """
     import multiprocessing
     import os
     import threading
 
+    keep_freed_memory()
     try:
         main()
         code = 0
