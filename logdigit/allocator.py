@@ -9,8 +9,8 @@ heap and keeping freed memory there, so the next array reuses pages already mapp
 the 3,200 x 51,200 px bench scan from 46.8 s to 38.9 s (trace stage 20.5 s to 13.7 s) and
 the 3,200 x 12,800 px one from 10.5-10.8 s to 10.1-10.3 s (three alternating runs of
 ``python -m logdigit SCAN --json``, main against this change), peak memory 30-80 MB
-higher (session 27, 2-core CPU, training paused). Setting only the mmap threshold did not help: the heap's top was then
-given back and faulted in again.
+higher (session 27, 2-core CPU, training paused). Setting only the mmap threshold did
+not help: the heap's top was then given back and faulted in again.
 """
 
 from __future__ import annotations
