@@ -1916,3 +1916,111 @@ def _clear_band(flags: np.ndarray, x: np.ndarray, half: float) -> None:
         c = lo + dc
         keep = (c <= hi) & (c >= 0) & (c < W)
         flags[rows[keep], c[keep]] = False
+
+
+
+def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float],
+                    half_width: float, reach: int = 3, window: int = 64,
+                    max_support: float = 0.25) -> np.ndarray:
+    """Follow an excursion the trace skipped, out to a track edge and along it.
+
+    A curve beyond its scale is drawn along the track's edge, on top of the edge's own
+    line: the segmenter marks the strokes that take the curve out to the edge and back,
+    but not the stretch between them, and a path that would have to cross the track
+    twice in a few rows stays where it was. Where the curve's own ink touches an edge
+    (within ``reach`` px) on two stretches of rows, the trace between them is not on own
+    ink (on at most ``max_support`` of those rows), and the ink touching the edge on each
+    stretch is connected to the trace (within ``window`` rows of it), the trace takes
+    the excursion: the mean column of that ink on the rows where it had left the trace
+    on the way out and back, the edge on the rows between.
+
+    Parameters
+    ----------
+    x : (rows,) float
+        The trace (columns of ``own``), NaN in gaps.
+    own : (rows, cols) bool
+        Ink of the trace's own class (the segmenter's probability >= 0.5).
+    edges : (left, right) float
+        Columns of the track's edges in ``own``.
+    half_width : float
+        Reach (px) of a trace's stroke.
+    reach : int
+        Ink at most this many px inside an edge touches it (the segmenter does not mark
+        ink on the edge's line itself).
+    window : int
+        Rows above the first stretch and below the second searched for the ink's way
+        to the trace.
+    max_support : float
+        Largest share of the rows between the two stretches where the trace has own ink
+        within ``half_width``.
+
+    Returns
+    -------
+    (rows,) float
+        A new trace.
+    """
+    from scipy import ndimage
+
+    from .calibrate import _runs
+
+    x = np.asarray(x, np.float64)
+    own = np.asarray(own, bool)
+    H, W = own.shape
+    if x.shape != (H,):
+        raise ValueError(f"x must have {H} rows, got {x.shape}")
+    xs = x.copy()
+    if H < 3 or W == 0:
+        return xs
+    support = _sample(own.view(np.uint8), x, max(1, int(np.ceil(half_width)))) > 0
+    eight = np.ones((3, 3), bool)
+    for side, edge in enumerate(edges):
+        e = int(round(edge))
+        lo, hi = (max(0, e), min(W, e + reach + 1)) if side == 0 else (
+            max(0, e - reach), min(W, e + 1))
+        if hi <= lo:
+            continue
+        # stretches of rows where own ink touches the edge (a row or two apart: one)
+        touch = own[:, lo:hi].any(axis=1)
+        stretches = []  # [first, last + 1) rows with ink at the edge
+        for a, b in _runs(widen(touch, 1)):
+            at = a + np.flatnonzero(touch[a:b])
+            stretches.append((int(at[0]), int(at[-1]) + 1))
+        for (s1, e1), (s2, e2) in zip(stretches[:-1], stretches[1:], strict=True):
+            if np.mean(support[e1:s2]) > max_support:
+                continue  # the curve came back in between: its ink is on the trace
+            top, bottom = max(0, s1 - window), min(H, e2 + window)
+            labels, _ = ndimage.label(own[top:bottom], structure=eight)
+            new = xs[top:bottom].copy()
+            ok = True
+            for rows, way in ((np.arange(e1 - 1, top - 1, -1), "out"),
+                              (np.arange(s2, bottom), "back")):
+                # the ink touching the edge in this stretch, followed away from the edge
+                at = rows[(rows >= s1) & (rows < e1)] if way == "out" else \
+                    rows[(rows >= s2) & (rows < e2)]
+                ids = np.unique(labels[at - top, lo:hi])
+                ids = ids[ids > 0]
+                if not len(ids):
+                    ok = False
+                    break
+                piece = np.isin(labels, ids)
+                met = seen = False
+                for r in rows:  # from the edge towards the trace
+                    cols = np.flatnonzero(piece[r - top])
+                    if not len(cols):
+                        if seen:  # the ink ends before it meets the trace
+                            break
+                        continue  # a row of the stretch without ink at the edge
+                    seen = True
+                    if np.isfinite(x[r]) and cols[0] - half_width <= x[r] <= \
+                            cols[-1] + half_width:
+                        met = True  # the ink has reached the trace: the excursion starts
+                        break
+                    new[r - top] = cols.mean()
+                if not met:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            new[e1 - top:s2 - top] = edge
+            xs[top:bottom] = np.where(np.isfinite(new), new, xs[top:bottom])
+    return xs

@@ -1151,3 +1151,38 @@ def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypa
     assert seen["lattice"] in (None, (shape[1],))
     np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 65.0, atol=1.0)
     np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
+
+
+def test_a_curve_clipped_along_the_track_edge_is_traced_on_the_edge(ink_model, monkeypatch):
+    """A curve beyond its scale runs along the track's right edge for 60 rows, drawn on
+    top of the edge's line; the segmenter marks the strokes out and back but nothing on
+    the edge's line. The rows along the edge read the scale's right value (the curve's
+    true, clipped value) instead of a path cut across the track."""
+    import logdigit.convert as convert_mod
+
+    rows = np.arange(ROWS)
+    x = value_to_x(curve_values(TOP + rows / PX_PER_FT), 0.0, 150.0, "linear")
+    out, back = (494, 500), (560, 566)
+    x[out[0]:out[1]] = np.linspace(x[out[0]], RIGHT_PX, out[1] - out[0] + 1)[:-1]
+    x[out[1]:back[0]] = RIGHT_PX
+    x[back[0]:back[1]] = np.linspace(RIGHT_PX, x[back[1]], back[1] - back[0] + 1)[:-1]
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in (LEFT_PX, RIGHT_PX):
+        d.line([(c, 0), (c, ROWS)], fill=0, width=3)
+    d.line([(float(a), float(r)) for r, a in zip(rows, x, strict=True)], fill=0, width=3)
+
+    def blind_on_the_edges(pix, **kw):  # the curve's ink, none on the edges' lines
+        probs = dark_is_solid(pix)
+        for c in np.flatnonzero((pix < 128).mean(axis=0) > 0.9):  # the edges' columns
+            probs[0][:, max(0, c - 1):c + 2] = 0
+        return probs
+
+    monkeypatch.setattr(convert_mod, "segment_array", blind_on_the_edges)
+    model, config = ink_model
+    res = convert_scan(scan(np.asarray(img, np.uint8).copy()), layout(), model=model,
+                       config=config, factor=1)
+    g, gr = res.grid, res.curves[0].values
+    along = (g >= TOP + (out[1] + 15) / PX_PER_FT) & (g <= TOP + (back[0] - 15) / PX_PER_FT)
+    assert along.sum() >= 12
+    np.testing.assert_allclose(gr[along], 150.0, atol=3.0)  # the spline rings a little

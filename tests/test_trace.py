@@ -6,6 +6,7 @@ import pytest
 from logdigit.trace import (
     Trace,
     bridge_gaps,
+    edge_excursions,
     exclude_trace,
     reroute_gaps,
     solid_off_rules,
@@ -1419,3 +1420,70 @@ def test_search_solid_stretches_takes_no_line_elsewhere_on_the_page():
     xs[:50] = xs[150:] = 40.0
     np.testing.assert_array_equal(search(), xs)
     np.testing.assert_allclose(search(max_jump=30)[60:140], 100.0, atol=0.6)
+
+
+def excursion(cols=100, edge_col=0):
+    """A curve at column 50 that goes out to the edge ``edge_col`` over rows 40-46, runs
+    along it to row 73 and comes back over rows 74-80: (truth per row, own-ink map with
+    the stretch along the edge hidden, as the segmenter misses it under the edge's line)."""
+    truth = np.full(120, 50.0)
+    truth[40:47] = np.linspace(50, edge_col, 8)[1:]
+    truth[47:74] = edge_col
+    truth[74:81] = np.linspace(edge_col, 50, 8)[:-1]
+    own = draw(truth, width=3, cols=cols) >= 128
+    own[49:72] = False
+    return truth, own
+
+
+def test_edge_excursions_follow_the_curve_out_to_the_edge_and_back():
+    truth, own = excursion()
+    x = np.full(120, 50.0)  # the path stayed put and bridged across the missing ink
+    got = edge_excursions(x, own=own, edges=(0.0, 99.0), half_width=2.0)
+    assert np.all(got[49:72] == 0.0)  # along the hidden edge
+    assert np.all(got[:38] == 50.0) and np.all(got[83:] == 50.0)
+    assert np.max(np.abs(got[40:81] - truth[40:81])) < 8  # the strokes out and back
+    assert np.max(np.abs(x[40:81] - truth[40:81])) == 50
+
+
+def test_edge_excursions_at_the_right_edge_mirror_the_left():
+    truth, own = excursion(edge_col=99)
+    got = edge_excursions(np.full(120, 50.0), own=own, edges=(0.0, 99.0), half_width=2.0)
+    assert np.all(got[49:72] == 99.0)
+    assert np.max(np.abs(got - truth)) < 8
+
+
+def test_edge_excursions_leave_a_curve_that_came_back_in_between():
+    truth, own = excursion()
+    own[40:81, 49:52] = True  # the trace's own ink runs on between the two strokes
+    x = np.full(120, 50.0)
+    np.testing.assert_array_equal(
+        edge_excursions(x, own=own, edges=(0.0, 99.0), half_width=2.0), x)
+
+
+def test_edge_excursions_need_ink_to_the_edge_twice_and_to_the_trace():
+    x = np.full(120, 50.0)
+    truth, own = excursion()
+    one_way = own.copy()
+    one_way[72:] = False  # no way back to the edge
+    one_way[81:, 49:52] = True
+    np.testing.assert_array_equal(
+        edge_excursions(x, own=one_way, edges=(0.0, 99.0), half_width=2.0), x)
+    apart = np.zeros_like(own)  # two marks at the edge (text, a stain), not the curve's
+    apart[:, 49:52] = True
+    apart[40:81, 49:52] = False
+    apart[44:48, 0:5] = apart[74:78, 0:5] = True
+    np.testing.assert_array_equal(
+        edge_excursions(x, own=apart, edges=(0.0, 99.0), half_width=2.0), x)
+
+
+def test_edge_excursions_edge_cases():
+    own = np.zeros((10, 20), bool)
+    with pytest.raises(ValueError, match="rows"):
+        edge_excursions(np.zeros(9), own=own, edges=(0, 19), half_width=2)
+    x = np.full(10, np.nan)
+    np.testing.assert_array_equal(
+        edge_excursions(x, own=own, edges=(0, 19), half_width=2), x)
+    assert edge_excursions(np.zeros(0), own=np.zeros((0, 5), bool), edges=(0, 4),
+                           half_width=2).shape == (0,)
+    assert edge_excursions(np.zeros(4), own=np.zeros((4, 0), bool), edges=(0, 0),
+                           half_width=2).shape == (4,)
