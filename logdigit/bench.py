@@ -1,15 +1,19 @@
 """``make bench``: speed and memory of the whole pipeline on rendered scans.
 
-For each size, a scan is rendered (8-bit grey with grid lines, 3 tracks), written as a TIFF
-with its layout, and converted by ``logdigit`` in a child process, so that the child's peak
-RSS is the conversion's alone. Reported: end-to-end seconds, MPix/s of the whole image,
-seconds per stage, peak RSS. In the same run, a resnet18-encoder U-Net (smp defaults) is
-timed on a sample of the same tiles and its time for all tiles is extrapolated, giving the
-speed ratio of the shipped model to that common baseline. The shipped model is loaded as a
-conversion loads it (its ``inference.ts`` when the folder has a current one); the baseline
-is built and BatchNorm-folded the same way, in eager mode.
+A small scan is converted first (:func:`warm_up`: on a fresh install the tracer's numba
+functions are compiled then, once). For each size, a scan is rendered (8-bit grey with grid
+lines, 3 tracks), written as a TIFF with its layout, and converted by ``logdigit`` in a
+child process, so that the child's peak RSS is the conversion's alone; the first size
+``--repeat`` times (the median run is reported, with the range: these machines are noisy).
+Reported: end-to-end seconds, MPix/s of the whole image, seconds per stage, peak RSS. In
+the same run, a resnet18-encoder U-Net (smp defaults) is timed on a sample of the same
+tiles and its time for all tiles is extrapolated, giving the speed ratio of the shipped
+model to that common baseline. The shipped model is loaded as a conversion loads it (its
+``inference.ts`` when the folder has a current one); the baseline is built and
+BatchNorm-folded the same way, in eager mode.
 
-Run: ``make bench`` or ``python -m logdigit.bench [--sizes 3200x12800,3200x51200]``.
+Run: ``make bench`` or
+``python -m logdigit.bench [--sizes 3200x12800,3200x51200] [--repeat 3] [--json]``.
 """
 
 from __future__ import annotations
@@ -107,37 +111,60 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
     return out
 
 
+def warm_up(folder: Path, *, model: str | None) -> float:
+    """Convert a small scan once, so the tracer's numba functions are compiled and cached
+    before anything is timed (a fresh install, or a changed ``trace.py``, compiles them on
+    its first conversion: seconds that every later conversion skips). Returns its seconds."""
+    scan = make_scan(folder, width=800, height=1600, seed=1)
+    return run_convert(scan, folder / "warm-up.las", model=model)["wall"]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="logdigit benchmark")
     ap.add_argument("--sizes", default="3200x12800",
                     help="comma-separated WIDTHxHEIGHT list (default 3200x12800)")
     ap.add_argument("--model", default=None)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="conversions of the first size (the median is reported with the "
+                    "range; later sizes once); default 3")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--batch", action="store_true",
                     help="also time `logdigit batch` with 1 and 2 workers (scans per minute)")
     a = ap.parse_args(argv)
+    if a.repeat < 1:
+        ap.error("--repeat must be at least 1")
     results = []
     with tempfile.TemporaryDirectory(prefix="logdigit-bench-") as tmp:
         tmp = Path(tmp)
-        for size in a.sizes.split(","):
+        first = warm_up(tmp, model=a.model)
+        results.append({"warm_up_seconds": first})
+        if not a.json:
+            print(f"warm-up (800x1600, compiles the tracer on a fresh install): {first:.1f} s")
+        for i, size in enumerate(a.sizes.split(",")):
             w, h = (int(v) for v in size.lower().split("x"))
             scan = make_scan(tmp, width=w, height=h)
-            r = run_convert(scan, tmp / "out.las", model=a.model)
+            runs = [run_convert(scan, tmp / "out.las", model=a.model)
+                    for _ in range(a.repeat if i == 0 else 1)]
+            runs.sort(key=lambda r: r["wall"])
+            r = runs[len(runs) // 2]  # the median run (the upper one of two)
             mpix = w * h / 1e6
             row = {
                 "size": f"{w}x{h}",
                 "mpix": mpix,
                 "seconds": r["wall"],
+                "seconds_all": [x["wall"] for x in runs],
                 "mpix_per_s": mpix / r["wall"],
                 "stages": r["seconds"],
-                "peak_rss_mb": r["peak_rss_mb"],
+                "peak_rss_mb": max(x["peak_rss_mb"] for x in runs),
             }
             row["baseline"] = baseline_ratio(scan, model=a.model)
             results.append(row)
             if not a.json:
                 st = ", ".join(f"{k} {v:.2f}" for k, v in r["seconds"].items())
                 b = row["baseline"]
-                print(f"{row['size']}: {row['seconds']:.1f} s end to end "
+                spread = (f" (median of {len(runs)}: {runs[0]['wall']:.1f}-"
+                          f"{runs[-1]['wall']:.1f} s)" if len(runs) > 1 else "")
+                print(f"{row['size']}: {row['seconds']:.1f} s end to end{spread} "
                       f"({row['mpix_per_s']:.2f} MPix/s), peak RSS {row['peak_rss_mb']:.0f} MB")
                 print(f"  stages (s): {st}")
                 print(f"  per {b['tile'][0]}x{b['tile'][1]} tile: shipped {b['shipped']:.3f} s, "
@@ -147,8 +174,6 @@ def main(argv=None) -> None:
         results.append({"batch": rows})
     if a.json:
         print(json.dumps(results, indent=2))
-
-
 
 
 def bench_batch(*, model: str | None = None, n: int = 6, width: int = 1600, height: int = 6400,
