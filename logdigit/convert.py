@@ -392,7 +392,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     # rows above and below a horizontal rule compared with (:func:`rule_rows`)
     reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
     ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
-    p_ink = h_rules = lines = None
+    p_ink = h_rules = lines = faint = None
     if probs is not None:
         p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
                            ).astype(np.uint8)
@@ -420,9 +420,10 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             # their stretches are found on the grid's lattice (dev cases, 310 curves:
             # 253 at R² >= 0.95 against 252, 2 up and none down by more than 0.005;
             # without the lattice, any straight stretch left out: 251, 3 down)
-            p_ink = np.maximum(p_ink, ink_off_rules(
-                pix[:, a:b], rule_cols=lines, rule_rows=h_rules, level=SCAN_INK_LEVEL,
-                lattice=lattice))
+            scan_ink = ink_off_rules(pix[:, a:b], rule_cols=lines, rule_rows=h_rules,
+                                     level=SCAN_INK_LEVEL, lattice=lattice)
+            p_ink = np.maximum(p_ink, scan_ink)
+            faint = (scan_ink > 0) & (p_seg < 128)  # where the segmenter saw no curve
     low: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # mnemonic -> (x, confidence)
     remaining = p_ink  # the ink no curve has taken yet
     if scan.rgb is not None and any(c.colour is not None for c in ordered):
@@ -531,7 +532,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
                 continue
             x_low, conf_low = low[curve.mnemonic]
             x_low = edge_excursions(x_low, own=probs[curve.cls - 1][:, a:b] >= 128,
-                                    edges=edges, half_width=half)
+                                    edges=edges, half_width=half, faint=faint)
             low[curve.mnemonic] = (x_low, conf_low)
     seconds["trace"] += time.perf_counter() - t
     by_curve: dict[str, CurveResult] = {}

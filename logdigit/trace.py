@@ -1920,8 +1920,8 @@ def _clear_band(flags: np.ndarray, x: np.ndarray, half: float) -> None:
 
 
 def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float],
-                    half_width: float, reach: int = 3, window: int = 64,
-                    max_support: float = 0.25) -> np.ndarray:
+                    half_width: float, faint: np.ndarray | None = None, reach: int = 3,
+                    window: int = 64, max_support: float = 0.25) -> np.ndarray:
     """Follow an excursion the trace skipped, out to a track edge and along it.
 
     A curve beyond its scale is drawn along the track's edge, on top of the edge's own
@@ -1929,7 +1929,8 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
     but not the stretch between them, and a path that would have to cross the track
     twice in a few rows stays where it was. Where the curve's own ink touches an edge
     (within ``reach`` px) on two stretches of rows, the trace between them is not on own
-    ink (on at most ``max_support`` of those rows), and the ink touching the edge on each
+    ink nor on ``faint`` ink (on at most ``max_support`` of those rows: on paper, in a
+    gap, or on another curve's ink), and the ink touching the edge on each
     stretch is connected to the trace (within ``window`` rows of it), the trace takes
     the excursion: the mean column of that ink on the rows where it had left the trace
     on the way out and back, the edge on the rows between.
@@ -1944,6 +1945,10 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         Columns of the track's edges in ``own``.
     half_width : float
         Reach (px) of a trace's stroke.
+    faint : (rows, cols) bool, optional
+        Dark pixels of the scan where the segmenter saw no curve: a trace on them between
+        the two stretches may be on a faint stretch of its own curve, and counts as on
+        own ink.
     reach : int
         Ink at most this many px inside an edge touches it (the segmenter does not mark
         ink on the edge's line itself).
@@ -1968,10 +1973,13 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
     H, W = own.shape
     if x.shape != (H,):
         raise ValueError(f"x must have {H} rows, got {x.shape}")
+    if faint is not None and np.shape(faint) != (H, W):
+        raise ValueError(f"faint must have the shape {(H, W)}, got {np.shape(faint)}")
     xs = x.copy()
     if H < 3 or W == 0:
         return xs
-    support = _sample(own.view(np.uint8), x, max(1, int(np.ceil(half_width)))) > 0
+    held = own if faint is None else own | np.asarray(faint, bool)
+    support = _sample(held.view(np.uint8), x, max(1, int(np.ceil(half_width)))) > 0
     eight = np.ones((3, 3), bool)
     for side, edge in enumerate(edges):
         e = int(round(edge))

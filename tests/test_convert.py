@@ -1186,3 +1186,38 @@ def test_a_curve_clipped_along_the_track_edge_is_traced_on_the_edge(ink_model, m
     along = (g >= TOP + (out[1] + 15) / PX_PER_FT) & (g <= TOP + (back[0] - 15) / PX_PER_FT)
     assert along.sum() >= 12
     np.testing.assert_allclose(gr[along], 150.0, atol=3.0)  # the spline rings a little
+
+
+def test_two_spikes_to_the_edge_are_not_joined_along_it_across_a_faint_stretch(
+        ink_model, monkeypatch):
+    """Two sharp spikes reach the right track edge 400 rows apart, and the segmenter misses
+    the curve for 320 rows between them (the scan still shows it). The trace between is
+    on the scan's own ink, so it is not taken for a run along the edge."""
+    import logdigit.convert as convert_mod
+
+    rows = np.arange(ROWS)
+    x = value_to_x(curve_values(TOP + rows / PX_PER_FT), 0.0, 150.0, "linear")
+    for r in (300, 700):  # out to the edge in 3 rows, back in 3
+        x[r - 3:r + 4] = np.interp(np.arange(r - 3, r + 4), [r - 3, r, r + 3],
+                                   [x[r - 3], RIGHT_PX, x[r + 3]])
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in (LEFT_PX, RIGHT_PX):
+        d.line([(c, 0), (c, ROWS)], fill=0, width=3)
+    d.line([(float(a), float(r)) for r, a in zip(rows, x, strict=True)], fill=0, width=3)
+    blind = slice(340, 660)
+
+    def blind_between(pix, **kw):  # no ink on the edges' lines, none on the blind rows
+        probs = dark_is_solid(pix)
+        for c in np.flatnonzero((pix < 128).mean(axis=0) > 0.9):
+            probs[0][:, max(0, c - 1):c + 2] = 0
+        probs[0][blind] = 0
+        return probs
+
+    monkeypatch.setattr(convert_mod, "segment_array", blind_between)
+    model, config = ink_model
+    res = convert_scan(scan(np.asarray(img, np.uint8).copy()), layout(), model=model,
+                       config=config, factor=1)
+    g, gr = res.grid, res.curves[0].values
+    inside = (g >= TOP + blind.start / PX_PER_FT) & (g < TOP + blind.stop / PX_PER_FT)
+    assert np.median(np.abs(gr[inside] - curve_values(g[inside]))) < 2.0

@@ -1460,6 +1460,17 @@ def test_edge_excursions_leave_a_curve_that_came_back_in_between():
         edge_excursions(x, own=own, edges=(0.0, 99.0), half_width=2.0), x)
 
 
+def test_edge_excursions_leave_a_trace_on_faint_ink_in_between():
+    truth, own = excursion()
+    faint = np.zeros_like(own)  # the segmenter missed the curve there; the scan has it
+    faint[40:81, 49:52] = True
+    x = np.full(120, 50.0)
+    np.testing.assert_array_equal(
+        edge_excursions(x, own=own, faint=faint, edges=(0.0, 99.0), half_width=2.0), x)
+    with pytest.raises(ValueError, match="faint"):
+        edge_excursions(x, own=own, faint=faint[1:], edges=(0.0, 99.0), half_width=2.0)
+
+
 def test_edge_excursions_need_ink_to_the_edge_twice_and_to_the_trace():
     x = np.full(120, 50.0)
     truth, own = excursion()
