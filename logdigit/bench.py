@@ -10,10 +10,13 @@ the same run, a resnet18-encoder U-Net (smp defaults) is timed on a sample of th
 tiles and its time for all tiles is extrapolated, giving the speed ratio of the shipped
 model to that common baseline. The shipped model is loaded as a conversion loads it (its
 ``inference.ts`` when the folder has a current one); the baseline is built and
-BatchNorm-folded the same way, in eager mode.
+BatchNorm-folded the same way, in eager mode. ``--scale-check`` converts a small page and
+the same page at 4x the resolution (lines 4x thicker): scale normalisation should keep the
+second far below 16x the first's time.
 
 Run: ``make bench`` or
-``python -m logdigit.bench [--sizes 3200x12800,3200x51200] [--repeat 3] [--json]``.
+``python -m logdigit.bench [--sizes 3200x12800,3200x51200] [--repeat 3]
+[--scale-check 800x3200|none] [--json]``.
 """
 
 from __future__ import annotations
@@ -53,6 +56,70 @@ def make_scan(folder: Path, *, width: int, height: int, seed: int = 0) -> Path:
     Image.fromarray(img).save(path, compression="tiff_adobe_deflate")
     path.with_suffix(".toml").write_text(dump_layout_toml(layout))
     return path
+
+
+def make_scaled(scan: Path, *, scale: int = 4) -> Path:
+    """The same page as ``scan`` at ``scale`` times its resolution (bilinear, so its lines
+    are ``scale`` times thicker), with its layout mapped to the new pixel grid."""
+    import tomllib
+
+    from PIL import Image
+
+    from .synth import dump_layout_toml
+
+    img = Image.open(scan)
+    big = img.resize((img.width * scale, img.height * scale), Image.BILINEAR)
+    layout = tomllib.loads(scan.with_suffix(".toml").read_text())
+
+    def centre(v: float) -> float:  # a pixel centre of the scan, in the scaled grid
+        return round(scale * float(v) + (scale - 1) / 2, 6)
+
+    for t in layout["tracks"]:
+        t["left_px"], t["right_px"] = centre(t["left_px"]), centre(t["right_px"])
+    for key in ("top_row", "bottom_row"):  # whole rows: half a row off at most
+        layout["depth"][key] = scale * int(layout["depth"][key]) + scale // 2
+    path = scan.with_name(f"{scan.stem}-x{scale}.tif")
+    big.save(path, compression="tiff_adobe_deflate")
+    path.with_suffix(".toml").write_text(dump_layout_toml(layout))
+    return path
+
+
+def scale_check(folder: Path, *, width: int, height: int, model: str | None,
+                scale: int = 4) -> dict:
+    """Seconds to convert a scan and the same page at ``scale`` times the resolution.
+
+    With scale normalisation the larger scan is segmented and traced at the working
+    resolution of the smaller one (its lines are ``scale`` times thicker), so it should
+    cost far less than ``scale ** 2`` times as much: what is left is reading, deskewing
+    and measuring the full-size image, and shrinking it.
+    """
+    small = make_scan(folder, width=width, height=height, seed=2)
+    big = make_scaled(small, scale=scale)
+    a = run_convert(small, folder / "scale-small.las", model=model)
+    b = run_convert(big, folder / "scale-big.las", model=model)
+    return {"scale": scale, "small": f"{width}x{height}",
+            "agreement_r2": agreement(folder / "scale-big.las", folder / "scale-small.las"),
+            "big": f"{width * scale}x{height * scale}", "pixels_ratio": scale ** 2,
+            "small_seconds": a["wall"], "big_seconds": b["wall"],
+            "seconds_ratio": b["wall"] / a["wall"], "small_factor": a.get("factor"),
+            "big_factor": b.get("factor"), "big_stages": b["seconds"]}
+
+
+def agreement(las_a: Path, las_b: Path) -> float:
+    """Median over the curves of the R² of ``las_a``'s curve against ``las_b``'s on the
+    depths both have."""
+    import lasio
+
+    from .metrics import r2
+
+    a, b = lasio.read(las_a), lasio.read(las_b)
+    vals = []
+    for c in b.curves[1:]:
+        if c.mnemonic in a.keys():
+            on_b = np.interp(b.index, a.index, a[c.mnemonic], left=np.nan, right=np.nan)
+            vals.append(r2(on_b, b[c.mnemonic]))
+    vals = [v for v in vals if np.isfinite(v)]
+    return float(np.median(vals)) if vals else float("nan")
 
 
 def run_convert(scan: Path, out: Path, *, model: str | None) -> dict:
@@ -127,6 +194,10 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=3,
                     help="conversions of the first size (the median is reported with the "
                     "range; later sizes once); default 3")
+    ap.add_argument("--scale-check", default="800x3200", metavar="WxH",
+                    help="also convert a WxH scan and the same page at 4x the resolution "
+                    "(lines 4x thicker) and report the ratio of their times; 'none' skips "
+                    "it; default 800x3200")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--batch", action="store_true",
                     help="also time `logdigit batch` with 1 and 2 workers (scans per minute)")
@@ -169,6 +240,17 @@ def main(argv=None) -> None:
                 print(f"  stages (s): {st}")
                 print(f"  per {b['tile'][0]}x{b['tile'][1]} tile: shipped {b['shipped']:.3f} s, "
                       f"resnet18 U-Net {b['resnet18_unet']:.3f} s -> {b['ratio']:.1f}x faster")
+        if a.scale_check.lower() != "none":
+            w, h = (int(v) for v in a.scale_check.lower().split("x"))
+            sc = scale_check(tmp, width=w, height=h, model=a.model)
+            results.append({"scale_check": sc})
+            if not a.json:
+                print(f"scale: {sc['small']} (factor {sc['small_factor']}) "
+                      f"{sc['small_seconds']:.1f} s; the same page at {sc['scale']}x the "
+                      f"resolution, {sc['big']} (factor {sc['big_factor']}), "
+                      f"{sc['big_seconds']:.1f} s: {sc['pixels_ratio']}x the pixels, "
+                      f"{sc['seconds_ratio']:.1f}x the time; the two scans' curves agree "
+                      f"to median R² {sc['agreement_r2']:.4f}")
     if a.batch:
         rows = bench_batch(model=a.model, quiet=a.json)
         results.append({"batch": rows})

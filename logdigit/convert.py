@@ -201,6 +201,7 @@ class ConversionResult:
     shape: tuple[int, int]  # (rows, cols) of the working image
     seconds: dict[str, float] = field(default_factory=dict)
     skew: float = 0.0  # degrees removed by deskewing before segmentation (0: none)
+    factor: int = 1  # working-resolution shrink factor the scan was segmented and traced at
     warnings: list[str] = field(default_factory=list)  # also written to the LAS notes
 
     def summary(self) -> dict:
@@ -216,6 +217,7 @@ class ConversionResult:
             "rows": self.shape[0],
             "cols": self.shape[1],
             "skew_degrees": round(self.skew, 4),
+            "factor": self.factor,
             "warnings": list(self.warnings),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
@@ -344,7 +346,7 @@ def convert_scan(
     if not any(np.isfinite(c.values).any() for c in results):
         raise TraceError(f"{scan.source}: no curve could be traced in any track")
     return ConversionResult(grid=grid, depth_unit=d.unit, curves=results, layout=layout,
-                            shape=(H, W), seconds=seconds, warnings=warnings)
+                            shape=(H, W), seconds=seconds, warnings=warnings, factor=k)
 
 
 def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan: Scan,

@@ -11,7 +11,7 @@ from logdigit import bench
 
 @pytest.mark.slow
 def test_bench_warms_up_then_reports_the_median_of_repeated_runs(capsys):
-    bench.main(["--sizes", "400x1600", "--repeat", "2", "--json"])
+    bench.main(["--sizes", "400x1600", "--repeat", "2", "--scale-check", "none", "--json"])
     warm, row = json.loads(capsys.readouterr().out)
     assert warm["warm_up_seconds"] > 0
     assert row["size"] == "400x1600"
@@ -27,3 +27,32 @@ def test_bench_refuses_no_repeats(capsys):
         bench.main(["--repeat", "0"])
     assert exc.value.code == 2
     assert "--repeat must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_scale_check_converts_a_page_and_the_same_page_at_four_times_the_resolution(
+        tmp_path):
+    sc = bench.scale_check(tmp_path, width=800, height=3200, model=None)
+    assert (sc["small"], sc["big"], sc["pixels_ratio"]) == ("800x3200", "3200x12800", 16)
+    assert sc["small_factor"] == 1 and sc["big_factor"] >= 2  # segmented at a working scale
+    assert sc["agreement_r2"] > 0.95  # the same curves come out of both
+    assert sc["seconds_ratio"] == pytest.approx(sc["big_seconds"] / sc["small_seconds"])
+
+
+def test_the_scaled_page_keeps_its_layout_on_the_same_ink(tmp_path):
+    import tomllib
+
+    from PIL import Image
+
+    small = bench.make_scan(tmp_path, width=400, height=1600)
+    big = bench.make_scaled(small, scale=4)
+    a = tomllib.loads(small.with_suffix(".toml").read_text())
+    b = tomllib.loads(big.with_suffix(".toml").read_text())
+    assert Image.open(big).size == (1600, 6400)
+    for ta, tb in zip(a["tracks"], b["tracks"], strict=True):
+        assert tb["left_px"] == 4 * ta["left_px"] + 1.5
+        assert tb["right_px"] == 4 * ta["right_px"] + 1.5
+        assert tb["curves"] == ta["curves"]
+    assert b["depth"]["top_row"] == 4 * a["depth"]["top_row"] + 2
+    assert b["depth"]["bottom_row"] == 4 * a["depth"]["bottom_row"] + 2
+    assert (b["depth"]["top"], b["depth"]["bottom"]) == (a["depth"]["top"], a["depth"]["bottom"])

@@ -159,6 +159,7 @@ def test_thick_strokes_are_segmented_at_a_working_resolution(ink_model, monkeypa
     assert k >= 3
     res = run(pixels, layout(), ink_model)
     assert seen["shapes"][0][0] == -(-ROWS // k)  # segmented at 1/k of the rows
+    assert res.factor == k and res.summary()["factor"] == k
     assert r2(res.curves[0].values, curve_values(res.grid)) > 0.995
     assert res.curves[0].trace.x.shape == (ROWS,)
 
