@@ -1154,6 +1154,29 @@ def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypa
     np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
 
 
+def _edge_scan(x: np.ndarray) -> np.ndarray:
+    """A scan with heavy track edge lines and the curve drawn through x (px per row)."""
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in (LEFT_PX, RIGHT_PX):
+        d.line([(c, 0), (c, ROWS)], fill=0, width=3)
+    d.line([(float(a), float(r)) for r, a in enumerate(x)], fill=0, width=3)
+    return np.asarray(img, np.uint8).copy()
+
+
+def _blind_on_the_edges(blind: slice | None = None):
+    """A stand-in segmenter: the scan's dark pixels as solid curve, but nothing on the track
+    edges' lines (and nothing on the ``blind`` rows)."""
+    def segment(pix, **kw):
+        probs = dark_is_solid(pix)
+        for c in np.flatnonzero((pix < 128).mean(axis=0) > 0.9):  # the edges' columns
+            probs[0][:, max(0, c - 1):c + 2] = 0
+        if blind is not None:
+            probs[0][blind] = 0
+        return probs
+    return segment
+
+
 def test_a_curve_clipped_along_the_track_edge_is_traced_on_the_edge(ink_model, monkeypatch):
     """A curve beyond its scale runs along the track's right edge for 60 rows, drawn on
     top of the edge's line; the segmenter marks the strokes out and back but nothing on
@@ -1167,22 +1190,9 @@ def test_a_curve_clipped_along_the_track_edge_is_traced_on_the_edge(ink_model, m
     x[out[0]:out[1]] = np.linspace(x[out[0]], RIGHT_PX, out[1] - out[0] + 1)[:-1]
     x[out[1]:back[0]] = RIGHT_PX
     x[back[0]:back[1]] = np.linspace(RIGHT_PX, x[back[1]], back[1] - back[0] + 1)[:-1]
-    img = Image.new("L", (COLS, ROWS), 255)
-    d = ImageDraw.Draw(img)
-    for c in (LEFT_PX, RIGHT_PX):
-        d.line([(c, 0), (c, ROWS)], fill=0, width=3)
-    d.line([(float(a), float(r)) for r, a in zip(rows, x, strict=True)], fill=0, width=3)
-
-    def blind_on_the_edges(pix, **kw):  # the curve's ink, none on the edges' lines
-        probs = dark_is_solid(pix)
-        for c in np.flatnonzero((pix < 128).mean(axis=0) > 0.9):  # the edges' columns
-            probs[0][:, max(0, c - 1):c + 2] = 0
-        return probs
-
-    monkeypatch.setattr(convert_mod, "segment_array", blind_on_the_edges)
+    monkeypatch.setattr(convert_mod, "segment_array", _blind_on_the_edges())
     model, config = ink_model
-    res = convert_scan(scan(np.asarray(img, np.uint8).copy()), layout(), model=model,
-                       config=config, factor=1)
+    res = convert_scan(scan(_edge_scan(x)), layout(), model=model, config=config, factor=1)
     g, gr = res.grid, res.curves[0].values
     along = (g >= TOP + (out[1] + 15) / PX_PER_FT) & (g <= TOP + (back[0] - 15) / PX_PER_FT)
     assert along.sum() >= 12
@@ -1201,24 +1211,10 @@ def test_two_spikes_to_the_edge_are_not_joined_along_it_across_a_faint_stretch(
     for r in (300, 700):  # out to the edge in 3 rows, back in 3
         x[r - 3:r + 4] = np.interp(np.arange(r - 3, r + 4), [r - 3, r, r + 3],
                                    [x[r - 3], RIGHT_PX, x[r + 3]])
-    img = Image.new("L", (COLS, ROWS), 255)
-    d = ImageDraw.Draw(img)
-    for c in (LEFT_PX, RIGHT_PX):
-        d.line([(c, 0), (c, ROWS)], fill=0, width=3)
-    d.line([(float(a), float(r)) for r, a in zip(rows, x, strict=True)], fill=0, width=3)
     blind = slice(340, 660)
-
-    def blind_between(pix, **kw):  # no ink on the edges' lines, none on the blind rows
-        probs = dark_is_solid(pix)
-        for c in np.flatnonzero((pix < 128).mean(axis=0) > 0.9):
-            probs[0][:, max(0, c - 1):c + 2] = 0
-        probs[0][blind] = 0
-        return probs
-
-    monkeypatch.setattr(convert_mod, "segment_array", blind_between)
+    monkeypatch.setattr(convert_mod, "segment_array", _blind_on_the_edges(blind))
     model, config = ink_model
-    res = convert_scan(scan(np.asarray(img, np.uint8).copy()), layout(), model=model,
-                       config=config, factor=1)
+    res = convert_scan(scan(_edge_scan(x)), layout(), model=model, config=config, factor=1)
     g, gr = res.grid, res.curves[0].values
     inside = (g >= TOP + blind.start / PX_PER_FT) & (g < TOP + blind.stop / PX_PER_FT)
     assert np.median(np.abs(gr[inside] - curve_values(g[inside]))) < 2.0
