@@ -148,7 +148,14 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
     from .layout import find_layout, load_layout
     from .model import DEFAULT_CONFIG, build_model, fuse_for_inference, load_model
     from .scanio import read_scan
-    from .segment import _tile_plan, default_batch_size, to_input, track_window
+    from .segment import (
+        _tile_plan,
+        default_batch_size,
+        tail_weights,
+        tile_logits,
+        to_input,
+        track_window,
+    )
 
     torch.set_num_threads(os.cpu_count() or 1)
     net, cfg = load_model(model, fuse=True)
@@ -166,12 +173,13 @@ def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
         decoder_channels=[256, 128, 64, 32, 16]))).to(memory_format=cl).eval()
     out = {}
     n = default_batch_size("cpu")  # tiles per forward pass, as segment_array runs them
-    for name, m in (("shipped", net), ("resnet18_unet", baseline)):
+    tail = tail_weights(net)  # the shipped network's full-resolution layers in numba
+    for name, m, tl in (("shipped", net, tail), ("resnet18_unet", baseline, None)):
         with torch.inference_mode():
-            m(x[:1])
+            tile_logits(m, x[:1], tail=tl)
             t = time.perf_counter()
             for i in range(0, len(x), n):
-                m(x[i : i + n])
+                tile_logits(m, x[i : i + n], tail=tl)
             out[name] = (time.perf_counter() - t) / len(x)
     out["tile"] = [int(th), int(tw)]
     out["ratio"] = out["resnet18_unet"] / out["shipped"]

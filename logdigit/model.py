@@ -172,6 +172,8 @@ def export_inference(folder: str | os.PathLike) -> Path:
         memory_format=torch.channels_last)
     out = folder / INFERENCE_FILE
     tmp = folder / f".{INFERENCE_FILE}.part"
+    if isinstance(model, SplitTail):  # the body is traced; the tail goes as its buffers
+        model = _BodyExport(model)
     with torch.inference_mode(), warnings.catch_warnings():
         # TracerWarnings about shape arithmetic; TorchScript's deprecation (torch.export
         # would fit, but loading its files took 2.7 s here against 0.1 s)
@@ -205,7 +207,10 @@ def _load_inference(folder: Path, device: torch.device) -> torch.nn.Module | Non
                        "network instead", path)
         return None
     logger.debug("loaded %s", path)
-    return module.eval()
+    module = module.eval()
+    if all(hasattr(module, n) for n in SplitTail.NAMES):  # a SplitTail's body
+        return SplitTail(module, *(getattr(module, n) for n in SplitTail.NAMES)).eval()
+    return module
 
 
 def _phase_weights(weight: torch.Tensor) -> torch.Tensor:
@@ -302,6 +307,99 @@ def _upsample_last(model: torch.nn.Module) -> None:
         up_channels = out_channels
 
 
+class _Phases(torch.nn.Module):
+    """Stands in for the last :class:`_UpsampleLastBlock` (one without skip features) in a
+    :class:`SplitTail`'s body: its upsampling convolution's phases, at half resolution."""
+
+    def __init__(self, up: torch.nn.Module):
+        super().__init__()
+        self.up = up
+
+    def forward(self, feature_map, target_height=None, target_width=None,
+                skip_connection=None):
+        return self.up(feature_map)
+
+
+class SplitTail(torch.nn.Module):
+    """The network as a body up to half resolution and its full-resolution tail.
+
+    ``body(x)`` gives the last decoder block's upsampling convolution at half resolution,
+    ``(N, 4 C, H / 2, W / 2)`` (``pixel_shuffle``'s phase order); the tail is that
+    block's second 3x3 convolution (BatchNorm folded, ReLU) and the segmentation head's
+    3x3 convolution, kept as buffers. :meth:`forward` runs both in torch and gives the
+    network's logits; on the CPU :func:`logdigit.segment.segment_array` runs the tail with
+    :mod:`logdigit.fullres` instead, about twice as fast as torch at these few channels.
+    """
+
+    NAMES = ("tail_conv_weight", "tail_conv_bias", "tail_head_weight", "tail_head_bias")
+
+    def __init__(self, body: torch.nn.Module, *tail: torch.Tensor):
+        super().__init__()
+        self.body = body
+        if len(tail) != len(self.NAMES):
+            raise ValueError(f"SplitTail needs {len(self.NAMES)} tail tensors, got {len(tail)}")
+        for name, t in zip(self.NAMES, tail, strict=True):
+            self.register_buffer(name, t.detach().clone())
+
+    @classmethod
+    def from_layers(cls, body: torch.nn.Module, conv: torch.nn.Conv2d,
+                    head: torch.nn.Conv2d) -> SplitTail:
+        def bias(layer):
+            return layer.bias if layer.bias is not None else torch.zeros(layer.out_channels)
+
+        return cls(body, conv.weight, bias(conv), head.weight, bias(head))
+
+    def forward(self, x):
+        y = torch.relu(torch.nn.functional.pixel_shuffle(self.body(x), 2))
+        y = torch.relu(torch.nn.functional.conv2d(
+            y, self.tail_conv_weight, self.tail_conv_bias, padding=1))
+        return torch.nn.functional.conv2d(y, self.tail_head_weight, self.tail_head_bias,
+                                          padding=1)
+
+
+class _BodyExport(torch.nn.Module):
+    """What :func:`export_inference` traces for a :class:`SplitTail`: the body, with the
+    tail's tensors as buffers (a traced module's submodules cannot be called on their own,
+    so the body is the traced module and :func:`_load_inference` wraps it again)."""
+
+    def __init__(self, split: SplitTail):
+        super().__init__()
+        self.body = split.body
+        for name in SplitTail.NAMES:
+            self.register_buffer(name, getattr(split, name))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def _is_plain_conv3(layer) -> bool:
+    return (isinstance(layer, torch.nn.Conv2d) and layer.kernel_size == (3, 3)
+            and layer.stride == (1, 1) and layer.padding == (1, 1)
+            and layer.dilation == (1, 1) and layer.groups == 1
+            and layer.padding_mode == "zeros")
+
+
+def _tail_layers(model: torch.nn.Module):
+    """The last decoder block (an :class:`_UpsampleLastBlock` without skip features) and
+    the head's convolution when the network ends as :class:`SplitTail` expects, else None."""
+    blocks = getattr(getattr(model, "decoder", None), "blocks", None)
+    head = getattr(model, "segmentation_head", None)
+    if not blocks or not isinstance(head, torch.nn.Sequential) or len(head) == 0:
+        return None
+    last = blocks[len(blocks) - 1]
+    if not isinstance(last, _UpsampleLastBlock) or last.skip is not None:
+        return None
+    conv, act = last.conv2[0], last.conv2[1]
+    rest = [m for m in list(head)[1:]
+            if not isinstance(m, torch.nn.Identity)
+            and not isinstance(getattr(m, "activation", None), torch.nn.Identity)]
+    if (not _is_plain_conv3(conv) or type(act) is not torch.nn.ReLU
+            or not _is_plain_conv3(head[0]) or rest
+            or last.up.out_channels != 4 * conv.in_channels):
+        return None
+    return last, head[0]
+
+
 def _split_norm_act(model: torch.nn.Module) -> None:
     """Replace every BatchNorm subclass that also applies an activation (timm's
     ``BatchNormAct2d``) by ``Sequential(BatchNorm2d, drop, act)``, in place.
@@ -342,7 +440,9 @@ def fuse_for_inference(model: torch.nn.Module) -> torch.nn.Module:
     Returns
     -------
     torch.nn.Module
-        A new module (a ``torch.fx.GraphModule``) without BatchNorm, or ``model``.
+        A new module without BatchNorm, or ``model``: a ``torch.fx.GraphModule``, or a
+        :class:`SplitTail` around one when the network ends in a full-resolution decoder
+        block without skip features and a plain 3x3 head (the shipped U-Net does).
     """
     import copy
 
@@ -352,7 +452,14 @@ def fuse_for_inference(model: torch.nn.Module) -> torch.nn.Module:
         plain = copy.deepcopy(model).eval()  # the caller's model is left as it is
         _upsample_last(plain)
         _split_norm_act(plain)
-        return fuse(plain, inplace=True)
+        tail = _tail_layers(plain)
+        if tail is None:
+            return fuse(plain, inplace=True)
+        last, head = tail
+        blocks = plain.decoder.blocks
+        blocks[len(blocks) - 1] = _Phases(last.up)
+        plain.segmentation_head = torch.nn.Identity()
+        return SplitTail.from_layers(fuse(plain, inplace=True), last.conv2[0], head)
     except Exception as exc:  # noqa: BLE001 - any tracing failure: run unfused
         logger.debug("BatchNorm not folded (%s: %s)", type(exc).__name__, exc)
         return model

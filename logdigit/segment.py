@@ -17,6 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from . import fullres
+from .fullres import TailWeights
 from .tiling import blend_window, round_up, tile_starts
 
 logger = logging.getLogger(__name__)
@@ -212,6 +214,8 @@ def segment_array(
     tiles = [(int(r), int(c)) for r in row_starts for c in col_starts]
     batches = [tiles[b0 : b0 + batch_size] for b0 in range(0, len(tiles), batch_size)]
 
+    tail = tail_weights(model) if device.type == "cpu" else None
+
     def forward(batch: list[tuple[int, int]]) -> np.ndarray:
         x = np.zeros((len(batch), 1, tile_h, tile_w), np.float32)
         for i, (r, c) in enumerate(batch):
@@ -219,10 +223,10 @@ def segment_array(
             x[i, 0, : patch.shape[0], : patch.shape[1]] = to_input(patch)
         with torch.inference_mode(), _autocast(device):
             xt = torch.from_numpy(x).to(device)
-            logits = model(xt.contiguous(memory_format=torch.channels_last))
+            logits = tile_logits(model, xt, tail=tail)
             if flip:  # the mirrored tiles' opinion, mirrored back
-                logits = 0.5 * (logits + model(torch.flip(xt, (3,)).contiguous(
-                    memory_format=torch.channels_last)).flip(3))
+                logits = 0.5 * (logits + tile_logits(model, torch.flip(xt, (3,)),
+                                                     tail=tail).flip(3))
             logits = logits.float() if bias is None else logits.float() + bias
             prob = logits.softmax(1)[:, 1:].cpu().numpy()
         prob *= win  # weighted for the blend here, in the worker
@@ -264,6 +268,41 @@ def segment_array(
             if progress is not None:
                 progress(len(batch))
     return out
+
+
+def tail_weights(model: torch.nn.Module) -> TailWeights | None:
+    """The full-resolution layers of a :class:`logdigit.model.SplitTail` as float32
+    arrays, or None for any other network."""
+    from .model import SplitTail
+
+    if not isinstance(model, SplitTail):
+        return None
+    return TailWeights(*(np.ascontiguousarray(getattr(model, n).detach().float().cpu().numpy())
+                         for n in SplitTail.NAMES))
+
+
+def tile_logits(model: torch.nn.Module, x: torch.Tensor, *,
+                tail: TailWeights | None = None) -> torch.Tensor:
+    """The network's logits for a batch of tiles, as :func:`segment_array` runs it.
+
+    Parameters
+    ----------
+    x : (N, 1, h, w) float tensor
+    tail : TailWeights, optional
+        :func:`tail_weights` of ``model`` (a :class:`logdigit.model.SplitTail` on the
+        CPU): the body runs in torch and the full-resolution layers in
+        :mod:`logdigit.fullres`. Without it the whole network runs in torch.
+
+    Returns
+    -------
+    (N, K, h, w) tensor
+    """
+    x = x.contiguous(memory_format=torch.channels_last)
+    if tail is None:
+        return model(x)
+    u = model.body(x)
+    # (N, h / 2, w / 2, 4 C): a view when u is channels last, as the body gives it
+    return torch.from_numpy(fullres.logits(u.permute(0, 2, 3, 1).float().numpy(), tail))
 
 
 def labels_from_probs(probs: np.ndarray, *, threshold: int = 128) -> np.ndarray:

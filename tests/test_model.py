@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -8,6 +9,7 @@ from logdigit.model import (
     DEFAULT_CONFIG,
     DEFAULT_MODEL,
     MODELS_DIR,
+    SplitTail,
     build_model,
     choose_device,
     load_model,
@@ -113,8 +115,11 @@ def test_fused_model_gives_the_same_outputs_without_batchnorm(tmp_path):
     save_model(m, tmp_path / "m", config=DEFAULT_CONFIG)
     fused, _ = load_model(tmp_path / "m", fuse=True)
     assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in fused.modules())
+    # the full-resolution layers are split off (logdigit.fullres runs them on the CPU)
+    assert isinstance(fused, SplitTail)
     # nor any functional batch_norm (timm's BatchNormAct2d traces into one unless split)
-    calls = [str(n.target) for n in fused.graph.nodes if n.op in ("call_function", "call_method")]
+    calls = [str(n.target) for n in fused.body.graph.nodes
+             if n.op in ("call_function", "call_method")]
     assert not [c for c in calls if "batch_norm" in c]
     # the decoder upsamples after its first convolution: no upsampled copy is made
     assert not [c for c in calls if "interpolate" in c or "upsample" in c]
@@ -190,6 +195,46 @@ def test_subpixel_head_round_trips_through_a_model_folder(tmp_path):
 def test_unknown_head_is_a_model_error():
     with pytest.raises(ModelError, match="unknown head"):
         build_model(dict(DEFAULT_CONFIG, head="sideways"))
+
+
+def test_the_split_network_exports_and_loads_as_body_and_tail(tmp_path):
+    from logdigit.model import export_inference
+    from logdigit.segment import segment_array, tail_weights
+
+    torch.manual_seed(4)
+    save_model(build_model(DEFAULT_CONFIG).eval(), tmp_path / "m", config=DEFAULT_CONFIG)
+    export_inference(tmp_path / "m")
+    fused, _ = load_model(tmp_path / "m", fuse=True, prebuilt=False)
+    script, cfg = load_model(tmp_path / "m", fuse=True)
+    assert isinstance(fused, SplitTail) and isinstance(script, SplitTail)
+    assert isinstance(script.body, torch.jit.ScriptModule)
+    for name in SplitTail.NAMES:
+        torch.testing.assert_close(getattr(script, name), getattr(fused, name))
+    x = torch.rand(2, 1, 64, 96)
+    with torch.inference_mode():
+        torch.testing.assert_close(script(x.contiguous(memory_format=torch.channels_last)),
+                                   fused(x), atol=1e-4, rtol=1e-4)
+    # the segmenter runs the tail in numba on the CPU: the same probabilities as torch's
+    assert tail_weights(script) is not None
+
+    class Whole(torch.nn.Module):  # the same network, not recognised as split
+        def forward(self, t):
+            return script(t)
+
+    pixels = np.random.default_rng(0).integers(0, 256, (200, 150), dtype=np.uint8)
+    cfg = dict(cfg, tile=128, overlap=32, flip_average=True)
+    split = segment_array(pixels, model=script, config=cfg)
+    whole = segment_array(pixels, model=Whole(), config=cfg)
+    assert np.abs(split.astype(int) - whole.astype(int)).max() <= 1
+
+
+def test_a_network_without_the_full_resolution_block_is_not_split():
+    from logdigit.model import fuse_for_inference
+
+    m = build_model(dict(DEFAULT_CONFIG, head="subpixel")).eval()
+    assert not isinstance(fuse_for_inference(m), SplitTail)
+    with pytest.raises(ValueError, match="tail tensors"):
+        SplitTail(torch.nn.Identity(), torch.zeros(1))
 
 
 @pytest.fixture()
