@@ -105,20 +105,23 @@ def scale_check(folder: Path, *, width: int, height: int, model: str | None,
             "big_factor": b.get("factor"), "big_stages": b["seconds"]}
 
 
-def agreement(las_a: Path, las_b: Path) -> float:
-    """Median over the curves of the R² of ``las_a``'s curve against ``las_b``'s on the
-    depths both have."""
+def curve_r2s(las_a: Path, las_b: Path) -> dict[str, float]:
+    """R² of each curve of ``las_a`` against the curve of that name in ``las_b``, on
+    ``las_b``'s depths (``las_a`` interpolated linearly; NaN where no R² can be had)."""
     import lasio
 
     from .metrics import r2
 
     a, b = lasio.read(las_a), lasio.read(las_b)
-    vals = []
-    for c in b.curves[1:]:
-        if c.mnemonic in a.keys():
-            on_b = np.interp(b.index, a.index, a[c.mnemonic], left=np.nan, right=np.nan)
-            vals.append(r2(on_b, b[c.mnemonic]))
-    vals = [v for v in vals if np.isfinite(v)]
+    return {c.mnemonic: float(r2(np.interp(b.index, a.index, a[c.mnemonic], left=np.nan,
+                                           right=np.nan), b[c.mnemonic]))
+            for c in a.curves[1:] if c.mnemonic in b.keys()}
+
+
+def agreement(las_a: Path, las_b: Path) -> float:
+    """Median over the curves of the R² of ``las_a``'s curve against ``las_b``'s on the
+    depths both have."""
+    vals = [v for v in curve_r2s(las_a, las_b).values() if np.isfinite(v)]
     return float(np.median(vals)) if vals else float("nan")
 
 

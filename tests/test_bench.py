@@ -56,3 +56,34 @@ def test_the_scaled_page_keeps_its_layout_on_the_same_ink(tmp_path):
     assert b["depth"]["top_row"] == 4 * a["depth"]["top_row"] + 2
     assert b["depth"]["bottom_row"] == 4 * a["depth"]["bottom_row"] + 2
     assert (b["depth"]["top"], b["depth"]["bottom"]) == (a["depth"]["top"], a["depth"]["bottom"])
+
+
+def _las(path, depth, **curves):
+    import lasio
+
+    las = lasio.LASFile()
+    las.append_curve("DEPT", depth, unit="FT")
+    for name, values in curves.items():
+        las.append_curve(name, values)
+    las.write(str(path), version=2.0)
+    return path
+
+
+def test_curve_r2s_compares_curves_by_name_on_the_second_files_depths(tmp_path):
+    import numpy as np
+
+    depth = np.arange(100.0, 200.0, 0.5)
+    gr = np.sin(depth / 7.0) * 50 + 60
+    ref = _las(tmp_path / "ref.las", depth, GR=gr, SP=depth * 0.1)
+    # the same GR on a finer grid (interpolated back exactly), SP with an offset error,
+    # and a curve the reference does not have
+    fine = np.arange(100.0, 199.75, 0.25)
+    got = _las(tmp_path / "got.las", fine, GR=np.sin(fine / 7.0) * 50 + 60,
+               SP=np.interp(fine, depth, depth * 0.1) + 1.0, XX=fine)
+    r = bench.curve_r2s(got, ref)
+    assert set(r) == {"GR", "SP"}
+    assert r["GR"] > 0.999
+    sp = depth * 0.1
+    assert r["SP"] == pytest.approx(1 - np.sum(np.ones_like(sp)) / np.sum((sp - sp.mean()) ** 2),
+                                    abs=0.01)
+    assert bench.agreement(got, ref) == pytest.approx(np.median(list(r.values())))

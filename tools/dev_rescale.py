@@ -22,20 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 
 def curve_r2(out_las: Path, truth_las: Path) -> dict[str, float]:
     """R² of each curve of ``out_las`` against ``truth_las`` on the truth's depths."""
-    import lasio
+    from logdigit.bench import curve_r2s
 
-    from logdigit.metrics import r2
-
-    got, truth = lasio.read(out_las), lasio.read(truth_las)
-    return {c.mnemonic: round(float(r2(np.interp(truth.index, got.index, got[c.mnemonic],
-                                                 left=np.nan, right=np.nan),
-                                       truth[c.mnemonic])), 4)
-            for c in got.curves[1:] if c.mnemonic in truth.keys()}
+    return {k: round(v, 4) for k, v in curve_r2s(out_las, truth_las).items()}
 
 
 def convert(scan: Path, out: Path, *, model: str | None) -> int:
