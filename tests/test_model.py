@@ -104,6 +104,17 @@ def test_shipped_model_is_small_and_loads():
     assert cfg["classes"] == 3
 
 
+def test_the_shipped_inference_copy_loads_split_for_the_numba_tail():
+    """The shipped folder's inference.ts matches its weights and holds the split network,
+    so conversions on the CPU run the full-resolution layers in logdigit.fullres."""
+    from logdigit.segment import tail_weights
+
+    m, _ = load_model(DEFAULT_MODEL, fuse=True)
+    assert isinstance(m, SplitTail) and isinstance(m.body, torch.jit.ScriptModule)
+    w = tail_weights(m)
+    assert w.conv_weight.shape == (4, 4, 3, 3) and w.head_weight.shape == (3, 4, 3, 3)
+
+
 def test_fused_model_gives_the_same_outputs_without_batchnorm(tmp_path):
     torch.manual_seed(2)
     m = build_model(DEFAULT_CONFIG).eval()
