@@ -250,7 +250,8 @@ def test_tier_mix_sets_the_share_of_each_page_tier(monkeypatch):
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_train_repeats_the_shipped_models_run(monkeypatch):
     """`make train` passes the trainer exactly the options the shipped weights were trained
-    with, as the model card's Training section lists them (paths aside)."""
+    with, as the model card's Training section lists them (paths aside): one JSON block
+    per training command, in order (a run from scratch, then any fine-tune from it)."""
     import json
     import re
     import shlex
@@ -265,17 +266,22 @@ def test_make_train_repeats_the_shipped_models_run(monkeypatch):
         {"opts": opts, "out": out, "resume": resume}))
     text = subprocess.run(["make", "-n", "-s", "--no-print-directory", "train", "STAMP="],
                           cwd=root, capture_output=True, text=True, check=True).stdout
-    words = shlex.split(text.replace("\\\n", " "))
-    tr.main(words[words.index("logdigit.train") + 1:])
-    (run,) = calls
-    assert run["resume"]
+    commands = [shlex.split(line) for line in text.replace("\\\n", " ").splitlines()
+                if "logdigit.train" in line]
+    for words in commands:
+        tr.main(words[words.index("logdigit.train") + 1:])
     card = (root / "models" / "logdigit-small" / "MODEL_CARD.md").read_text()
     training = card[card.index("\n## Training"):]
-    shipped = json.loads(re.search(r"```json\n(.*?)```", training, re.S).group(1))
-    got = asdict(run["opts"])
-    for key in ("las_dir", "val_las_dir"):
-        assert Path(got.pop(key)).name == Path(shipped.pop(key)).name
-    assert got == shipped
+    training = training[:training.index("\n## ", 1)]  # this section only
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", training, re.S)]
+    assert commands and len(calls) == len(blocks) == len(commands)
+    for run, shipped in zip(calls, blocks, strict=True):
+        assert run["resume"]
+        got = asdict(run["opts"])
+        for key in ("las_dir", "val_las_dir", "init"):
+            if got.get(key) is not None or shipped.get(key) is not None:
+                assert Path(got.pop(key)).name == Path(shipped.pop(key)).name
+        assert got == shipped
 
 
 def test_training_target_marks_rule_background_only_when_asked():
