@@ -173,7 +173,7 @@ def export_inference(folder: str | os.PathLike) -> Path:
     out = folder / INFERENCE_FILE
     tmp = folder / f".{INFERENCE_FILE}.part"
     if isinstance(model, SplitTail):  # the body is traced; the tail goes as its buffers
-        model = _BodyExport(model)
+        model = _BodyExport(model.body, *(getattr(model, n) for n in SplitTail.NAMES))
     with torch.inference_mode(), warnings.catch_warnings():
         # TracerWarnings about shape arithmetic; TorchScript's deprecation (torch.export
         # would fit, but loading its files took 2.7 s here against 0.1 s)
@@ -357,16 +357,11 @@ class SplitTail(torch.nn.Module):
                                           padding=1)
 
 
-class _BodyExport(torch.nn.Module):
-    """What :func:`export_inference` traces for a :class:`SplitTail`: the body, with the
-    tail's tensors as buffers (a traced module's submodules cannot be called on their own,
-    so the body is the traced module and :func:`_load_inference` wraps it again)."""
-
-    def __init__(self, split: SplitTail):
-        super().__init__()
-        self.body = split.body
-        for name in SplitTail.NAMES:
-            self.register_buffer(name, getattr(split, name))
+class _BodyExport(SplitTail):
+    """What :func:`export_inference` traces for a :class:`SplitTail`: the same module whose
+    ``forward`` is the body alone, the tail's tensors riding along as buffers (a traced
+    module's submodules cannot be called on their own, so the body is the traced module
+    and :func:`_load_inference` wraps it again)."""
 
     def forward(self, x):
         return self.body(x)
