@@ -57,7 +57,7 @@ records ``gate: "failed"`` and makes :attr:`Summary.ok` false (exit code 4).
 Workers and the model
 ---------------------
 ``workers=1`` converts in this process. More workers are ``spawn``-ed processes
-(:class:`concurrent.futures.ProcessPoolExecutor`), each with ``cores // workers`` torch
+(:class:`concurrent.futures.ProcessPoolExecutor`), each with ``cores // workers``
 threads; at most ``2 * workers`` jobs are submitted at a time, so memory stays bounded for
 any number of scans. A worker process that dies (e.g. killed by the OOM killer) fails the
 jobs in flight and the pool is restarted for the rest. With ``scheduler`` the same tasks go
@@ -292,7 +292,7 @@ _MODELS_LOCK = threading.Lock()
 
 
 def get_model(model_spec: str | None, device: str = "auto"):
-    """``(model, config, torch_device)``, loaded once per process and cached.
+    """``(model, config, device)``, loaded once per process and cached.
 
     The cache is the module-level dict ``_MODELS`` keyed by ``(model_spec, device)``: a
     worker process (local pool or Dask worker) loads the model on its first scan and reuses
@@ -301,15 +301,14 @@ def get_model(model_spec: str | None, device: str = "auto"):
     Raises
     ------
     ModelError, UsageError
-        From :func:`logdigit.model.load_model` and :func:`logdigit.model.choose_device`.
+        From :func:`logdigit.network.load_network`.
     """
     key = (model_spec, device)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            from .model import choose_device, load_model
+            from .network import load_network
 
-            dev = choose_device(device)
-            net, config = load_model(model_spec, device=dev, fuse=True)
+            net, config, dev = load_network(model_spec, device=device)
             _MODELS[key] = (net, config, dev)
             logger.debug("process %d: loaded model %s on %s", os.getpid(),
                          config.get("path"), dev)
@@ -601,17 +600,17 @@ def _threads_per_worker(workers: int) -> int:
 
 
 def _init_worker(model_spec: str | None, device: str, threads: int, log_level: int) -> None:
-    """Initializer of a local worker process: the allocator, torch threads, logging, the model.
+    """Initializer of a local worker process: the allocator, threads, logging, the model.
 
     Large freed blocks are kept for reuse (:func:`logdigit.allocator.keep_freed_memory`),
     as in the ``logdigit`` command. Workers ignore SIGINT: on Ctrl-C the parent terminates
     them (their temp files are removed by the next run).
     """
-    import torch
+    from .segment import set_cpu_threads
 
     keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(threads)
+    set_cpu_threads(threads)
     log = logging.getLogger("logdigit")
     if not log.handlers:
         handler = logging.StreamHandler()
@@ -865,9 +864,9 @@ def run_batch(
     if model_spec is not None and Path(model_spec).expanduser().exists():
         model_spec = str(Path(model_spec).expanduser().resolve())
     if scheduler is None:
-        from .model import choose_device
+        from .network import check_device
 
-        choose_device(device)  # UsageError for cuda on a machine without one
+        check_device(device)  # UsageError for cuda on a machine without one
 
     try:
         out_path.mkdir(parents=True, exist_ok=True)
@@ -905,9 +904,9 @@ def run_batch(
                 if workers == 1 or len(to_run) == 1:
                     get_model(model_spec, device)  # and it stays loaded for the run
                 else:
-                    from .model import load_model
+                    from .network import load_network
 
-                    load_model(model_spec, device="cpu")
+                    load_network(model_spec, device="cpu")
             progress.start(total=len(jobs), to_run=len(to_run))
 
             def emit(rec: dict) -> None:

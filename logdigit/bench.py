@@ -9,8 +9,8 @@ Reported: end-to-end seconds, MPix/s of the whole image, seconds per stage, peak
 the same run, a resnet18-encoder U-Net (smp defaults) is timed on a sample of the same
 tiles and its time for all tiles is extrapolated, giving the speed ratio of the shipped
 model to that common baseline. The shipped model is loaded as a conversion loads it (its
-``inference.ts`` when the folder has a current one); the baseline is built and
-BatchNorm-folded the same way, in eager mode. ``--scale-check`` converts a small page and
+``inference.onnx`` in ONNX Runtime, the full-resolution layers in numba); the baseline is
+BatchNorm-folded, exported and run the same way. ``--scale-check`` converts a small page and
 the same page at 4x the resolution (lines 4x thicker): scale normalisation should keep the
 second far below 16x the first's time.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -145,45 +144,44 @@ def run_convert(scan: Path, out: Path, *, model: str | None) -> dict:
 
 
 def baseline_ratio(scan: Path, *, model: str | None, sample: int = 6) -> dict:
-    """Seconds per tile of the shipped model and of a resnet18 U-Net on the same tiles."""
+    """Seconds per tile of the shipped model and of a resnet18 U-Net on the same tiles.
+
+    Both run as a conversion runs a network on the CPU: BatchNorm folded, exported to ONNX
+    (:func:`logdigit.model.export_inference`; the baseline to a temporary folder) and run
+    by :func:`logdigit.segment.tile_runner`, one tile per pass on one core.
+    """
     import torch
 
     from .layout import find_layout, load_layout
-    from .model import DEFAULT_CONFIG, build_model, fuse_for_inference, load_model
+    from .model import DEFAULT_CONFIG, build_model, export_inference, save_model
+    from .network import load_network
     from .scanio import read_scan
-    from .segment import (
-        _tile_plan,
-        default_batch_size,
-        tail_weights,
-        tile_logits,
-        to_input,
-        track_window,
-    )
+    from .segment import _tile_plan, default_batch_size, tile_runner, to_input, track_window
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    net, cfg = load_model(model, fuse=True)
+    net, cfg, _ = load_network(model, device="cpu")
     lay = load_layout(find_layout(scan))
     img = read_scan(scan).pixels
     t0 = lay.tracks[0]
     c0, c1 = track_window(t0.left_px, t0.right_px, img.shape[1])
     th, tw, rows, _ = _tile_plan((img.shape[0], c1 - c0), config=cfg)
     tiles = [img[r : r + th, c0 : c0 + tw] for r in rows[:sample]]
-    cl = torch.channels_last  # both networks run the way segment_array runs them
-    x = torch.from_numpy(np.stack([to_input(t) for t in tiles]))[:, None].contiguous(
-        memory_format=cl)
-    baseline = fuse_for_inference(build_model(dict(
-        DEFAULT_CONFIG, encoder_name="resnet18", encoder_depth=5,
-        decoder_channels=[256, 128, 64, 32, 16]))).to(memory_format=cl).eval()
-    out = {}
+    x = np.stack([to_input(t) for t in tiles])[:, None]
+    base_cfg = dict(DEFAULT_CONFIG, encoder_name="resnet18", encoder_depth=5,
+                    decoder_channels=[256, 128, 64, 32, 16])
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.manual_seed(0)
+        save_model(build_model(base_cfg).eval(), Path(tmp) / "resnet18", config=base_cfg)
+        export_inference(Path(tmp) / "resnet18")
+        baseline, _, _ = load_network(Path(tmp) / "resnet18", device="cpu")
+    out = {"runtime": {"shipped": type(net).__name__, "resnet18_unet": type(baseline).__name__}}
     n = default_batch_size("cpu")  # tiles per forward pass, as segment_array runs them
-    tail = tail_weights(net)  # the shipped network's full-resolution layers in numba
-    for name, m, tl in (("shipped", net, tail), ("resnet18_unet", baseline, None)):
-        with torch.inference_mode():
-            tile_logits(m, x[:1], tail=tl)
-            t = time.perf_counter()
-            for i in range(0, len(x), n):
-                tile_logits(m, x[i : i + n], tail=tl)
-            out[name] = (time.perf_counter() - t) / len(x)
+    for name, m in (("shipped", net), ("resnet18_unet", baseline)):
+        run = tile_runner(m, "cpu")
+        run(x[:1])
+        t = time.perf_counter()
+        for i in range(0, len(x), n):
+            run(x[i : i + n])
+        out[name] = (time.perf_counter() - t) / len(x)
     out["tile"] = [int(th), int(tw)]
     out["ratio"] = out["resnet18_unet"] / out["shipped"]
     return out

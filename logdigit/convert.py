@@ -250,7 +250,7 @@ def convert_scan(
     layout : Layout
         Validated layout; resolved against the scan here.
     model, config :
-        From :func:`logdigit.model.load_model`.
+        From :func:`logdigit.network.load_network`.
     progress : callable, optional
         Called with the number of tiles segmented, after each batch.
     factor : int, optional

@@ -389,7 +389,7 @@ def evaluate_case(
     folder : Path or str
         The case folder.
     model, config :
-        From :func:`logdigit.model.load_model` (loaded once for all cases).
+        From :func:`logdigit.network.load_network` (loaded once for all cases).
     device : torch device or str
         Where the model runs.
     root : Path or str, optional

@@ -8,6 +8,10 @@ bench scan's 384 x 1,184 tiles they took about a quarter of each forward pass. H
 run row by row, vectorised along the row, with the upsampling done on the fly
 (:func:`logits`).
 
+The class probabilities the segmenter keeps are computed from the logits here too
+(:func:`curve_probs`: the mirrored tile's logits averaged in, the config's offsets added,
+the softmax, the blend weight), so that no torch is needed after the network.
+
 The results equal the torch layers' to float rounding (tested); the kernels release the
 GIL, so the tile workers of :func:`logdigit.segment.segment_array` run them side by side.
 """
@@ -124,4 +128,82 @@ def logits(phases: np.ndarray, weights: TailWeights) -> np.ndarray:
     out = np.empty((n, weights.head_weight.shape[0], 2 * h, 2 * w), np.float32)
     for i in range(n):
         _tail(np.ascontiguousarray(phases[i]), *weights, out[i])
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _curve_probs(logits, mirrored, bias, win, out):  # pragma: no cover - compiled
+    """See :func:`curve_probs`; ``mirrored`` and ``bias`` of size 0 when not given."""
+    n, n_cls, h, w = logits.shape
+    has_mirror = mirrored.size > 0
+    has_bias = bias.size > 0
+    t = np.empty((n_cls, w), np.float32)
+    top = np.empty(w, np.float32)
+    total = np.empty(w, np.float32)
+    for i in range(n):
+        for r in range(h):
+            for k in range(n_cls):
+                row = logits[i, k, r]
+                dst = t[k]
+                if has_mirror:
+                    mrow = mirrored[i, k, r]
+                    for s in range(w):
+                        dst[s] = 0.5 * (row[s] + mrow[w - 1 - s])
+                else:
+                    for s in range(w):
+                        dst[s] = row[s]
+                if has_bias:
+                    b = bias[k]
+                    for s in range(w):
+                        dst[s] += b
+            for s in range(w):
+                top[s] = t[0, s]
+                total[s] = 0.0
+            for k in range(1, n_cls):
+                for s in range(w):
+                    top[s] = max(top[s], t[k, s])
+            for k in range(n_cls):
+                for s in range(w):
+                    e = np.exp(t[k, s] - top[s])
+                    t[k, s] = e
+                    total[s] += e
+            wr = win[r]
+            for k in range(1, n_cls):
+                dst = out[i, k - 1, r]
+                for s in range(w):
+                    dst[s] = t[k, s] / total[s] * wr[s]
+
+
+def curve_probs(logits: np.ndarray, win: np.ndarray, *, mirrored: np.ndarray | None = None,
+                bias: np.ndarray | None = None) -> np.ndarray:
+    """The curve classes' probabilities of a batch of tiles, weighted for the blend.
+
+    Parameters
+    ----------
+    logits : (N, K, h, w) float32
+        The network's logits, class 0 the background.
+    win : (h, w) float32
+        The blend weight of each tile pixel (:func:`logdigit.tiling.blend_window`).
+    mirrored : (N, K, h, w) float32, optional
+        The logits of the tiles mirrored left to right: averaged in, mirrored back.
+    bias : (K,) float32, optional
+        Added to the (averaged) logits before the softmax (:func:`logdigit.segment.logit_bias`).
+
+    Returns
+    -------
+    (N, K - 1, h, w) float32
+        ``softmax(logits + bias)[:, 1:] * win``.
+    """
+    logits = np.ascontiguousarray(logits, np.float32)
+    n, k, h, w = logits.shape
+    empty = np.zeros((0, 0, 0, 0), np.float32)
+    mirrored = empty if mirrored is None else np.ascontiguousarray(mirrored, np.float32)
+    if mirrored.size and mirrored.shape != logits.shape:
+        raise ValueError(f"mirrored logits {mirrored.shape} differ from logits {logits.shape}")
+    bias = np.zeros(0, np.float32) if bias is None else np.asarray(bias, np.float32).ravel()
+    if bias.size and bias.size != k:
+        raise ValueError(f"{bias.size} logit offsets for {k} classes")
+    win = np.ascontiguousarray(np.broadcast_to(win, (h, w)), np.float32)
+    out = np.empty((n, k - 1, h, w), np.float32)
+    _curve_probs(logits, mirrored, bias, win, out)
     return out

@@ -1,13 +1,10 @@
-"""Build, save and load the segmentation network; choose the device.
+"""Build, save and load the segmentation network in torch; choose the device.
 
-A model is a folder (under ``models/`` for the shipped ones)::
-
-    models/NAME/
-        config.json          architecture and input convention (see DEFAULT_CONFIG)
-        model.safetensors    weights
-        MODEL_CARD.md        how it was trained and what it measured
-        inference.ts         optional: the same weights, BatchNorm folded, as TorchScript
-                             (:func:`export_inference`); loads without building the network
+A model is a folder (see :mod:`logdigit.network`, which finds and reads it without torch
+and runs its ``inference.onnx`` on the CPU). Here the network is built from
+``config.json`` and ``model.safetensors`` (training, CUDA, folders without a current ONNX
+copy), BatchNorm is folded for inference, and the ONNX copy is written
+(:func:`export_inference`).
 
 The network is a segmentation-models-pytorch model with ``in_channels=1`` and
 ``classes=3`` (0 background, 1 solid-line curve, 2 dashed/dotted curve), built with
@@ -25,11 +22,19 @@ from pathlib import Path
 import torch
 
 from .errors import ModelError
+from .network import (  # noqa: F401 - re-exported: the folder helpers live there
+    DEFAULT_MODEL,
+    DIGEST_KEY,
+    MODELS_DIR,
+    ONNX_FILE,
+    TAIL_KEY,
+    encode_tail,
+    read_config,
+    resolve_model_path,
+    weights_digest,
+)
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "logdigit-small"
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 #: The architecture and input convention of a new model.
 DEFAULT_CONFIG: dict = {
@@ -113,23 +118,6 @@ def build_model(config: dict) -> torch.nn.Module:
                          ) from None
 
 
-def resolve_model_path(name_or_path: str | os.PathLike | None) -> Path:
-    """Find a model folder: an existing path, else a name under ``models/``.
-
-    ``$LOGDIGIT_MODELS`` (a folder) is searched before the bundled ``models/``.
-    """
-    name = str(name_or_path or DEFAULT_MODEL)
-    p = Path(name).expanduser()
-    if p.exists():
-        return p
-    roots = [Path(os.environ["LOGDIGIT_MODELS"])] if os.environ.get("LOGDIGIT_MODELS") else []
-    roots.append(MODELS_DIR)
-    for root in roots:
-        if (root / name).exists():
-            return root / name
-    raise ModelError(f"{name}: no such model folder (looked in {', '.join(map(str, roots))})")
-
-
 def save_model(model: torch.nn.Module, folder: Path, *, config: dict, card: str | None = None):
     """Write ``config.json``, ``model.safetensors`` and (if given) ``MODEL_CARD.md``."""
     from safetensors.torch import save_file
@@ -140,78 +128,66 @@ def save_model(model: torch.nn.Module, folder: Path, *, config: dict, card: str 
     tmp = folder / ".model.safetensors.part"
     save_file(state, str(tmp), metadata={"format": "pt"})
     os.replace(tmp, folder / "model.safetensors")
-    (folder / INFERENCE_FILE).unlink(missing_ok=True)  # it holds the old weights
+    (folder / ONNX_FILE).unlink(missing_ok=True)  # it holds the old weights
     (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     if card is not None:
         (folder / "MODEL_CARD.md").write_text(card)
 
 
-#: The TorchScript copy of a model folder's weights for CPU inference.
-INFERENCE_FILE = "inference.ts"
+class _PhasesChannelsLast(torch.nn.Module):
+    """What :func:`export_inference` exports for a :class:`SplitTail`: the body, its
+    output channels last, ``(N, h / 2, w / 2, 4 C)``, as :func:`logdigit.fullres.logits`
+    takes it (no copy between the two)."""
 
+    def __init__(self, body: torch.nn.Module):
+        super().__init__()
+        self.body = body
 
-def _weights_digest(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    def forward(self, x):
+        return self.body(x).permute(0, 2, 3, 1)
 
 
 def export_inference(folder: str | os.PathLike) -> Path:
-    """Write ``folder/inference.ts``: the folder's network with BatchNorm folded, traced
-    to TorchScript, tagged with the SHA-256 of ``model.safetensors``.
+    """Write ``folder/inference.onnx``: the folder's network with BatchNorm folded, as
+    ONNX (opset 17, any batch and tile size), tagged with the SHA-256 of
+    ``model.safetensors``.
 
-    :func:`load_model` with ``fuse=True`` on the CPU loads it instead of building the
-    network, so a conversion does not import segmentation-models-pytorch, timm and
-    torchvision (about 2.3 s on the 2-core CPU) nor trace and fold the network. It is only
-    used while the digest matches the weights.
+    A :class:`SplitTail` network is written as its body (channels-last phases at half
+    resolution) with the full-resolution layers' weights in the file's metadata, for
+    :mod:`logdigit.fullres`; any other network whole. :func:`logdigit.network.load_network`
+    runs the file in ONNX Runtime on the CPU while the digest matches the weights. Needs
+    the ``onnx`` package (``pip install -e '.[dev]'``).
     """
+    import io
+
+    import onnx
+
     folder = resolve_model_path(folder)
-    model, config = load_model(folder, fuse=True, prebuilt=False)
-    # any size works afterwards: the traced sizes are computed from the input's
-    example = torch.zeros(1, int(config.get("in_channels", 1)), 64, 96).contiguous(
-        memory_format=torch.channels_last)
-    out = folder / INFERENCE_FILE
-    tmp = folder / f".{INFERENCE_FILE}.part"
-    if isinstance(model, SplitTail):  # the body is traced; the tail goes as its buffers
-        model = _BodyExport(model.body, *(getattr(model, n) for n in SplitTail.NAMES))
+    model, config = load_model(folder, fuse=True)
+    model = model.to(memory_format=torch.contiguous_format)
+    meta = {DIGEST_KEY: weights_digest(folder / "model.safetensors")}
+    if isinstance(model, SplitTail):
+        from .segment import tail_weights
+
+        meta[TAIL_KEY] = encode_tail(tail_weights(model))
+        model = _PhasesChannelsLast(model.body)
+    example = torch.zeros(1, int(config.get("in_channels", 1)), 64, 96)
+    buf = io.BytesIO()
+    dims = {0: "n", 1: "h", 2: "w"} if TAIL_KEY in meta else {0: "n", 2: "h", 3: "w"}
     with torch.inference_mode(), warnings.catch_warnings():
-        # TracerWarnings about shape arithmetic; TorchScript's deprecation (torch.export
-        # would fit, but loading its files took 2.7 s here against 0.1 s)
-        warnings.simplefilter("ignore")
-        traced = torch.jit.trace(model, example, check_trace=False)
-        torch.jit.save(traced, str(tmp), _extra_files={
-            "weights_sha256": _weights_digest(folder / "model.safetensors")})
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation
+        torch.onnx.export(model, (example,), buf, dynamo=False, opset_version=17,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "y": dims})
+    proto = onnx.load_from_string(buf.getvalue())
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    out = folder / ONNX_FILE
+    tmp = folder / f".{ONNX_FILE}.part"
+    tmp.write_bytes(proto.SerializeToString())
     os.replace(tmp, out)
     return out
-
-
-def _load_inference(folder: Path, device: torch.device) -> torch.nn.Module | None:
-    """The folder's TorchScript copy if it exists, matches the weights and loads; else None."""
-    path = folder / INFERENCE_FILE
-    if device.type != "cpu" or not path.is_file():
-        return None
-    extra = {"weights_sha256": ""}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated
-            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    except Exception as exc:  # noqa: BLE001 - an optional copy: any failure, build instead
-        logger.warning("%s: unreadable (%s); building the network instead", path,
-                       " ".join(str(exc).split())[:120])
-        return None
-    digest = extra["weights_sha256"]
-    if isinstance(digest, bytes):
-        digest = digest.decode("ascii", "replace")
-    if digest != _weights_digest(folder / "model.safetensors"):
-        logger.warning("%s: made from other weights than model.safetensors; building the "
-                       "network instead", path)
-        return None
-    logger.debug("loaded %s", path)
-    module = module.eval()
-    if all(hasattr(module, n) for n in SplitTail.NAMES):  # a SplitTail's body
-        return SplitTail(module, *(getattr(module, n) for n in SplitTail.NAMES)).eval()
-    return module
-
 
 def _phase_weights(weight: torch.Tensor) -> torch.Tensor:
     """The 3x3 kernels that give a 3x3 convolution of a 2x nearest-upsampled image from
@@ -357,16 +333,6 @@ class SplitTail(torch.nn.Module):
                                           padding=1)
 
 
-class _BodyExport(SplitTail):
-    """What :func:`export_inference` traces for a :class:`SplitTail`: the same module whose
-    ``forward`` is the body alone, the tail's tensors riding along as buffers (a traced
-    module's submodules cannot be called on their own, so the body is the traced module
-    and :func:`_load_inference` wraps it again)."""
-
-    def forward(self, x):
-        return self.body(x)
-
-
 def _is_plain_conv3(layer) -> bool:
     return (isinstance(layer, torch.nn.Conv2d) and layer.kernel_size == (3, 3)
             and layer.stride == (1, 1) and layer.padding == (1, 1)
@@ -461,18 +427,17 @@ def fuse_for_inference(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device | str = "cpu",
-               fuse: bool = False, prebuilt: bool = True):
-    """Load a model folder.
+               fuse: bool = False):
+    """Build a model folder's network in torch and load its weights.
+
+    Conversions load models with :func:`logdigit.network.load_network`, which runs the
+    folder's ONNX copy on the CPU and comes here otherwise.
 
     Parameters
     ----------
     fuse : bool
         Fold BatchNorm into the convolutions (:func:`fuse_for_inference`): faster, but
         for inference only (no BatchNorm left to train, different ``state_dict`` keys).
-    prebuilt : bool
-        With ``fuse`` on the CPU, load the folder's ``inference.ts`` when it exists and was
-        made from these weights (:func:`export_inference`): the same network, without
-        building it.
 
     Returns
     -------
@@ -491,31 +456,9 @@ def load_model(name_or_path: str | os.PathLike | None, *, device: torch.device |
     from safetensors.torch import load_file
 
     folder = resolve_model_path(name_or_path)
-    cfg_path, w_path = folder / "config.json", folder / "model.safetensors"
-    if not folder.is_dir():
-        raise ModelError(f"{folder}: is not a model folder")
-    for p in (cfg_path, w_path):
-        if not p.is_file():
-            raise ModelError(f"{folder}: model folder has no {p.name}")
-    try:
-        config = json.loads(cfg_path.read_text())
-        if not isinstance(config, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{cfg_path}: unreadable model config ({exc})") from None
-    try:
-        from .segment import flip_average, logit_bias
-
-        logit_bias(config)
-        flip_average(config)
-    except ValueError as exc:
-        raise ModelError(f"{cfg_path}: {exc}") from None
-    config = dict(config, path=str(folder))
+    config = read_config(folder)
+    w_path = folder / "model.safetensors"
     device = torch.device(device)
-    if fuse and prebuilt:
-        module = _load_inference(folder, device)
-        if module is not None:
-            return module, config
     try:
         model = build_model(config)
     except ModelError as exc:

@@ -5,17 +5,23 @@ overlapping tile bands, so memory is bounded by a few batches of tiles in flight
 output probabilities, which are kept as uint8 (0..255) for the two curve classes. On the
 CPU the tiles are shared out to threads that each run the network on one core
 (:func:`tile_workers`), and blended in order.
+
+The network is a :class:`logdigit.network.OnnxNetwork` (the CPU, without torch) or a torch
+module (:func:`logdigit.model.load_model`); either gives logits for a batch of tiles
+(:func:`tile_runner`), and the class probabilities are computed from them here
+(:func:`logdigit.fullres.curve_probs`). Torch is imported only for a torch module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 
 import numpy as np
-import torch
 
 from . import fullres
 from .fullres import TailWeights
@@ -37,7 +43,12 @@ def to_input(pixels: np.ndarray) -> np.ndarray:
     return 1.0 - pixels.astype(np.float32) / 255.0
 
 
-def default_batch_size(device: torch.device | str) -> int:
+def device_type(device) -> str:
+    """``"cpu"`` or ``"cuda"`` of a torch device or its name, without importing torch."""
+    return str(getattr(device, "type", None) or device).split(":")[0].lower()
+
+
+def default_batch_size(device) -> int:
     """Tiles per forward pass: 1 on the CPU, 8 on CUDA.
 
     On the CPU the network is compute-bound and a single tile's activations stay closer to
@@ -45,7 +56,7 @@ def default_batch_size(device: torch.device | str) -> int:
     against 2.71-2.77 s for four (alternating runs, 2 cores, same probabilities).
     A GPU needs batches to be kept busy.
     """
-    return 8 if torch.device(device).type == "cuda" else 1
+    return 8 if device_type(device) == "cuda" else 1
 
 
 def logit_bias(config: dict) -> np.ndarray | None:
@@ -95,14 +106,40 @@ def with_flip_average(config: dict, flip: bool | None) -> dict:
     return config if flip is None else dict(config, flip_average=flip)
 
 
+#: The thread count :func:`set_cpu_threads` gave this process (empty: not given).
+_CPU_THREADS: list[int] = []
+
+
+def set_cpu_threads(n: int | None) -> None:
+    """Share work out to at most ``n`` threads in this process (``--threads``; a batch
+    worker's share of the cores); torch's intra-op threads too when torch is loaded (a
+    torch network loaded later is given them by :func:`tile_runner`). None: no change."""
+    if n is None:
+        return
+    _CPU_THREADS[:] = [max(1, int(n))]
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(_CPU_THREADS[0])
+
+
 def cpu_workers() -> int:
     """Threads for work shared out on the CPU (tiles here, tracks in
-    :func:`logdigit.convert.convert_scan`): torch's thread count (the cores, unless a batch
-    worker or ``--threads`` gave fewer), at most 4."""
-    return max(1, min(4, torch.get_num_threads()))
+    :func:`logdigit.convert.convert_scan`), at most 4: what :func:`set_cpu_threads` gave,
+    else torch's thread count when torch is loaded, else the cores this process may use."""
+    torch = sys.modules.get("torch")
+    if _CPU_THREADS:
+        n = _CPU_THREADS[0]
+    elif torch is not None:
+        n = torch.get_num_threads()
+    else:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # not on Linux
+            n = os.cpu_count() or 1
+    return max(1, min(4, n))
 
 
-def tile_workers(device: torch.device | str) -> int:
+def tile_workers(device) -> int:
     """Tiles segmented at once: on the CPU :func:`cpu_workers`, each thread running the
     network on one core; 1 on CUDA.
 
@@ -110,7 +147,7 @@ def tile_workers(device: torch.device | str) -> int:
     network: the bench scan's segment stage (``python -m logdigit SCAN --json``, 2 cores,
     alternating runs) took 5.17-5.49 s against 5.56-5.76 s.
     """
-    if torch.device(device).type != "cpu":
+    if device_type(device) != "cpu":
         return 1
     return cpu_workers()
 
@@ -123,6 +160,8 @@ _THREADS_HELD = [0, 0]  # blocks inside _torch_threads, torch's thread count bef
 def _torch_threads(n: int):
     """torch's intra-op threads set to ``n`` within the block, restored after the last of
     any overlapping blocks (several threads of one process may segment at once)."""
+    import torch
+
     with _THREADS_LOCK:
         if _THREADS_HELD[0] == 0:
             _THREADS_HELD[1] = torch.get_num_threads()
@@ -154,7 +193,9 @@ def _in_order(pool, fn, items: list, *, window: int):
             break
 
 
-def _autocast(device: torch.device):
+def _autocast(device):
+    import torch
+
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16)
     return contextlib.nullcontext()
@@ -163,9 +204,9 @@ def _autocast(device: torch.device):
 def segment_array(
     pixels: np.ndarray,
     *,
-    model: torch.nn.Module,
+    model,
     config: dict,
-    device: torch.device | str = "cpu",
+    device="cpu",
     batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
@@ -175,13 +216,13 @@ def segment_array(
     ----------
     pixels : (rows, cols) uint8
         0 = ink, 255 = paper.
-    model : torch.nn.Module
-        Maps (N, 1, h, w) float input to (N, C, h, w) logits.
+    model : OnnxNetwork or torch.nn.Module
+        Maps (N, 1, h, w) float input to (N, C, h, w) logits (:func:`tile_runner`).
     config : dict
         Model config; uses ``tile`` (rows per tile), ``overlap`` (px) and the optional
         ``logit_bias`` (:func:`logit_bias`) and ``flip_average`` (:func:`flip_average`).
-    device : torch device
-        Autocast (float16) is used on CUDA only.
+    device : str or torch device
+        Where a torch module runs; autocast (float16) is used on CUDA only.
     batch_size : int, optional
         Tiles per forward pass; default :func:`default_batch_size` of ``device``.
     progress : callable, optional
@@ -190,47 +231,39 @@ def segment_array(
 
     Notes
     -----
-    With :func:`tile_workers` > 1, batches are segmented by that many threads at once,
-    torch's own thread count set to 1 meanwhile (restored afterwards); at most twice that
-    many batches are in flight, and the result is the same as one batch at a time.
+    With :func:`tile_workers` > 1, batches are segmented by that many threads at once
+    (a torch module with torch's own thread count set to 1 meanwhile, restored
+    afterwards); at most twice that many batches are in flight, and the result is the same
+    as one batch at a time.
 
     Returns
     -------
     (C - 1, rows, cols) uint8
         Probability of each curve class (1, 2, ...) scaled to 0..255.
     """
-    device = torch.device(device)
     batch_size = int(batch_size) if batch_size else default_batch_size(device)
     H, W = pixels.shape
     tile_h, tile_w, row_starts, col_starts = _tile_plan((H, W), config=config)
-    win = blend_window((tile_h, tile_w))
+    win = blend_window((tile_h, tile_w)).astype(np.float32)
     n_out = int(config.get("classes", 3)) - 1
     out = np.empty((n_out, H, W), np.uint8)
     bias = logit_bias(config)
     flip = flip_average(config)
-    if bias is not None:
-        bias = torch.from_numpy(bias).reshape(1, -1, 1, 1).to(device)
 
     tiles = [(int(r), int(c)) for r in row_starts for c in col_starts]
     batches = [tiles[b0 : b0 + batch_size] for b0 in range(0, len(tiles), batch_size)]
-
-    tail = tail_weights(model) if device.type == "cpu" else None
+    run = tile_runner(model, device)
 
     def forward(batch: list[tuple[int, int]]) -> np.ndarray:
         x = np.zeros((len(batch), 1, tile_h, tile_w), np.float32)
         for i, (r, c) in enumerate(batch):
             patch = pixels[r : r + tile_h, c : c + tile_w]
             x[i, 0, : patch.shape[0], : patch.shape[1]] = to_input(patch)
-        with torch.inference_mode(), _autocast(device):
-            xt = torch.from_numpy(x).to(device)
-            logits = tile_logits(model, xt, tail=tail)
-            if flip:  # the mirrored tiles' opinion, mirrored back
-                logits = 0.5 * (logits + tile_logits(model, torch.flip(xt, (3,)),
-                                                     tail=tail).flip(3))
-            logits = logits.float() if bias is None else logits.float() + bias
-            prob = logits.softmax(1)[:, 1:].cpu().numpy()
-        prob *= win  # weighted for the blend here, in the worker
-        return prob
+        logits = run(x)
+        # the mirrored tiles' opinion is averaged in, mirrored back (fullres.curve_probs)
+        mirrored = run(np.ascontiguousarray(x[..., ::-1])) if flip else None
+        # weighted for the blend here, in the worker
+        return fullres.curve_probs(logits, win, mirrored=mirrored, bias=bias)
 
     workers = tile_workers(device) if len(batches) > 1 else 1
     # rolling accumulator over rows [acc0, acc0 + acc.shape[1])
@@ -241,7 +274,8 @@ def segment_array(
         if workers > 1:
             from concurrent.futures import ThreadPoolExecutor
 
-            stack.enter_context(_torch_threads(1))
+            if _is_torch_module(model):
+                stack.enter_context(_torch_threads(1))
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
             results = _in_order(pool, forward, batches, window=2 * workers)
         else:
@@ -270,7 +304,45 @@ def segment_array(
     return out
 
 
-def tail_weights(model: torch.nn.Module) -> TailWeights | None:
+def _is_torch_module(model) -> bool:
+    torch = sys.modules.get("torch")  # a torch module means torch is loaded
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def tile_runner(model, device="cpu") -> Callable[[np.ndarray], np.ndarray]:
+    """The function :func:`segment_array` runs on each batch of tiles.
+
+    Parameters
+    ----------
+    model : OnnxNetwork or torch.nn.Module
+        A network with a ``logits`` method (:class:`logdigit.network.OnnxNetwork`) is
+        called as it is; a torch module runs on ``device`` (float16 autocast on CUDA),
+        a :class:`logdigit.model.SplitTail` on the CPU with its full-resolution layers in
+        :mod:`logdigit.fullres` (:func:`tile_logits`).
+
+    Returns
+    -------
+    callable
+        ``(N, 1, h, w)`` float32 tiles -> ``(N, K, h, w)`` float32 logits, as numpy arrays.
+    """
+    if not _is_torch_module(model):
+        return model.logits
+    import torch
+
+    if _CPU_THREADS and torch.get_num_threads() != _CPU_THREADS[0]:
+        torch.set_num_threads(_CPU_THREADS[0])  # torch was loaded after set_cpu_threads
+    device = torch.device(device)
+    tail = tail_weights(model) if device.type == "cpu" else None
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode(), _autocast(device):
+            logits = tile_logits(model, torch.from_numpy(x).to(device), tail=tail)
+            return logits.float().cpu().numpy()
+
+    return run
+
+
+def tail_weights(model) -> TailWeights | None:
     """The full-resolution layers of a :class:`logdigit.model.SplitTail` as float32
     arrays, or None for any other network."""
     from .model import SplitTail
@@ -281,8 +353,7 @@ def tail_weights(model: torch.nn.Module) -> TailWeights | None:
                          for n in SplitTail.NAMES))
 
 
-def tile_logits(model: torch.nn.Module, x: torch.Tensor, *,
-                tail: TailWeights | None = None) -> torch.Tensor:
+def tile_logits(model, x, *, tail: TailWeights | None = None):
     """The network's logits for a batch of tiles, as :func:`segment_array` runs it.
 
     Parameters
@@ -297,6 +368,8 @@ def tile_logits(model: torch.nn.Module, x: torch.Tensor, *,
     -------
     (N, K, h, w) tensor
     """
+    import torch
+
     x = x.contiguous(memory_format=torch.channels_last)
     if tail is None:
         return model(x)

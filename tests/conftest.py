@@ -90,6 +90,17 @@ def _reset_logging():
             root.removeHandler(h)
 
 
+@pytest.fixture(autouse=True)
+def _reset_cpu_threads():
+    """``--threads`` (logdigit.segment.set_cpu_threads) holds for the process: not for
+    the next test."""
+    from logdigit import segment
+
+    held = list(segment._CPU_THREADS)
+    yield
+    segment._CPU_THREADS[:] = held
+
+
 def cli(capsys, *args) -> tuple[int, str, str]:
     """Run ``logdigit ARGS`` in-process: exit code, stdout, stderr (never a traceback)."""
     from logdigit.cli import main

@@ -23,7 +23,7 @@ def test_candidate_gets_the_runs_weights_and_the_shipped_config(tiny_model_dir, 
     out = cand.make_candidate(run, tmp_path / "cand", config_from=shipped)
     assert (out / "model.safetensors").read_bytes() == (run / "model.safetensors").read_bytes()
     assert json.loads((out / "config.json").read_text())["logit_bias"] == [0.0, 0.0, 0.6]
-    assert (out / "inference.ts").is_file()
+    assert (out / "inference.onnx").is_file()
     with pytest.raises(FileExistsError):
         cand.make_candidate(run, out, config_from=shipped)
     cand.make_candidate(run, out, config_from=shipped, overwrite=True)

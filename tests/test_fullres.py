@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from logdigit.fullres import TailWeights, logits
+from logdigit.fullres import TailWeights, curve_probs, logits
 
 
 def _weights(rng, *, c: int, o: int, k: int) -> TailWeights:
@@ -56,3 +56,35 @@ def test_phases_that_do_not_fit_the_weights_are_refused():
         logits(np.zeros((1, 4, 4, 12), np.float32), wts)
     with pytest.raises(ValueError, match="do not fit"):
         logits(np.zeros((4, 4, 16), np.float32), wts)
+
+
+@pytest.mark.parametrize("mirror,bias", [(False, None), (True, None), (True, [0.0, 0.3, 0.6]),
+                                         (False, [1.0, -2.0, 0.5])])
+def test_curve_probs_are_the_softmax_of_the_averaged_offset_logits(mirror, bias):
+    rng = np.random.default_rng(1)
+    a = (rng.normal(size=(2, 3, 5, 7)) * 4).astype(np.float32)
+    m = (rng.normal(size=(2, 3, 5, 7)) * 4).astype(np.float32) if mirror else None
+    win = rng.uniform(0.1, 1.0, size=(5, 7)).astype(np.float32)
+    t = torch.from_numpy(a)
+    if mirror:  # the mirrored tile's logits, mirrored back
+        t = 0.5 * (t + torch.from_numpy(m).flip(3))
+    if bias is not None:
+        t = t + torch.tensor(bias).view(1, -1, 1, 1)
+    want = (t.softmax(1)[:, 1:] * torch.from_numpy(win)).numpy()
+    got = curve_probs(a, win, mirrored=m, bias=None if bias is None else np.array(bias))
+    assert got.shape == (2, 2, 5, 7) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=1e-6, rtol=1e-5)
+
+
+def test_curve_probs_keep_extreme_logits_finite():
+    a = np.array([[[[1000.0, -1000.0]], [[-1000.0, 1000.0]], [[0.0, 0.0]]]], np.float32)
+    got = curve_probs(a, np.ones((1, 2), np.float32))
+    np.testing.assert_allclose(got[0, :, 0], [[0.0, 1.0], [0.0, 0.0]], atol=1e-6)
+
+
+def test_curve_probs_refuse_mismatched_inputs():
+    a = np.zeros((1, 3, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="mirrored"):
+        curve_probs(a, np.ones((4, 4), np.float32), mirrored=np.zeros((1, 3, 4, 5), np.float32))
+    with pytest.raises(ValueError, match="2 logit offsets for 3 classes"):
+        curve_probs(a, np.ones((4, 4), np.float32), bias=np.zeros(2))

@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pytest
 import torch
 
@@ -104,17 +103,6 @@ def test_shipped_model_is_small_and_loads():
     assert cfg["classes"] == 3
 
 
-def test_the_shipped_inference_copy_loads_split_for_the_numba_tail():
-    """The shipped folder's inference.ts matches its weights and holds the split network,
-    so conversions on the CPU run the full-resolution layers in logdigit.fullres."""
-    from logdigit.segment import tail_weights
-
-    m, _ = load_model(DEFAULT_MODEL, fuse=True)
-    assert isinstance(m, SplitTail) and isinstance(m.body, torch.jit.ScriptModule)
-    w = tail_weights(m)
-    assert w.conv_weight.shape == (4, 4, 3, 3) and w.head_weight.shape == (3, 4, 3, 3)
-
-
 def test_fused_model_gives_the_same_outputs_without_batchnorm(tmp_path):
     torch.manual_seed(2)
     m = build_model(DEFAULT_CONFIG).eval()
@@ -208,37 +196,6 @@ def test_unknown_head_is_a_model_error():
         build_model(dict(DEFAULT_CONFIG, head="sideways"))
 
 
-def test_the_split_network_exports_and_loads_as_body_and_tail(tmp_path):
-    from logdigit.model import export_inference
-    from logdigit.segment import segment_array, tail_weights
-
-    torch.manual_seed(4)
-    save_model(build_model(DEFAULT_CONFIG).eval(), tmp_path / "m", config=DEFAULT_CONFIG)
-    export_inference(tmp_path / "m")
-    fused, _ = load_model(tmp_path / "m", fuse=True, prebuilt=False)
-    script, cfg = load_model(tmp_path / "m", fuse=True)
-    assert isinstance(fused, SplitTail) and isinstance(script, SplitTail)
-    assert isinstance(script.body, torch.jit.ScriptModule)
-    for name in SplitTail.NAMES:
-        torch.testing.assert_close(getattr(script, name), getattr(fused, name))
-    x = torch.rand(2, 1, 64, 96)
-    with torch.inference_mode():
-        torch.testing.assert_close(script(x.contiguous(memory_format=torch.channels_last)),
-                                   fused(x), atol=1e-4, rtol=1e-4)
-    # the segmenter runs the tail in numba on the CPU: the same probabilities as torch's
-    assert tail_weights(script) is not None
-
-    class Whole(torch.nn.Module):  # the same network, not recognised as split
-        def forward(self, t):
-            return script(t)
-
-    pixels = np.random.default_rng(0).integers(0, 256, (200, 150), dtype=np.uint8)
-    cfg = dict(cfg, tile=128, overlap=32, flip_average=True)
-    split = segment_array(pixels, model=script, config=cfg)
-    whole = segment_array(pixels, model=Whole(), config=cfg)
-    assert np.abs(split.astype(int) - whole.astype(int)).max() <= 1
-
-
 def test_a_network_without_the_full_resolution_block_is_not_split():
     from logdigit.model import fuse_for_inference
 
@@ -246,68 +203,6 @@ def test_a_network_without_the_full_resolution_block_is_not_split():
     assert not isinstance(fuse_for_inference(m), SplitTail)
     with pytest.raises(ValueError, match="tail tensors"):
         SplitTail(torch.nn.Identity(), torch.zeros(1))
-
-
-@pytest.fixture()
-def exported(tmp_path):
-    from logdigit.model import export_inference
-
-    torch.manual_seed(3)
-    cfg = dict(DEFAULT_CONFIG, head="subpixel")
-    save_model(build_model(cfg).eval(), tmp_path / "m", config=cfg)
-    export_inference(tmp_path / "m")
-    return tmp_path / "m"
-
-
-def test_exported_inference_copy_gives_the_fused_outputs_at_any_size(exported):
-    fused, _ = load_model(exported, fuse=True, prebuilt=False)
-    script, cfg = load_model(exported, fuse=True)
-    assert isinstance(script, torch.jit.ScriptModule)
-    assert not isinstance(fused, torch.jit.ScriptModule)
-    assert cfg["head"] == "subpixel" and cfg["path"] == str(exported)
-    for shape in [(1, 1, 64, 96), (3, 1, 128, 224)]:  # traced on 1 x 64 x 96
-        x = torch.rand(shape).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            torch.testing.assert_close(script(x), fused(x), atol=1e-4, rtol=1e-4)
-
-
-def test_exported_copy_loads_without_building_the_network(exported):
-    import subprocess
-    import sys
-
-    code = ("import sys; from logdigit.model import load_model; "
-            f"m, _ = load_model({str(exported)!r}, fuse=True); "
-            "print(type(m).__name__, 'segmentation_models_pytorch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["RecursiveScriptModule", "False"]
-
-
-def test_stale_or_corrupt_inference_copy_is_not_used(exported, caplog):
-    from safetensors.torch import load_file, save_file
-
-    w = exported / "model.safetensors"
-    state = load_file(str(w))
-    first = next(iter(state))
-    state[first] = state[first] + 1.0  # other weights than the copy was made from
-    save_file(state, str(w))
-    with caplog.at_level("WARNING", logger="logdigit.model"):
-        m, _ = load_model(exported, fuse=True)
-    assert not isinstance(m, torch.jit.ScriptModule)
-    assert "made from other weights" in caplog.text
-    (exported / "inference.ts").write_bytes(b"not torchscript")
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="logdigit.model"):
-        m, _ = load_model(exported, fuse=True)
-    assert not isinstance(m, torch.jit.ScriptModule)
-    assert "unreadable" in caplog.text
-
-
-def test_saving_new_weights_removes_the_old_inference_copy(exported):
-    assert (exported / "inference.ts").is_file()
-    cfg = dict(DEFAULT_CONFIG, head="subpixel")
-    save_model(build_model(cfg), exported, config=cfg)
-    assert not (exported / "inference.ts").exists()
 
 
 def test_export_tool_reports_a_missing_folder_in_one_line(tmp_path):

@@ -245,3 +245,41 @@ def test_overlapping_segmentations_give_torch_its_threads_back():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(outside)
+
+
+def test_set_cpu_threads_limits_the_workers_and_torch():
+    from logdigit.segment import cpu_workers, set_cpu_threads
+
+    before = torch.get_num_threads()
+    try:
+        set_cpu_threads(1)
+        assert cpu_workers() == 1 and torch.get_num_threads() == 1
+        set_cpu_threads(None)  # no change
+        assert cpu_workers() == 1
+        set_cpu_threads(9)
+        assert cpu_workers() == 4 and torch.get_num_threads() == 9  # at most 4 workers
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_network_that_is_not_a_torch_module_is_called_with_numpy_tiles():
+    """What an OnnxNetwork is to segment_array: ``logits`` of numpy tiles, no torch."""
+
+    class Numpy:
+        calls = 0
+
+        def logits(self, x):
+            assert isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 4
+            Numpy.calls += 1
+            out = np.zeros((x.shape[0], 3, *x.shape[2:]), np.float32)
+            out[:, 1] = 20 * (x[:, 0] - 0.5)  # ink is solid curve
+            out[:, 2] = -20
+            return out
+
+    pixels = np.full((300, 200), 255, np.uint8)
+    pixels[:, 100] = 0
+    probs = segment_array(pixels, model=Numpy(), config=dict(DEFAULT_CONFIG, tile=128,
+                                                             overlap=32))
+    assert Numpy.calls > 1
+    assert (probs[0][:, 100] > 250).all() and (probs[0][:, 50] < 5).all()
+    assert probs[1].max() < 5

@@ -2,7 +2,7 @@
 
 A training run writes its own ``config.json`` (no logit offset, no mirrored pass); the
 shipped model's config adds both. The candidate gets the run's weights (or one of its
-snapshots) with the shipped folder's config, and its ``inference.ts``, so that
+snapshots) with the shipped folder's config, and its ``inference.onnx``, so that
 ``tools/dev_score.py -m CANDIDATE`` and ``logdigit eval -m CANDIDATE`` measure exactly
 what shipping those weights would give::
 
@@ -26,7 +26,7 @@ WEIGHTS = "model.safetensors"
 def make_candidate(run: Path, out: Path, *, config_from: str | Path = "logdigit-small",
                    overwrite: bool = False) -> Path:
     """Copy ``run``'s weights and ``config_from``'s ``config.json`` into ``out`` and write
-    its ``inference.ts``. Returns ``out``.
+    its ``inference.onnx``. Returns ``out``.
 
     Raises FileNotFoundError when ``run`` has no weights, FileExistsError when ``out``
     exists and ``overwrite`` is false.

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     from dev_score import SETS, write_json
     from PIL import Image
 
-    from logdigit.model import load_model
+    from logdigit.network import load_network
     from logdigit.render import load_bank
     from logdigit.synth import render_cases
 
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     bank = load_bank(Path(args.shared) / "las" / "train")
-    model, config = load_model(args.model, fuse=True)
+    model, config, _ = load_network(args.model, device="cpu")
     rows: dict[str, dict] = {}
     for set_name, n, seed in SETS:
         for case, page in render_cases(bank, n=n, seed=seed):

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     from logdigit.convert import convert_scan
     from logdigit.lasfile import read_las
     from logdigit.layout import load_layout
-    from logdigit.model import load_model
+    from logdigit.network import load_network
     from logdigit.scanio import read_scan
 
     layout = load_layout(need[1])
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if track is None:
         print(f"dev_stages: {need[1]}: no curve {mnem}", file=sys.stderr)
         return 1
-    model, config = load_model(args.model, fuse=True)
+    model, config, _ = load_network(args.model, device="cpu")
     with record_stages(left_px=track.left_px) as rows:
         convert_scan(scan, layout, model=model, config=config, trace_workers=1)
     first = resolved.depth.top_row

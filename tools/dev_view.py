@@ -119,13 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     from logdigit.convert import convert_scan
     from logdigit.lasfile import read_las
     from logdigit.layout import load_layout
-    from logdigit.model import load_model
+    from logdigit.network import load_network
     from logdigit.outputs import atomic_output
     from logdigit.scanio import read_scan
 
     layout = load_layout(need[1])
     scan = read_scan(need[0], orientation=layout.orientation)
-    model, config = load_model(args.model, fuse=True)
+    model, config, _ = load_network(args.model, device="cpu")
     with contextlib.ExitStack() as stack:
         seen = stack.enter_context(capture_maps())
         if args.labels:

@@ -1,4 +1,4 @@
-"""Write a model folder's ``inference.ts`` (see :func:`logdigit.model.export_inference`).
+"""Write a model folder's ``inference.onnx`` (see :func:`logdigit.model.export_inference`).
 
 Run it after the folder's ``model.safetensors`` changes; until then conversions build the
 network from the weights as before (a stale copy is never used)::

@@ -57,11 +57,11 @@ def threads_option():
 
 
 def use_threads(threads: int | None) -> None:
-    """Let torch, and with it the tile and track workers, use ``threads`` threads."""
-    if threads is not None:
-        import torch
+    """Share tiles and tracks out to ``threads`` threads (and torch's, when it runs the
+    network): :func:`logdigit.segment.set_cpu_threads`."""
+    from ..segment import set_cpu_threads
 
-        torch.set_num_threads(int(threads))
+    set_cpu_threads(threads)
 
 
 def setup_logging(*, quiet: bool = False, verbose: bool = False) -> None:

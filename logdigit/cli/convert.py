@@ -44,7 +44,7 @@ def convert(
                                     help="Gate: try depth offsets within +-D."),
 ) -> None:
     from ..convert import convert_file
-    from ..model import choose_device, load_model
+    from ..network import load_network
     from ..outputs import check_output
     from ..scanio import image_info
     from ..segment import with_flip_average
@@ -58,9 +58,8 @@ def convert(
     if overlay is not None:
         check_output(overlay, overwrite=overwrite)
     image_info(scan, page=page)  # the scan's header: missing, not an image, no such page
-    dev = choose_device(device)
     use_threads(threads)
-    net, config = load_model(model, device=dev, fuse=True)
+    net, config, dev = load_network(model, device=device)
     config = with_flip_average(config, flip)
     with tile_progress(enabled=not quiet, label=scan.name) as factory:
         result = convert_file(scan, output, model=net, config=config, layout_path=layout,

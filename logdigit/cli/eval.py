@@ -87,7 +87,7 @@ def eval_cases(
         report,
         to_markdown,
     )
-    from ..model import choose_device, load_model
+    from ..network import load_network
     from ..outputs import atomic_output, check_output
     from ..segment import with_flip_average
 
@@ -109,9 +109,8 @@ def eval_cases(
         for f in folders:
             check_output(overlays / overlay_name(case_name(f, cases_dir)), overwrite=overwrite)
 
-    dev = choose_device(device)
     use_threads(threads)
-    net, config = load_model(model, device=dev, fuse=True)
+    net, config, dev = load_network(model, device=device)
     config = with_flip_average(config, flip)
     logger.info("evaluating %s on %d cases under %s", config["path"], len(folders), cases_dir)
     with _case_progress(enabled=not quiet, total=len(folders)) as advance:
