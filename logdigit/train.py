@@ -320,7 +320,9 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     ckpt_path = out / "checkpoint.pt"
     config = run_config(opts)
     torch.manual_seed(opts.seed)
-    model = build_model(config)
+    # channels last: a training step of the shipped architecture (12 crops of 256 px, 2
+    # threads) took 0.36 s against 0.63-0.65 s in the default layout (session 29)
+    model = build_model(config).to(memory_format=torch.channels_last)
     optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=1e-4)
     def lr_factor(s: int) -> float:  # linear warm-up, then cosine decay to 0
         warm = min(1.0, (s + 1) / max(1, opts.warmup))
@@ -395,7 +397,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     running = None
     while step < opts.steps:
         x, y = next(batches)
-        logits = model(x)
+        logits = model(x.contiguous(memory_format=torch.channels_last))
         loss = segmentation_loss(logits, y, alpha=opts.alpha, beta=opts.beta, gamma=opts.gamma,
                                  style_weight=opts.style_weight, ink_weight=opts.ink_weight,
                                  cldice_weight=opts.cldice_weight,
