@@ -40,14 +40,12 @@ lint: $(STAMP)
 # the same recipe (214.8 min; about 0.42 s a step, channels last, with the cores to itself).
 # Each writes a checkpoint every 5 minutes; run `make train` again after a stop to resume.
 SHARED ?= ../shared/data
+RECIPE = --las-dir $(SHARED)/las/train --val-las-dir $(SHARED)/las/eval --decoder 32,16,8,4 \
+	--lr 2e-3 --steps 24000 --tier-mix 0.2,0.4,0.4 --ink-weight 2.0 --val-every 4000 --resume
 train: $(STAMP)
-	$(PY) -m logdigit.train --out runs/logdigit-small --las-dir $(SHARED)/las/train \
-		--val-las-dir $(SHARED)/las/eval --decoder 32,16,8,4 --lr 2e-3 --steps 24000 \
-		--tier-mix 0.2,0.4,0.4 --ink-weight 2.0 --seed 124 --val-every 4000 --resume
-	$(PY) -m logdigit.train --out runs/logdigit-small-2 --las-dir $(SHARED)/las/train \
-		--val-las-dir $(SHARED)/las/eval --decoder 32,16,8,4 --lr 2e-3 --warmup 500 \
-		--steps 24000 --tier-mix 0.2,0.4,0.4 --ink-weight 2.0 --seed 129 --val-every 4000 \
-		--init runs/logdigit-small --resume
+	$(PY) -m logdigit.train --out runs/logdigit-small $(RECIPE) --seed 124
+	$(PY) -m logdigit.train --out runs/logdigit-small-2 $(RECIPE) --seed 129 --warmup 500 \
+		--init runs/logdigit-small
 
 # Evaluate the shipped model on 30 cases rendered from the held-out LAS curves.
 eval: $(STAMP)
