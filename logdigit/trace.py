@@ -1904,6 +1904,85 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
     return xs
 
 
+def flat_solid_stretches(x_solid: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray,
+                         pixels: np.ndarray, half_width: float, min_rows: int = 24,
+                         max_style: float = -0.2, faint: float = 40.0,
+                         min_dark: float = 0.8, min_off: float = 0.5,
+                         rule_rows: np.ndarray | None = None) -> np.ndarray:
+    """Put the solid trace back on a dead-straight line it left for other ink.
+
+    A curve that reads the same value for a long stretch (a caliper in a gauge hole, a
+    tool at its limit) is drawn as a straight vertical line, which the segmenter takes
+    for a grid rule and leaves unmarked. The solid path then leaves the line for the
+    nearest curve ink (usually the dashed curve) and comes back where the line bends
+    again; :func:`search_solid_stretches` does not find it when it lies next to a rule
+    or the dashed ink around it is rough. Such a stretch is one of at least ``min_rows``
+    rows where the trace is not on solid ink (its :func:`trace_style` under
+    ``-max_style``, or no trace), with traced rows either side at the same column
+    (within ``half_width``). The straight line between those two rows replaces the
+    stretch when the scan is dark on it (a pixel within ``max(1, half_width)`` columns at
+    least ``faint`` grey levels darker than its row's paper, the 75th percentile of the
+    row) on at least ``min_dark`` of the rows (horizontal rules ``rule_rows`` left out)
+    and the trace is more than ``half_width`` away from it on at least ``min_off`` of
+    them.
+
+    Parameters
+    ----------
+    x_solid : (rows,) float
+        The solid trace (columns), NaN in gaps.
+    solid, dashed : (rows, cols) uint8
+        The segmenter's solid and dashed probabilities (0..255).
+    pixels : (rows, cols) uint8
+        The scan at the maps' resolution (0 ink, 255 paper).
+    half_width : float
+        Reach (px) of a trace's stroke.
+    min_rows : int
+        Shortest stretch (rows at the maps' resolution).
+    max_style, faint, min_dark, min_off : float
+        See above.
+    rule_rows : (rows,) bool, optional
+        Rows of horizontal rules (a row either side is left out too).
+
+    Returns
+    -------
+    (rows,) float
+        A new trace: ``x_solid`` outside the stretches replaced.
+    """
+    from .calibrate import _runs
+
+    xs = np.asarray(x_solid, np.float64).copy()
+    H, W = solid.shape
+    if H == 0 or W == 0 or pixels.shape != solid.shape:
+        return xs
+    st = trace_style(xs, solid=solid, dashed=dashed)
+    reach = max(1, int(round(half_width)))
+    skip = (widen(np.asarray(rule_rows, bool), 1) if rule_rows is not None
+            else np.zeros(H, bool))
+    for a, b in _runs(~(st >= -max_style)):
+        if b - a < min_rows or a == 0 or b >= H:
+            continue
+        x0, x1 = xs[a - 1], xs[b]
+        if not (np.isfinite(x0) and np.isfinite(x1)) or abs(x1 - x0) > half_width:
+            continue
+        rows = np.arange(a, b)
+        line = x0 + (x1 - x0) * (rows - (a - 1)) / (b - (a - 1))
+        use = ~skip[a:b]
+        if use.sum() < min_rows // 2:
+            continue
+        pix = pixels[a:b].astype(np.int16)
+        paper = np.percentile(pix, 75, axis=1)
+        col = np.clip(np.round(line).astype(np.int64), 0, W - 1)
+        darkest = np.full(b - a, 255, np.int16)
+        for dc in range(-reach, reach + 1):
+            c = np.clip(col + dc, 0, W - 1)
+            darkest = np.minimum(darkest, pix[np.arange(b - a), c])
+        dark = (darkest < paper - faint)[use]
+        off = ~(np.abs(xs[a:b] - line) <= half_width)  # NaN counts as off
+        if dark.mean() >= min_dark and off[use].mean() >= min_off:
+            xs[a:b] = line
+    return xs
+
+
 def _clear_band(flags: np.ndarray, x: np.ndarray, half: float) -> None:
     """Set ``flags[r, c]`` False where ``|c - x[r]| <= half`` (rows where x is NaN kept)."""
     H, W = flags.shape

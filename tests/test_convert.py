@@ -1154,6 +1154,29 @@ def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypa
     np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
 
 
+def test_the_solid_trace_goes_through_flat_solid_stretches(ink_model, monkeypatch):
+    """After :func:`logdigit.trace.search_solid_stretches`, the solid trace of a track with
+    one solid and one dashed curve passes through
+    :func:`logdigit.trace.flat_solid_stretches`, given both class maps, the scan and the
+    horizontal rules, and what it returns is the solid curve's trace."""
+    import logdigit.convert as convert_mod
+
+    seen = {}
+
+    def flat(xs, *, solid, dashed, pixels, half_width, min_rows, rule_rows):
+        seen.update(shapes={solid.shape, dashed.shape, pixels.shape}, n=len(xs),
+                    min_rows=min_rows, rows=rule_rows.shape, half=half_width)
+        return np.full_like(xs, float(np.nanmedian(xs)) + 30.0)
+
+    monkeypatch.setattr(convert_mod, "flat_solid_stretches", flat)
+    res = _solid_beside_dashed(ink_model)
+    (shape,) = seen["shapes"]
+    assert seen["n"] == ROWS == shape[0] and seen["min_rows"] >= 2 and seen["half"] > 0
+    assert seen["rows"] == (ROWS,)
+    np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 65.0, atol=1.0)
+    np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
+
+
 def _edge_scan(x: np.ndarray) -> np.ndarray:
     """A scan with heavy track edge lines and the curve drawn through x (px per row)."""
     img = Image.new("L", (COLS, ROWS), 255)

@@ -1422,6 +1422,82 @@ def test_search_solid_stretches_takes_no_line_elsewhere_on_the_page():
     np.testing.assert_allclose(search(max_jump=30)[60:140], 100.0, atol=0.6)
 
 
+def _flat_solid_case(*, line_grey=150, rows=200, cols=120):
+    """A flat solid curve at column 30 the segmenter marked only above row 50 and below row
+    150 (between, it is a straight line on the scan, ``line_grey``), a dashed curve at
+    column 70; the solid trace took the dashed ink over rows 50-149."""
+    xs, _xd, _ink, solid, dashed = _faint_solid_case(faint_prob=0, rows=rows, cols=cols)
+    pixels = np.full((rows, cols), 240, np.uint8)
+    pixels[:, 29:32] = line_grey
+    pixels[:, 69:72] = 20
+    return xs, solid, dashed, pixels
+
+
+def test_flat_solid_stretches_puts_the_trace_back_on_the_straight_line():
+    from logdigit.trace import flat_solid_stretches
+
+    xs, solid, dashed, pixels = _flat_solid_case()
+
+    def flat(x=xs, **kw):
+        return flat_solid_stretches(x, solid=solid, dashed=dashed, pixels=pixels,
+                                    half_width=3.0, **kw)
+
+    out = flat()
+    np.testing.assert_allclose(out[50:150], 30.0)
+    np.testing.assert_array_equal(out[:50], xs[:50])
+    np.testing.assert_array_equal(out[150:], xs[150:])
+    assert np.array_equal(xs[50:150], np.full(100, 70.0))  # the input is not modified
+    # a gap in the trace over the stretch is filled the same way
+    gap = xs.copy()
+    gap[50:150] = np.nan
+    np.testing.assert_allclose(flat(gap)[50:150], 30.0)
+    # a slight slope between the two ends is followed
+    pixels[:, 29:34] = 150
+    sloped = xs.copy()
+    sloped[150:] = 32.0
+    np.testing.assert_allclose(flat(sloped)[50:150], np.linspace(30, 32, 102)[1:-1])
+    # horizontal rules crossing the stretch are not counted either way
+    rules = np.zeros(len(xs), bool)
+    rules[100] = True
+    np.testing.assert_allclose(flat(rule_rows=rules)[50:150], 30.0)
+
+
+def test_flat_solid_stretches_needs_a_dark_straight_line_between_level_ends():
+    from logdigit.trace import flat_solid_stretches
+
+    def flat(x, pixels, solid, dashed, **kw):
+        return flat_solid_stretches(x, solid=solid, dashed=dashed, pixels=pixels,
+                                    half_width=3.0, **kw)
+
+    # paper (or a line only 30 levels darker) where the line would be: unchanged
+    xs, solid, dashed, pixels = _flat_solid_case(line_grey=210)
+    np.testing.assert_array_equal(flat(xs, pixels, solid, dashed), xs)
+    # the line broken on half the rows (a curve that wanders, not a flat one)
+    xs, solid, dashed, pixels = _flat_solid_case()
+    pixels[60:110, 29:32] = 240
+    np.testing.assert_array_equal(flat(xs, pixels, solid, dashed), xs)
+    np.testing.assert_allclose(flat(xs, pixels, solid, dashed, min_dark=0.4)[50:150], 30.0)
+    # ends at different columns: no straight stretch between them
+    xs, solid, dashed, pixels = _flat_solid_case()
+    xs[150:] = 40.0
+    np.testing.assert_array_equal(flat(xs, pixels, solid, dashed), xs)
+    # too short a stretch, or a trace already on the line (faintly marked): unchanged
+    xs, solid, dashed, pixels = _flat_solid_case()
+    np.testing.assert_array_equal(flat(xs, pixels, solid, dashed, min_rows=101), xs)
+    on = np.full(len(xs), 30.0)
+    np.testing.assert_array_equal(flat(on, pixels, solid, dashed), on)
+    # a trace on solid ink throughout is never moved, whatever the scan shows
+    solid[:, 69:72] = 255
+    dashed[:] = 0
+    np.testing.assert_array_equal(flat(xs, pixels, solid, dashed), xs)
+    # a stretch reaching the first or last row has no end to lead from
+    xs, solid, dashed, pixels = _flat_solid_case()
+    xs[:150] = 70.0
+    np.testing.assert_array_equal(flat(xs, pixels, solid, dashed), xs)
+    empty = np.zeros((0, 5), np.uint8)
+    assert flat(np.zeros(0), empty, empty, empty).size == 0
+
+
 def excursion(cols=100, edge_col=0):
     """A curve at column 50 that goes out to the edge ``edge_col`` over rows 40-46, runs
     along it to row 73 and comes back over rows 74-80: (truth per row, own-ink map with
