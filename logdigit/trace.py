@@ -1970,13 +1970,8 @@ def flat_solid_stretches(x_solid: np.ndarray, *, solid: np.ndarray, dashed: np.n
         if use.sum() < min_rows // 2:
             continue
         pix = pixels[a:b].astype(np.int16)
-        paper = np.percentile(pix, 75, axis=1)
-        col = np.clip(np.round(line).astype(np.int64), 0, W - 1)
-        darkest = np.full(b - a, 255, np.int16)
-        for dc in range(-reach, reach + 1):
-            c = np.clip(col + dc, 0, W - 1)
-            darkest = np.minimum(darkest, pix[np.arange(b - a), c])
-        dark = (darkest < paper - faint)[use]
+        under_paper = np.percentile(pix, 75, axis=1)[:, None] - pix  # grey levels
+        dark = (_sample(under_paper, line, reach) > faint)[use]
         off = ~(np.abs(xs[a:b] - line) <= half_width)  # NaN counts as off
         if dark.mean() >= min_dark and off[use].mean() >= min_off:
             xs[a:b] = line
