@@ -50,16 +50,17 @@ def make_candidate(run: Path, out: Path, *, config_from: str | Path = "logdigit-
             raise FileExistsError(f"{out} exists (use --overwrite)")
         shutil.rmtree(out)
     source = resolve_model_path(config_from)
-    out.mkdir(parents=True)
     shipped = json.loads((Path(source) / "config.json").read_text())
     own = run / "config.json"
     config = json.loads(own.read_text()) if own.is_file() else dict(shipped)
     config.update({k: shipped[k] for k in INFERENCE_KEYS if k in shipped})
     config.update(settings or {})
+    out.mkdir(parents=True)
     shutil.copy2(weights, out / WEIGHTS)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "MODEL_CARD.md").write_text(
-        f"Candidate: the weights of `{run}` with the config of `{source}`; not shipped.\n")
+        f"Candidate: the weights and network of `{run}` with the inference settings of "
+        f"`{source}`; not shipped.\n")
     export_inference(out)
     return out
 
