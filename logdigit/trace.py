@@ -1616,22 +1616,37 @@ def solid_off_rules(ink: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True)
-def _row_gap_links(m, max_gap, level):  # pragma: no cover - jitted
+def _row_gap_links(m, gaps, long_gaps, min_run, level):  # pragma: no cover - jitted
     H, W = m.shape
     out = np.zeros((H, W), np.uint8)
     for r in range(H):
-        last = -1
-        for x in range(W):
-            ink = m[r, x] != 0 or (r > 0 and m[r - 1, x] != 0) or (r + 1 < H and m[r + 1, x] != 0)
-            if ink:
-                if last >= 0 and 0 < x - last - 1 <= max_gap:
-                    for k in range(last + 1, x):
+        # runs of ink in this row (ink of the rows above and below counts too)
+        prev_lo = -1
+        prev_hi = -1
+        x = 0
+        while x < W:
+            if not (m[r, x] != 0 or (r > 0 and m[r - 1, x] != 0)
+                    or (r + 1 < H and m[r + 1, x] != 0)):
+                x += 1
+                continue
+            lo = x
+            while x < W and (m[r, x] != 0 or (r > 0 and m[r - 1, x] != 0)
+                             or (r + 1 < H and m[r + 1, x] != 0)):
+                x += 1
+            hi = x  # the run is lo..hi-1
+            if prev_hi >= 0:
+                gap = lo - prev_hi
+                if gap <= gaps[r] or (gap <= long_gaps[r] and prev_hi - prev_lo >= min_run
+                                      and hi - lo >= min_run):
+                    for k in range(prev_hi, lo):
                         out[r, k] = level
-                last = x
+            prev_lo = lo
+            prev_hi = hi
     return out
 
 
-def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200) -> np.ndarray:
+def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200,
+                  long_rows: np.ndarray | None = None, long_gap: int = 0) -> np.ndarray:
     """Paper between two pieces of ink in the same row, at most ``max_gap`` px apart.
 
     A dashed curve drawn nearly horizontally (a sharp excursion) leaves its dashes side by
@@ -1647,6 +1662,13 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200) -> np.nda
         Longest gap (px) linked.
     level : int
         Value (0..255) given to the linked paper.
+    long_rows : (rows,) bool, optional
+        Rows where gaps up to ``long_gap`` px are linked instead, between two pieces of
+        ink at least ``max_gap`` px long each (dashes lying along the row, not a steep
+        stroke crossing it): rows along a horizontal rule, where the segmenter drops
+        whole dashes that lie on the rule.
+    long_gap : int
+        Longest gap (px) linked in ``long_rows`` (used when larger than ``max_gap``).
 
     Returns
     -------
@@ -1656,9 +1678,18 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200) -> np.nda
     m = np.ascontiguousarray(mask, dtype=bool)
     if m.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {m.shape}")
-    if m.size == 0 or max_gap <= 0:
+    gaps = np.full(m.shape[0], max(0, int(max_gap)), np.int64)
+    long_gaps = gaps.copy()
+    if long_rows is not None:
+        long_rows = np.asarray(long_rows, dtype=bool)
+        if long_rows.shape != (m.shape[0],):
+            raise ValueError(f"long_rows must have shape ({m.shape[0]},), "
+                             f"got {long_rows.shape}")
+        long_gaps[long_rows] = np.maximum(gaps[long_rows], int(long_gap))
+    if m.size == 0 or not long_gaps.any():
         return np.zeros(m.shape, np.uint8)
-    return _row_gap_links(m.view(np.uint8), int(max_gap), np.uint8(level))
+    min_run = max(1, int(max_gap))  # a dash lying along the row, not a steep crossing
+    return _row_gap_links(m.view(np.uint8), gaps, long_gaps, min_run, np.uint8(level))
 
 
 def trace_style(x: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray) -> np.ndarray:

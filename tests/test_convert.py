@@ -862,6 +862,42 @@ def test_a_dashed_excursion_is_followed_across_its_dash_gaps(ink_model, monkeypa
     assert linked < 0.8 * error()
 
 
+def test_dash_gaps_along_a_horizontal_rule_are_linked_further(ink_model, monkeypatch):
+    """Dashes lying on a horizontal rule are dropped by the segmenter (taken for the
+    rule), so along a rule the tracer links gaps up to RULE_LINK_GAP_PX between dashes
+    (:func:`logdigit.trace.row_gap_links`, ``long_rows``); elsewhere LINK_GAP_PX."""
+    import logdigit.convert as convert_mod
+
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 600, COLS - 1, 601], fill=60)  # a rule across the track
+    for r0 in range(0, ROWS, 22):
+        d.line([(150.0, float(r0)), (150.0, float(min(ROWS - 1, r0 + 14)))], fill=0, width=3)
+    pixels = np.asarray(img, np.uint8).copy()
+    seen = []
+    real = convert_mod.row_gap_links
+
+    def spy(mask, **kw):
+        seen.append(kw)
+        return real(mask, **kw)
+
+    monkeypatch.setattr(convert_mod, "segment_array", dark_is_dashed)
+    monkeypatch.setattr(convert_mod, "row_gap_links", spy)
+    lay = parse_layout({
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
+        "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
+            {"mnemonic": "SP", "left": 0.0, "right": 150.0, "style": "dashed"}]}]})
+    model, config = ink_model
+    convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
+    (kw,) = seen
+    assert kw["max_gap"] == convert_mod.LINK_GAP_PX
+    assert kw["long_gap"] == convert_mod.RULE_LINK_GAP_PX > kw["max_gap"]
+    long_rows = np.nonzero(kw["long_rows"])[0]
+    assert long_rows.min() >= 600 - convert_mod.RULE_LINK_REACH
+    assert long_rows.max() <= 601 + convert_mod.RULE_LINK_REACH
+    assert {600, 601} <= set(long_rows.tolist())
+
+
 def three_track_scan():
     """Three tracks side by side, each with a solid and a dashed curve."""
     depth = TOP + np.arange(ROWS) / PX_PER_FT

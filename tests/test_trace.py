@@ -976,6 +976,46 @@ def test_row_gap_links_edge_cases():
     assert (row_gap_links(two, max_gap=4, level=255)[1, 1:5] == 255).all()
 
 
+def test_row_gap_links_links_longer_gaps_along_rules_between_dashes_only():
+    from logdigit.trace import row_gap_links
+
+    m = np.zeros((9, 120), bool)
+    m[1, 0:20] = m[1, 60:80] = True  # a 40 px gap between two dashes, in a plain row
+    m[4, 0:20] = m[4, 60:80] = True  # the same along a rule
+    m[7, 0:3] = m[7, 43:63] = True  # along a rule too, but one side is a steep crossing
+    rules = np.zeros(9, bool)
+    rules[[4, 7]] = True
+    out = row_gap_links(m, max_gap=16, long_rows=rules, long_gap=48)
+    assert (out[4, 20:60] == 200).all()  # linked along the rule
+    assert not out[1].any()  # not in a plain row
+    assert not out[7].any()  # a 3-px run is no dash lying along the row
+    # gaps longer than long_gap stay open, and without long_rows nothing changes
+    assert not row_gap_links(m, max_gap=16, long_rows=rules, long_gap=32)[4].any()
+    np.testing.assert_array_equal(
+        row_gap_links(m, max_gap=16),
+        row_gap_links(m, max_gap=16, long_rows=np.zeros(9, bool), long_gap=48))
+    with pytest.raises(ValueError, match="long_rows"):
+        row_gap_links(m, max_gap=16, long_rows=np.zeros(3, bool), long_gap=48)
+
+
+def test_trace_follows_an_excursion_along_a_rule_across_a_dropped_dash():
+    """The segmenter drops a dash lying on a rule: with the longer links along the rule
+    the trace still goes out along the excursion."""
+    from logdigit.trace import row_gap_links
+
+    prob = _dashed_excursion(dash=24.0, gap=8.0)
+    prob[26:30, 86:120] = 0  # the dash out at x 90..116 dropped: a 37 px gap in row 28
+    rules = np.zeros(len(prob), bool)
+    rules[24:37] = True
+    short = trace_curve(prob, link=row_gap_links(prob >= 128, max_gap=16)).x
+    long = trace_curve(prob, link=row_gap_links(prob >= 128, max_gap=16, long_rows=rules,
+                                                long_gap=64)).x
+    assert short[27:34].max() < 100  # stuck before the dropped dash
+    assert long[30] > 170 and long[29] > 130  # out to the tip (x = 180, row 30)
+    np.testing.assert_allclose(long[:20], short[:20])
+    np.testing.assert_allclose(long[40:], short[40:])
+
+
 def _dashed_excursion(*, dash=12.0, gap=10.0, width=2):
     """A vertical curve at x = 20 that makes an excursion to x = 180 and back in rows
     25..35 (tip in row 30), dashed along that excursion (arc length): (60, 200) uint8."""
