@@ -1646,7 +1646,8 @@ def _row_gap_links(m, gaps, long_gaps, min_run, level):  # pragma: no cover - ji
 
 
 def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200,
-                  long_rows: np.ndarray | None = None, long_gap: int = 0) -> np.ndarray:
+                  long_rows: np.ndarray | None = None, long_gap: int = 0,
+                  min_run: int | None = None) -> np.ndarray:
     """Paper between two pieces of ink in the same row, at most ``max_gap`` px apart.
 
     A dashed curve drawn nearly horizontally (a sharp excursion) leaves its dashes side by
@@ -1664,11 +1665,14 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200,
         Value (0..255) given to the linked paper.
     long_rows : (rows,) bool, optional
         Rows where gaps up to ``long_gap`` px are linked instead, between two pieces of
-        ink at least ``max_gap`` px long each (dashes lying along the row, not a steep
+        ink at least ``min_run`` px long each (dashes lying along the row, not a steep
         stroke crossing it): rows along a horizontal rule, where the segmenter drops
         whole dashes that lie on the rule.
     long_gap : int
         Longest gap (px) linked in ``long_rows`` (used when larger than ``max_gap``).
+    min_run : int, optional
+        Least length (px) of the two pieces of ink a link in ``long_rows`` joins (default
+        ``max_gap``); with ``max_gap=0`` only ``long_rows`` are linked.
 
     Returns
     -------
@@ -1688,7 +1692,8 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200,
         long_gaps[long_rows] = np.maximum(gaps[long_rows], int(long_gap))
     if m.size == 0 or not long_gaps.any():
         return np.zeros(m.shape, np.uint8)
-    min_run = max(1, int(max_gap))  # a dash lying along the row, not a steep crossing
+    # a dash lying along the row, not a steep stroke crossing it
+    min_run = max(1, int(max_gap if min_run is None else min_run))
     return _row_gap_links(m.view(np.uint8), gaps, long_gaps, min_run, np.uint8(level))
 
 

@@ -862,10 +862,12 @@ def test_a_dashed_excursion_is_followed_across_its_dash_gaps(ink_model, monkeypa
     assert linked < 0.8 * error()
 
 
-def test_dash_gaps_along_a_horizontal_rule_are_linked_further(ink_model, monkeypatch):
+@pytest.mark.parametrize("style", ["dashed", "solid"])
+def test_gaps_along_a_horizontal_rule_are_linked_further(ink_model, monkeypatch, style):
     """Dashes lying on a horizontal rule are dropped by the segmenter (taken for the
     rule), so along a rule the tracer links gaps up to RULE_LINK_GAP_PX between dashes
-    (:func:`logdigit.trace.row_gap_links`, ``long_rows``); elsewhere LINK_GAP_PX."""
+    (:func:`logdigit.trace.row_gap_links`, ``long_rows``); elsewhere LINK_GAP_PX. A solid
+    curve's ink is linked only along rules, between pieces at least LINK_GAP_PX long."""
     import logdigit.convert as convert_mod
 
     img = Image.new("L", (COLS, ROWS), 255)
@@ -886,11 +888,14 @@ def test_dash_gaps_along_a_horizontal_rule_are_linked_further(ink_model, monkeyp
     lay = parse_layout({
         "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT"},
         "tracks": [{"left_px": LEFT_PX, "right_px": RIGHT_PX, "curves": [
-            {"mnemonic": "SP", "left": 0.0, "right": 150.0, "style": "dashed"}]}]})
+            {"mnemonic": "SP", "left": 0.0, "right": 150.0, "style": style}]}]})
     model, config = ink_model
     convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
     (kw,) = seen
-    assert kw["max_gap"] == convert_mod.LINK_GAP_PX
+    if style == "dashed":
+        assert kw["max_gap"] == convert_mod.LINK_GAP_PX and kw.get("min_run") is None
+    else:
+        assert kw["max_gap"] == 0 and kw["min_run"] == convert_mod.LINK_GAP_PX
     assert kw["long_gap"] == convert_mod.RULE_LINK_GAP_PX > kw["max_gap"]
     long_rows = np.nonzero(kw["long_rows"])[0]
     assert long_rows.min() >= 600 - convert_mod.RULE_LINK_REACH

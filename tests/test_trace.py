@@ -994,6 +994,10 @@ def test_row_gap_links_links_longer_gaps_along_rules_between_dashes_only():
     np.testing.assert_array_equal(
         row_gap_links(m, max_gap=16),
         row_gap_links(m, max_gap=16, long_rows=np.zeros(9, bool), long_gap=48))
+    # only along the rules (a solid curve's ink), with the runs' least length given
+    solid = row_gap_links(m, max_gap=0, long_rows=rules, long_gap=48, min_run=3)
+    assert (solid[4, 20:60] == 200).all() and (solid[7, 3:43] == 200).all()
+    assert not solid[1].any()
     with pytest.raises(ValueError, match="long_rows"):
         row_gap_links(m, max_gap=16, long_rows=np.zeros(3, bool), long_gap=48)
 
