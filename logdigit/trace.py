@@ -1658,7 +1658,8 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200,
     Parameters
     ----------
     mask : (rows, cols) bool
-        The dashed curve's ink.
+        The curve's ink: a dashed curve's, or a solid one's (linked only along rules:
+        ``max_gap=0`` with ``long_rows``).
     max_gap : int
         Longest gap (px) linked.
     level : int
