@@ -1031,6 +1031,58 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(in
     assert np.abs(dotted_values() - 105.0).max() > 3.0
 
 
+def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_dashed(ink_model,
+                                                                              monkeypatch):
+    """As above, but the segmenter inks a rule's stretch (x 260, rows 400-700) as
+    *dashed* curve, in pieces on 70 % of its rows, beside a rough dotted curve (it does
+    beside a rough dashed curve's dots): on the rule columns the dashed curve's map is
+    weakened where it is inked on most rows of a short window (DASHED_STRAIGHT_FRACTION
+    of DASHED_STRAIGHT_WINDOW_PX rows), so the dotted curve keeps to its dots."""
+    import logdigit.convert as convert_mod
+    from logdigit.segment import track_window
+
+    rows = np.arange(ROWS)
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for c in range(LEFT_PX, RIGHT_PX + 1, 30):  # grid rules and track edges
+        d.line([(c, 0), (c, ROWS)], fill=90, width=1)
+    xs = 110 + 20 * np.sin(rows / 40.0)
+    d.line([(float(x), float(r)) for x, r in zip(xs, rows, strict=True)], fill=0, width=3)
+    pixels = np.asarray(img, np.uint8).copy()
+    for r in rows[(rows % 8) < 3]:  # a rough dotted curve about x 245 (value 97.5)
+        x = 245 + (4 if (r // 8) % 2 else -4)  # its dots alternate 8 px apart
+        pixels[r, x - 1:x + 2] = 0
+    c0, _ = track_window(LEFT_PX, RIGHT_PX, COLS, margin=12)
+
+    def segmenter(pix, **kw):
+        probs = np.zeros((2, *pix.shape), np.uint8)
+        dark = pix < 128
+        cols = np.arange(pix.shape[1]) + c0
+        probs[0] = (dark & (cols < 200)[None, :]) * 255
+        probs[1] = (dark & (cols > 225)[None, :] & (cols < 258)[None, :]) * 255
+        inked = np.arange(400, 700)
+        probs[1, inked[inked % 10 < 7], 260 - c0] = 255  # the rule inked as dashed
+        return probs
+
+    lay = many_layout([
+        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
+        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dotted"}])
+    monkeypatch.setattr(convert_mod, "segment_array", segmenter)
+    model, config = ink_model
+
+    def dotted_values():
+        res = convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
+        g = res.grid
+        stretch = (g >= TOP + 400 / PX_PER_FT) & (g <= TOP + 700 / PX_PER_FT)
+        return res.curves[1].values[stretch]
+
+    kept = dotted_values()
+    assert np.abs(kept - 97.5).max() <= 2.5  # on its dots (97.5 +- 2)
+    monkeypatch.setattr(convert_mod, "DASHED_STRAIGHT_FRACTION", 1.01)  # never weakened
+    drawn = dotted_values()
+    assert np.median(drawn) > 103  # down the rule at x 260 (value 105)
+
+
 def test_row_weights_follow_the_trace_confidence():
     from logdigit.convert import row_weights
 
