@@ -982,15 +982,9 @@ def test_trace_workers_follow_torchs_thread_budget():
         torch.set_num_threads(before)
 
 
-def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(ink_model,
-                                                                             monkeypatch):
-    """The segmenter inks a stretch of a grid rule (rows 400-700) as a solid line, one
-    grid division from a dotted curve drawn along another rule (so its ink is weakened as
-    a rule's). The solid curve has taken its own ink, and the dotted curve's path would
-    rather run down the inked rule than along its weakened dots; with the
-    solid-class ink on the rules weakened for the dashed curve
-    (:func:`logdigit.trace.solid_off_rules`) it stays on its dots."""
-    import logdigit.convert as convert_mod
+def _ruled_track_with_a_solid_curve():
+    """A track ruled every 30 px (grey) with a solid sine curve about x 110, and the
+    window's first column: ((ROWS, COLS) uint8 pixels, c0)."""
     from logdigit.segment import track_window
 
     rows = np.arange(ROWS)
@@ -1000,10 +994,34 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(in
         d.line([(c, 0), (c, ROWS)], fill=90, width=1)
     xs = 110 + 20 * np.sin(rows / 40.0)
     d.line([(float(x), float(r)) for x, r in zip(xs, rows, strict=True)], fill=0, width=3)
-    pixels = np.asarray(img, np.uint8).copy()
-    dots = (rows % 8) < 6
-    pixels[dots, 259:262] = 0  # the dotted curve at x 260, on a rule: value 105
     c0, _ = track_window(LEFT_PX, RIGHT_PX, COLS, margin=12)
+    return np.asarray(img, np.uint8).copy(), c0
+
+
+def _dotted_values_over_the_rule_stretch(pixels, model, config):
+    """Values of the dotted curve D (beside a solid S) over rows 400-700."""
+    lay = many_layout([
+        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
+        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dotted"}])
+    res = convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
+    g = res.grid
+    stretch = (g >= TOP + 400 / PX_PER_FT) & (g <= TOP + 700 / PX_PER_FT)
+    return res.curves[1].values[stretch]
+
+
+def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(ink_model,
+                                                                             monkeypatch):
+    """The segmenter inks a stretch of a grid rule (rows 400-700) as a solid line, one
+    grid division from a dotted curve drawn along another rule (so its ink is weakened as
+    a rule's). The solid curve has taken its own ink, and the dotted curve's path would
+    rather run down the inked rule than along its weakened dots; with the
+    solid-class ink on the rules weakened for the dashed curve
+    (:func:`logdigit.trace.solid_off_rules`) it stays on its dots."""
+    import logdigit.convert as convert_mod
+
+    pixels, c0 = _ruled_track_with_a_solid_curve()
+    dots = (np.arange(ROWS) % 8) < 6
+    pixels[dots, 259:262] = 0  # the dotted curve at x 260, on a rule: value 105
 
     def segmenter(pix, **kw):
         probs = np.zeros((2, *pix.shape), np.uint8)
@@ -1014,21 +1032,13 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_solid(in
         probs[0, 400:700, 290 - c0] = 255  # the rule inked as a solid line
         return probs
 
-    lay = many_layout([
-        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
-        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dotted"}])
     monkeypatch.setattr(convert_mod, "segment_array", segmenter)
     model, config = ink_model
-
-    def dotted_values():
-        res = convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
-        g = res.grid
-        stretch = (g >= TOP + 400 / PX_PER_FT) & (g <= TOP + 700 / PX_PER_FT)
-        return res.curves[1].values[stretch]
-
-    assert np.abs(dotted_values() - 105.0).max() < 1.0
+    values = _dotted_values_over_the_rule_stretch(pixels, model, config)
+    assert np.abs(values - 105.0).max() < 1.0
     monkeypatch.setattr(convert_mod, "DASHED_RULE_KEEP", 1.0)  # the rule as it was inked
-    assert np.abs(dotted_values() - 105.0).max() > 3.0
+    values = _dotted_values_over_the_rule_stretch(pixels, model, config)
+    assert np.abs(values - 105.0).max() > 3.0
 
 
 def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_dashed(ink_model,
@@ -1039,20 +1049,12 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_dashed(i
     weakened where it is inked on most rows of a short window (DASHED_STRAIGHT_FRACTION
     of DASHED_STRAIGHT_WINDOW_PX rows), so the dotted curve keeps to its dots."""
     import logdigit.convert as convert_mod
-    from logdigit.segment import track_window
 
+    pixels, c0 = _ruled_track_with_a_solid_curve()
     rows = np.arange(ROWS)
-    img = Image.new("L", (COLS, ROWS), 255)
-    d = ImageDraw.Draw(img)
-    for c in range(LEFT_PX, RIGHT_PX + 1, 30):  # grid rules and track edges
-        d.line([(c, 0), (c, ROWS)], fill=90, width=1)
-    xs = 110 + 20 * np.sin(rows / 40.0)
-    d.line([(float(x), float(r)) for x, r in zip(xs, rows, strict=True)], fill=0, width=3)
-    pixels = np.asarray(img, np.uint8).copy()
     for r in rows[(rows % 8) < 3]:  # a rough dotted curve about x 245 (value 97.5)
         x = 245 + (4 if (r // 8) % 2 else -4)  # its dots alternate 8 px apart
         pixels[r, x - 1:x + 2] = 0
-    c0, _ = track_window(LEFT_PX, RIGHT_PX, COLS, margin=12)
 
     def segmenter(pix, **kw):
         probs = np.zeros((2, *pix.shape), np.uint8)
@@ -1064,22 +1066,12 @@ def test_a_dotted_curve_is_not_drawn_down_a_rule_the_segmenter_inked_as_dashed(i
         probs[1, inked[inked % 10 < 7], 260 - c0] = 255  # the rule inked as dashed
         return probs
 
-    lay = many_layout([
-        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
-        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dotted"}])
     monkeypatch.setattr(convert_mod, "segment_array", segmenter)
     model, config = ink_model
-
-    def dotted_values():
-        res = convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
-        g = res.grid
-        stretch = (g >= TOP + 400 / PX_PER_FT) & (g <= TOP + 700 / PX_PER_FT)
-        return res.curves[1].values[stretch]
-
-    kept = dotted_values()
+    kept = _dotted_values_over_the_rule_stretch(pixels, model, config)
     assert np.abs(kept - 97.5).max() <= 2.5  # on its dots (97.5 +- 2)
     monkeypatch.setattr(convert_mod, "DASHED_STRAIGHT_FRACTION", 1.01)  # never weakened
-    drawn = dotted_values()
+    drawn = _dotted_values_over_the_rule_stretch(pixels, model, config)
     assert np.median(drawn) > 103  # down the rule at x 260 (value 105)
 
 
