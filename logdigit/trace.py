@@ -1616,32 +1616,35 @@ def solid_off_rules(ink: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True)
-def _row_gap_links(m, gaps, long_gaps, min_run, level):  # pragma: no cover - jitted
+def _inked(m, r, x):  # pragma: no cover - jitted
+    """Ink at column ``x`` of row ``r`` or of the rows above and below it."""
+    return m[r, x] != 0 or (r > 0 and m[r - 1, x] != 0) or (r + 1 < m.shape[0]
+                                                             and m[r + 1, x] != 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_gap_links(m, max_gap, long_gaps, min_run, level):  # pragma: no cover - jitted
     H, W = m.shape
     out = np.zeros((H, W), np.uint8)
     for r in range(H):
-        # runs of ink in this row (ink of the rows above and below counts too)
-        prev_lo = -1
+        prev_lo = -1  # the previous run of ink in this row: prev_lo..prev_hi-1
         prev_hi = -1
         x = 0
         while x < W:
-            if not (m[r, x] != 0 or (r > 0 and m[r - 1, x] != 0)
-                    or (r + 1 < H and m[r + 1, x] != 0)):
+            if not _inked(m, r, x):
                 x += 1
                 continue
             lo = x
-            while x < W and (m[r, x] != 0 or (r > 0 and m[r - 1, x] != 0)
-                             or (r + 1 < H and m[r + 1, x] != 0)):
+            while x < W and _inked(m, r, x):
                 x += 1
-            hi = x  # the run is lo..hi-1
             if prev_hi >= 0:
                 gap = lo - prev_hi
-                if gap <= gaps[r] or (gap <= long_gaps[r] and prev_hi - prev_lo >= min_run
-                                      and hi - lo >= min_run):
+                if gap <= max_gap or (gap <= long_gaps[r] and prev_hi - prev_lo >= min_run
+                                      and x - lo >= min_run):
                     for k in range(prev_hi, lo):
                         out[r, k] = level
             prev_lo = lo
-            prev_hi = hi
+            prev_hi = x
     return out
 
 
@@ -1683,19 +1686,19 @@ def row_gap_links(mask: np.ndarray, *, max_gap: int, level: int = 200,
     m = np.ascontiguousarray(mask, dtype=bool)
     if m.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {m.shape}")
-    gaps = np.full(m.shape[0], max(0, int(max_gap)), np.int64)
-    long_gaps = gaps.copy()
+    max_gap = max(0, int(max_gap))
+    long_gaps = np.full(m.shape[0], max_gap, np.int64)
     if long_rows is not None:
         long_rows = np.asarray(long_rows, dtype=bool)
         if long_rows.shape != (m.shape[0],):
             raise ValueError(f"long_rows must have shape ({m.shape[0]},), "
                              f"got {long_rows.shape}")
-        long_gaps[long_rows] = np.maximum(gaps[long_rows], int(long_gap))
+        long_gaps[long_rows] = max(max_gap, int(long_gap))
     if m.size == 0 or not long_gaps.any():
         return np.zeros(m.shape, np.uint8)
     # a dash lying along the row, not a steep stroke crossing it
     min_run = max(1, int(max_gap if min_run is None else min_run))
-    return _row_gap_links(m.view(np.uint8), gaps, long_gaps, min_run, np.uint8(level))
+    return _row_gap_links(m.view(np.uint8), max_gap, long_gaps, min_run, np.uint8(level))
 
 
 def trace_style(x: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray) -> np.ndarray:
