@@ -568,14 +568,18 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             low[curve.mnemonic] = (x_low, conf_low)
         # a curve beyond its scale, drawn along the track's edge on top of its line (dev
         # cases, 310 curves, session 27: 278 at R² >= 0.95 against 277, 223 against 222
-        # at >= 0.99; dev/hard-0014 C1S 0.933 -> 0.995, none down by more than 0.005)
+        # at >= 0.99; dev/hard-0014 C1S 0.933 -> 0.995, none down by more than 0.005);
+        # with its tip on the edge, across the dashes (session 34: 286 against 285,
+        # dev13/clean-0012 C1D 0.947 -> 0.952, none down)
         edges = ((track.left_px - c0) / k - a, (track.right_px - c0) / k - a)
         for curve in ordered:
             if curve.backup or curve.colour is not None:  # a wrap does not run along
                 continue
             x_low, conf_low = low[curve.mnemonic]
             x_low = edge_excursions(x_low, own=probs[curve.cls - 1][:, a:b] >= 128,
-                                    edges=edges, half_width=half, faint=faint)
+                                    edges=edges, half_width=half, faint=faint,
+                                    link_gap=max(1, LINK_GAP_PX // k) if curve.cls == 2 else 0,
+                                    tips=True)
             low[curve.mnemonic] = (x_low, conf_low)
     seconds["trace"] += time.perf_counter() - t
     by_curve: dict[str, CurveResult] = {}

@@ -2035,7 +2035,8 @@ def _clear_band(flags: np.ndarray, x: np.ndarray, half: float) -> None:
 
 def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float],
                     half_width: float, faint: np.ndarray | None = None, reach: int = 3,
-                    window: int = 64, max_support: float = 0.25) -> np.ndarray:
+                    window: int = 64, max_support: float = 0.25, link_gap: int = 0,
+                    tips: bool = False) -> np.ndarray:
     """Follow an excursion the trace skipped, out to a track edge and along it.
 
     A curve beyond its scale is drawn along the track's edge, on top of the edge's own
@@ -2047,7 +2048,11 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
     gap, or on another curve's ink), and the ink touching the edge on each
     stretch is connected to the trace (within ``window`` rows of it), the trace takes
     the excursion: the mean column of that ink on the rows where it had left the trace
-    on the way out and back, the edge on the rows between.
+    on the way out and back, the edge on the rows between. With ``tips``, so does a
+    single stretch of own ink on the edge (a sharp excursion whose tip lies on the
+    edge) connected to the trace above and below, where the trace is not on ink on the
+    rows it would move (at most ``max_support`` of them): a path that cut across the
+    excursion's base, its dashes too far apart to follow.
 
     Parameters
     ----------
@@ -2070,8 +2075,14 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         Rows above the first stretch and below the second searched for the ink's way
         to the trace.
     max_support : float
-        Largest share of the rows between the two stretches where the trace has own ink
-        within ``half_width``.
+        Largest share of the rows between the two stretches (or, for a tip, of the rows
+        the trace would move) where the trace has own ink within ``half_width``.
+    link_gap : int
+        Pieces of own ink in the same row (or the rows beside it) at most this many px
+        apart count as connected (:func:`row_gap_links`: a dashed curve's dashes); 0:
+        only touching ink.
+    tips : bool
+        Also take excursions that touch the edge on a single stretch of rows.
 
     Returns
     -------
@@ -2093,8 +2104,10 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
     if H < 3 or W == 0:
         return xs
     held = own if faint is None else own | np.asarray(faint, bool)
-    support = _sample(held.view(np.uint8), x, max(1, int(np.ceil(half_width)))) > 0
+    reach_hw = max(1, int(np.ceil(half_width)))
+    support = _sample(held.view(np.uint8), x, reach_hw) > 0
     eight = np.ones((3, 3), bool)
+    joined = own if link_gap <= 0 else own | (row_gap_links(own, max_gap=link_gap) > 0)
     for side, edge in enumerate(edges):
         e = int(round(edge))
         lo, hi = (max(0, e), min(W, e + reach + 1)) if side == 0 else (
@@ -2107,18 +2120,28 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         for a, b in _runs(widen(touch, 1)):
             at = a + np.flatnonzero(touch[a:b])
             stretches.append((int(at[0]), int(at[-1]) + 1))
-        for (s1, e1), (s2, e2) in zip(stretches[:-1], stretches[1:], strict=True):
-            if np.mean(support[e1:s2]) > max_support:
+        # two stretches: out to the edge, along its line (unmarked), back; one stretch:
+        # out to the edge and straight back (the tip on the edge)
+        cands = [(s1, e1, s2, e2, e1, s2) for (s1, e1), (s2, e2)
+                 in zip(stretches[:-1], stretches[1:], strict=True)]
+        if tips:
+            cands += [(s1, e1, s1, e1, s1, e1) for s1, e1 in stretches]
+        for s1, e1, s2, e2, f0, f1 in cands:
+            if f0 == s1:  # a tip: the trace as it stands now
+                sup = _sample(held.view(np.uint8), xs[s1:e1], reach_hw) > 0
+                if np.mean(sup) > max_support or np.any(np.abs(xs[s1:e1] - edge)
+                                                        <= half_width + reach):
+                    continue
+            elif np.mean(support[e1:s2]) > max_support:
                 continue  # the curve came back in between: its ink is on the trace
             top, bottom = max(0, s1 - window), min(H, e2 + window)
-            labels, _ = ndimage.label(own[top:bottom], structure=eight)
+            labels, _ = ndimage.label(joined[top:bottom], structure=eight)
             new = xs[top:bottom].copy()
             ok = True
-            for rows, way in ((np.arange(e1 - 1, top - 1, -1), "out"),
-                              (np.arange(s2, bottom), "back")):
+            for rows, way in ((np.arange(f0 - 1, top - 1, -1), "out"),
+                              (np.arange(f1, bottom), "back")):
                 # the ink touching the edge in this stretch, followed away from the edge
-                at = rows[(rows >= s1) & (rows < e1)] if way == "out" else \
-                    rows[(rows >= s2) & (rows < e2)]
+                at = np.arange(s1, e1) if way == "out" else np.arange(s2, e2)
                 ids = np.unique(labels[at - top, lo:hi])
                 ids = ids[ids > 0]
                 if not len(ids):
@@ -2143,6 +2166,10 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
                     break
             if not ok:
                 continue
-            new[e1 - top:s2 - top] = edge
+            new[f0 - top:f1 - top] = edge
+            if f0 == s1:  # a tip: the trace must have crossed paper where it moves
+                moved = np.abs(new - xs[top:bottom]) > half_width
+                if moved.any() and np.mean(support[top:bottom][moved]) > max_support:
+                    continue
             xs[top:bottom] = np.where(np.isfinite(new), new, xs[top:bottom])
     return xs

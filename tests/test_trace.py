@@ -1607,6 +1607,60 @@ def test_edge_excursions_need_ink_to_the_edge_twice_and_to_the_trace():
         edge_excursions(x, own=apart, edges=(0.0, 99.0), half_width=2.0), x)
 
 
+def tip(cols=100, edge_col=0):
+    """A curve at column 50 that goes out to the edge ``edge_col`` over rows 40-46, stays
+    on it for rows 47-50 and comes straight back over rows 51-57: (truth per row, own-ink
+    map, all of the excursion marked)."""
+    truth = np.full(100, 50.0)
+    truth[40:47] = np.linspace(50, edge_col, 8)[1:]
+    truth[47:51] = edge_col
+    truth[51:58] = np.linspace(edge_col, 50, 8)[:-1]
+    return truth, draw(truth, width=3, cols=cols) >= 128
+
+
+def test_edge_excursions_follow_a_tip_on_the_edge_the_path_cut_across():
+    truth, own = tip()
+    x = np.full(100, 50.0)  # the path cut straight across the excursion's base
+    kw = dict(edges=(0.0, 99.0), half_width=2.0)
+    got = edge_excursions(x, own=own, tips=True, **kw)
+    assert np.all(got[47:51] == 0.0)
+    assert np.all(got[:38] == 50.0) and np.all(got[60:] == 50.0)
+    assert np.max(np.abs(got - truth)) < 8 < np.max(np.abs(x - truth))
+    # without ``tips`` only an excursion touching the edge twice is taken
+    np.testing.assert_array_equal(edge_excursions(x, own=own, **kw), x)
+    # the right edge mirrors the left
+    truth, own = tip(edge_col=99)
+    got = edge_excursions(x, own=own, tips=True, **kw)
+    assert np.all(got[47:51] == 99.0) and np.max(np.abs(got - truth)) < 8
+
+
+def test_edge_excursions_follow_a_dashed_tip_across_its_gaps():
+    truth, own = tip()
+    for c in (12, 24, 36):  # the dash gaps cut both strokes
+        own[:, c:c + 4] = False
+    x = np.full(100, 50.0)
+    kw = dict(edges=(0.0, 99.0), half_width=2.0, tips=True)
+    got = edge_excursions(x, own=own, link_gap=6, **kw)
+    assert np.all(got[47:51] == 0.0) and np.max(np.abs(got - truth)) < 8
+    # without linking the gaps the ink at the edge does not reach the trace
+    np.testing.assert_array_equal(edge_excursions(x, own=own, **kw), x)
+
+
+def test_edge_excursions_leave_a_tip_where_the_trace_is_on_ink():
+    truth, own = tip()
+    x = np.full(100, 50.0)
+    for rows in (np.s_[38:60], np.r_[38:47, 51:60]):  # off the tip's rows too
+        faint = np.zeros_like(own)  # the curve's own faint ink where the trace runs
+        faint[rows, 49:52] = True
+        np.testing.assert_array_equal(
+            edge_excursions(x, own=own, faint=faint, edges=(0.0, 99.0), half_width=2.0,
+                            tips=True), x)
+    # a trace already out at the edge is left alone
+    np.testing.assert_array_equal(
+        edge_excursions(truth, own=own, edges=(0.0, 99.0), half_width=2.0, tips=True),
+        truth)
+
+
 def test_edge_excursions_edge_cases():
     own = np.zeros((10, 20), bool)
     with pytest.raises(ValueError, match="rows"):
