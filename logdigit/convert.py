@@ -570,8 +570,11 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         # cases, 310 curves, session 27: 278 at R² >= 0.95 against 277, 223 against 222
         # at >= 0.99; dev/hard-0014 C1S 0.933 -> 0.995, none down by more than 0.005);
         # with its tip on the edge, across the dashes (session 34: 286 against 285,
-        # dev13/clean-0012 C1D 0.947 -> 0.952, none down)
+        # dev13/clean-0012 C1D 0.947 -> 0.952, none down); out along a rule, which
+        # hides the arm's last stretch (286 / 227, mean clipped R² 0.9731 against
+        # 0.9708: dev/clean-0027 C2S -0.108 -> 0.727, none down)
         edges = ((track.left_px - c0) / k - a, (track.right_px - c0) / k - a)
+        along = None if h_rules is None else widen(h_rules, RULE_LINK_REACH)
         for curve in ordered:
             if curve.backup or curve.colour is not None:  # a wrap does not run along
                 continue
@@ -579,7 +582,8 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             x_low = edge_excursions(x_low, own=probs[curve.cls - 1][:, a:b] >= 128,
                                     edges=edges, half_width=half, faint=faint,
                                     link_gap=max(1, LINK_GAP_PX // k) if curve.cls == 2 else 0,
-                                    tips=True)
+                                    tips=True, along=along, min_run=max(1, LINK_GAP_PX // k),
+                                    rule_gap=max(1, RULE_LINK_GAP_PX // k))
             low[curve.mnemonic] = (x_low, conf_low)
     seconds["trace"] += time.perf_counter() - t
     by_curve: dict[str, CurveResult] = {}

@@ -2033,10 +2033,53 @@ def _clear_band(flags: np.ndarray, x: np.ndarray, half: float) -> None:
 
 
 
+def _edge_stretches(at_edge: np.ndarray) -> list[tuple[int, int]]:
+    """Stretches ``[first, last + 1)`` of rows with ink in ``at_edge`` (rows, a few
+    columns along an edge); rows a row or two apart are one stretch."""
+    from .calibrate import _runs
+
+    touch = at_edge.any(axis=1)
+    out = []
+    for a, b in _runs(widen(touch, 1)):
+        at = a + np.flatnonzero(touch[a:b])
+        out.append((int(at[0]), int(at[-1]) + 1))
+    return out
+
+
+def _along_rules(own: np.ndarray, along: np.ndarray, x: np.ndarray, *, side: int,
+                 edge: int, min_run: int, half_width: float, gap: int) -> np.ndarray:
+    """``own`` with each row of ``along`` whose run of ink leaves the trace ``x`` towards
+    the edge (``side`` 0: the left one) by at least ``min_run`` px and half the way to
+    the edge (pieces up to ``gap`` px apart joined) continued out to the edge."""
+    from .calibrate import _runs
+
+    out = own.copy()
+    W = own.shape[1]
+    for r in np.flatnonzero(along):
+        if not np.isfinite(x[r]):
+            continue
+        runs: list[list[int]] = []
+        for a, b in _runs(own[r]):  # pieces at most ``gap`` px apart: one run
+            if runs and a - runs[-1][1] <= gap:
+                runs[-1][1] = b
+            else:
+                runs.append([a, b])
+        for a, b in runs:
+            if not a - half_width <= x[r] <= b - 1 + half_width:
+                continue  # not the trace's own stroke
+            # at least half the way to the edge is inked: an arm out to it
+            if side == 0 and x[r] - a >= max(min_run, 0.5 * (x[r] - edge)):
+                out[r, max(0, edge):b] = True
+            elif side == 1 and b - 1 - x[r] >= max(min_run, 0.5 * (edge - x[r])):
+                out[r, a:min(W, edge + 1)] = True
+    return out
+
+
 def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float],
                     half_width: float, faint: np.ndarray | None = None, reach: int = 3,
                     window: int = 64, max_support: float = 0.25, link_gap: int = 0,
-                    tips: bool = False) -> np.ndarray:
+                    tips: bool = False, along: np.ndarray | None = None,
+                    min_run: int = 8, rule_gap: int = 0) -> np.ndarray:
     """Follow an excursion the trace skipped, out to a track edge and along it.
 
     A curve beyond its scale is drawn along the track's edge, on top of the edge's own
@@ -2083,6 +2126,16 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         only touching ink.
     tips : bool
         Also take excursions that touch the edge on a single stretch of rows.
+    along : (rows,) bool, optional
+        Rows along a horizontal rule, which runs on to the edge. The segmenter drops a
+        stroke that lies on a rule, so an arm out to the edge along a rule ends short of
+        it: on these rows, the run of own ink through the trace that leaves it towards
+        the edge by at least ``min_run`` px and half the way counts as reaching the edge
+        (for two stretches only, not for a tip).
+    min_run : int
+        Least length (px) of such a run.
+    rule_gap : int
+        Pieces of own ink along a row of ``along`` at most this many px apart are one run.
 
     Returns
     -------
@@ -2091,7 +2144,6 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
     """
     from scipy import ndimage
 
-    from .calibrate import _runs
 
     x = np.asarray(x, np.float64)
     own = np.asarray(own, bool)
@@ -2107,25 +2159,29 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
     reach_hw = max(1, int(np.ceil(half_width)))
     support = _sample(held.view(np.uint8), x, reach_hw) > 0
     eight = np.ones((3, 3), bool)
-    joined = own if link_gap <= 0 else own | (row_gap_links(own, max_gap=link_gap) > 0)
+    links = None if link_gap <= 0 else row_gap_links(own, max_gap=link_gap) > 0
+    if along is not None and np.shape(along) != (H,):
+        raise ValueError(f"along must have shape ({H},), got {np.shape(along)}")
     for side, edge in enumerate(edges):
         e = int(round(edge))
         lo, hi = (max(0, e), min(W, e + reach + 1)) if side == 0 else (
             max(0, e - reach), min(W, e + 1))
         if hi <= lo:
             continue
-        # stretches of rows where own ink touches the edge (a row or two apart: one)
-        touch = own[:, lo:hi].any(axis=1)
-        stretches = []  # [first, last + 1) rows with ink at the edge
-        for a, b in _runs(widen(touch, 1)):
-            at = a + np.flatnonzero(touch[a:b])
-            stretches.append((int(at[0]), int(at[-1]) + 1))
-        # two stretches: out to the edge, along its line (unmarked), back; one stretch:
-        # out to the edge and straight back (the tip on the edge)
+        reached = own  # own ink, and the arms along rules continued to the edge
+        if along is not None and np.any(along):
+            reached = _along_rules(own, np.asarray(along, bool), x, side=side, edge=e,
+                                   min_run=max(1, int(min_run)), half_width=half_width,
+                                   gap=max(0, int(rule_gap)))
+
+        # two stretches: out to the edge, along its line (unmarked), back (an arm along
+        # a rule reaches the edge); one stretch: out to the edge and straight back (the
+        # tip on the edge; own ink only)
+        pairs = _edge_stretches(reached[:, lo:hi])
         cands = [(s1, e1, s2, e2, e1, s2) for (s1, e1), (s2, e2)
-                 in zip(stretches[:-1], stretches[1:], strict=True)]
+                 in zip(pairs[:-1], pairs[1:], strict=True)]
         if tips:
-            cands += [(s1, e1, s1, e1, s1, e1) for s1, e1 in stretches]
+            cands += [(s1, e1, s1, e1, s1, e1) for s1, e1 in _edge_stretches(own[:, lo:hi])]
         for s1, e1, s2, e2, f0, f1 in cands:
             if f0 == s1:  # a tip: the trace as it stands now
                 sup = _sample(held.view(np.uint8), xs[s1:e1], reach_hw) > 0
@@ -2135,7 +2191,9 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
             elif np.mean(support[e1:s2]) > max_support:
                 continue  # the curve came back in between: its ink is on the trace
             top, bottom = max(0, s1 - window), min(H, e2 + window)
-            labels, _ = ndimage.label(joined[top:bottom], structure=eight)
+            ink = (own if f0 == s1 else reached)[top:bottom]
+            labels, _ = ndimage.label(ink if links is None else ink | links[top:bottom],
+                                      structure=eight)
             new = xs[top:bottom].copy()
             ok = True
             for rows, way in ((np.arange(f0 - 1, top - 1, -1), "out"),
@@ -2173,3 +2231,4 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
                     continue
             xs[top:bottom] = np.where(np.isfinite(new), new, xs[top:bottom])
     return xs
+

@@ -1661,6 +1661,46 @@ def test_edge_excursions_leave_a_tip_where_the_trace_is_on_ink():
         truth)
 
 
+def along_rule(arm_end=80, gaps=()):
+    """A curve at column 49-51 that goes out along the rule of row 40 to the right edge
+    (column 99), down the edge and back along the rule of row 53: the segmenter marked
+    the arms only to ``arm_end`` (the rest lies on the rule) and not the edge stretch.
+    Returns (own ink, rows along the rules)."""
+    own = np.zeros((100, 100), bool)
+    own[:40, 49:52] = own[54:, 49:52] = True
+    own[39:42, 49:arm_end] = own[52:55, 49:arm_end + 5] = True
+    for c in gaps:  # a stroke the segmenter saw in pieces
+        own[39:42, c:c + 5] = own[52:55, c:c + 5] = False
+    along = np.zeros(100, bool)
+    along[38:43] = along[51:56] = True
+    return own, along
+
+
+def test_edge_excursions_follow_arms_along_rules_out_to_the_edge():
+    own, along = along_rule()
+    x = np.full(100, 50.0)  # the path ran straight down between the two arms
+    kw = dict(edges=(0.0, 99.0), half_width=2.0, min_run=8)
+    got = edge_excursions(x, own=own, along=along, **kw)
+    assert np.all(got[42:52] == 99.0)
+    assert np.all(got[:39] == 50.0) and np.all(got[55:] == 50.0)
+    # without the rules the marked ink does not reach the edge
+    np.testing.assert_array_equal(edge_excursions(x, own=own, **kw), x)
+    # arms marked less than half the way out are no excursion
+    short, along = along_rule(arm_end=65)
+    np.testing.assert_array_equal(edge_excursions(x, own=short, along=along, **kw), x)
+    with pytest.raises(ValueError, match="along"):
+        edge_excursions(x, own=own, along=along[1:], **kw)
+
+
+def test_edge_excursions_join_the_pieces_of_an_arm_along_a_rule():
+    own, along = along_rule(gaps=(60, 70))
+    x = np.full(100, 50.0)
+    kw = dict(edges=(0.0, 99.0), half_width=2.0, min_run=8, along=along)
+    assert np.all(edge_excursions(x, own=own, rule_gap=8, **kw)[42:52] == 99.0)
+    # pieces too far apart: only the first, short one leaves the trace
+    np.testing.assert_array_equal(edge_excursions(x, own=own, rule_gap=3, **kw), x)
+
+
 def test_edge_excursions_edge_cases():
     own = np.zeros((10, 20), bool)
     with pytest.raises(ValueError, match="rows"):
