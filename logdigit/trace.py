@@ -2232,3 +2232,68 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
             xs[top:bottom] = np.where(np.isfinite(new), new, xs[top:bottom])
     return xs
 
+
+
+def rule_spikes(x: np.ndarray, *, own: np.ndarray, other: np.ndarray, rules: np.ndarray,
+                min_jump: float, max_rows: int = 2) -> np.ndarray:
+    """Take back a trace's sideways sweep of a row or two along a horizontal rule onto
+    ink that is not its own.
+
+    Where a dashed curve crosses a rule in a dash gap, the rule's ink (which the
+    segmenter may mark as another curve's where that curve's stroke lies along it) is a
+    cheaper place for the path than the gap's paper: it slides along the rule to that
+    ink and back. A stretch of at most ``max_rows`` rows of ``rules`` where the trace
+    lies more than ``min_jump`` px from its columns on the rows either side, those two
+    agree within ``min_jump / 2``, and the trace is on ``other`` ink and not on its own
+    on each of its rows, is bridged straight between the rows either side.
+
+    Parameters
+    ----------
+    x : (rows,) float
+        The trace (columns of ``own``), NaN in gaps.
+    own : (rows, cols) bool
+        Ink of the trace's own class.
+    other : (rows, cols) bool
+        Ink of the other class (a solid curve's, for a dashed trace).
+    rules : (rows,) bool
+        Rows on or beside a horizontal rule.
+    min_jump : float
+        Least sideways distance (px) of a sweep.
+    max_rows : int
+        Longest sweep (rows).
+
+    Returns
+    -------
+    (rows,) float
+        A new trace.
+    """
+    x = np.asarray(x, np.float64)
+    own = np.asarray(own, bool)
+    H, W = own.shape
+    if x.shape != (H,) or np.shape(rules) != (H,) or np.shape(other) != (H, W):
+        raise ValueError(f"x, rules and other must have {H} rows and other {W} columns, "
+                         f"got {x.shape}, {np.shape(rules)}, {np.shape(other)}")
+    other = np.asarray(other, bool)
+    rules = np.asarray(rules, bool)
+    out = x.copy()
+    r = 1
+    while r < H - 1:
+        if not rules[r] or not np.isfinite(x[r - 1]):
+            r += 1
+            continue
+        before = x[r - 1]
+        for n in range(1, max_rows + 1):
+            b = r + n  # the row after a sweep over rows r .. b - 1
+            if b >= H or not rules[b - 1] or not np.all(np.isfinite(x[r:b])):
+                break
+            if not np.isfinite(x[b]) or abs(x[b] - before) > min_jump / 2:
+                continue
+            if np.all(np.abs(x[r:b] - 0.5 * (before + x[b])) > min_jump):
+                cols = np.clip(np.round(x[r:b]).astype(int), 0, W - 1)
+                at = np.arange(r, b)
+                if not own[at, cols].any() and other[at, cols].all():
+                    out[r:b] = np.interp(np.arange(r, b), [r - 1, b], [before, x[b]])
+                    r = b
+            break
+        r += 1
+    return out

@@ -9,6 +9,7 @@ from logdigit.trace import (
     edge_excursions,
     exclude_trace,
     reroute_gaps,
+    rule_spikes,
     solid_off_rules,
     trace_curve,
     unsupported_runs,
@@ -1712,3 +1713,59 @@ def test_edge_excursions_edge_cases():
                            half_width=2).shape == (0,)
     assert edge_excursions(np.zeros(4), own=np.zeros((4, 0), bool), edges=(0, 0),
                            half_width=2).shape == (4,)
+
+
+def _sweep(rows=(40,), to=90.0):
+    """A dashed trace at column 50 that sweeps to ``to`` on ``rows``, onto the solid
+    class's ink along a rule at row 40 (and 41): (x, own, other, rules)."""
+    x = np.full(80, 50.0)
+    x[list(rows)] = to
+    own = np.zeros((80, 120), bool)
+    own[:, 49:52] = True
+    own[38:44] = False  # a dash gap where the curve crosses the rule
+    other = np.zeros_like(own)
+    other[40:42, 70:110] = True  # the rule, marked where a solid stroke lies along it
+    rules = np.zeros(80, bool)
+    rules[39:43] = True
+    return x, own, other, rules
+
+
+def test_rule_spikes_take_back_a_sweep_along_a_rule_onto_other_ink():
+    for rows in ((40,), (40, 41)):
+        x, own, other, rules = _sweep(rows)
+        got = rule_spikes(x, own=own, other=other, rules=rules, min_jump=12.0)
+        np.testing.assert_allclose(got, 50.0)
+    x, own, other, rules = _sweep((40,))
+    kw = dict(own=own, other=other, min_jump=12.0)
+    # off a rule, on the curve's own ink (a peak), off the other ink, a short move,
+    # three rows, or rows either side that do not agree (a step): left alone
+    np.testing.assert_array_equal(rule_spikes(x, rules=np.zeros(80, bool), **kw), x)
+    mine = own.copy()
+    mine[40, 85:95] = True
+    np.testing.assert_array_equal(
+        rule_spikes(x, own=mine, other=other, rules=rules, min_jump=12.0), x)
+    np.testing.assert_array_equal(
+        rule_spikes(x, own=own, other=np.zeros_like(other), rules=rules, min_jump=12.0), x)
+    np.testing.assert_array_equal(rule_spikes(x, rules=rules, **dict(kw, min_jump=50.0)), x)
+    x3, own, other, rules = _sweep((40, 41, 42))
+    other[42, 70:110] = True
+    np.testing.assert_array_equal(
+        rule_spikes(x3, own=own, other=other, rules=rules, min_jump=12.0), x3)
+    step = x.copy()
+    step[41:] = 70.0
+    np.testing.assert_array_equal(rule_spikes(step, rules=rules, **kw), step)
+
+
+def test_rule_spikes_edge_cases():
+    x, own, other, rules = _sweep()
+    with pytest.raises(ValueError, match="rows"):
+        rule_spikes(x[1:], own=own, other=other, rules=rules, min_jump=12.0)
+    with pytest.raises(ValueError, match="rows"):
+        rule_spikes(x, own=own, other=other[:, 1:], rules=rules, min_jump=12.0)
+    gap = x.copy()
+    gap[39] = np.nan  # no row before the sweep to come back to
+    np.testing.assert_array_equal(
+        rule_spikes(gap, own=own, other=other, rules=rules, min_jump=12.0), gap)
+    empty = np.zeros((0, 3), bool)
+    assert rule_spikes(np.zeros(0), own=empty, other=empty, rules=np.zeros(0, bool),
+                       min_jump=1.0).shape == (0,)
