@@ -2046,32 +2046,63 @@ def _edge_stretches(at_edge: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _along_rules_rows(own, along, x, side, edge, min_run, half_width, gap
+                      ):  # pragma: no cover - jitted
+    H, W = own.shape
+    fills = np.full((H, 2), -1, np.int64)
+    for r in range(H):
+        if not along[r] or not np.isfinite(x[r]):
+            continue
+        xr = x[r]
+        c = 0
+        while c < W:
+            if own[r, c] == 0:
+                c += 1
+                continue
+            a = c
+            while c < W and own[r, c] != 0:
+                c += 1
+            b = c
+            while True:  # pieces at most ``gap`` px apart: one run
+                n = b
+                while n < W and own[r, n] == 0 and n - b <= gap:
+                    n += 1
+                if n < W and own[r, n] != 0 and n - b <= gap:
+                    c = n
+                    while c < W and own[r, c] != 0:
+                        c += 1
+                    b = c
+                else:
+                    break
+            if a - half_width <= xr <= b - 1 + half_width:  # the trace's own stroke
+                # at least half the way to the edge is inked: an arm out to it
+                if side == 0 and xr - a >= max(min_run, 0.5 * (xr - edge)):
+                    fills[r, 0], fills[r, 1] = max(0, edge), b
+                elif side == 1 and b - 1 - xr >= max(min_run, 0.5 * (edge - xr)):
+                    fills[r, 0], fills[r, 1] = a, min(W, edge + 1)
+            c = b
+    return fills
+
+
 def _along_rules(own: np.ndarray, along: np.ndarray, x: np.ndarray, *, side: int,
                  edge: int, min_run: int, half_width: float, gap: int) -> np.ndarray:
-    """``own`` with each row of ``along`` whose run of ink leaves the trace ``x`` towards
-    the edge (``side`` 0: the left one) by at least ``min_run`` px and half the way to
-    the edge (pieces up to ``gap`` px apart joined) continued out to the edge."""
-    from .calibrate import _runs
+    """The columns ``[lo, hi)`` (rows, 2) that continue own ink out to the edge (``side``
+    0: the left one), -1 where none: on each row of ``along`` whose run of ink through
+    the trace ``x`` (pieces up to ``gap`` px apart joined) leaves it towards the edge by
+    at least ``min_run`` px and half the way, that run and the rest of the way."""
+    return _along_rules_rows(np.ascontiguousarray(own, dtype=bool).view(np.uint8),
+                             np.ascontiguousarray(along, dtype=bool),
+                             np.asarray(x, np.float64), int(side), int(edge), int(min_run),
+                             float(half_width), int(gap))
 
-    out = own.copy()
-    W = own.shape[1]
-    for r in np.flatnonzero(along):
-        if not np.isfinite(x[r]):
-            continue
-        runs: list[list[int]] = []
-        for a, b in _runs(own[r]):  # pieces at most ``gap`` px apart: one run
-            if runs and a - runs[-1][1] <= gap:
-                runs[-1][1] = b
-            else:
-                runs.append([a, b])
-        for a, b in runs:
-            if not a - half_width <= x[r] <= b - 1 + half_width:
-                continue  # not the trace's own stroke
-            # at least half the way to the edge is inked: an arm out to it
-            if side == 0 and x[r] - a >= max(min_run, 0.5 * (x[r] - edge)):
-                out[r, max(0, edge):b] = True
-            elif side == 1 and b - 1 - x[r] >= max(min_run, 0.5 * (edge - x[r])):
-                out[r, a:min(W, edge + 1)] = True
+
+def _filled(own: np.ndarray, fills: np.ndarray | None, top: int, bottom: int) -> np.ndarray:
+    """``own[top:bottom]`` with the ``fills`` of :func:`_along_rules` set (a copy)."""
+    out = own[top:bottom].copy()
+    if fills is not None:
+        for r in np.flatnonzero(fills[top:bottom, 0] >= 0):
+            out[r, fills[top + r, 0]:fills[top + r, 1]] = True
     return out
 
 
@@ -2159,7 +2190,6 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
     reach_hw = max(1, int(np.ceil(half_width)))
     support = _sample(held.view(np.uint8), x, reach_hw) > 0
     eight = np.ones((3, 3), bool)
-    links = None if link_gap <= 0 else row_gap_links(own, max_gap=link_gap) > 0
     if along is not None and np.shape(along) != (H,):
         raise ValueError(f"along must have shape ({H},), got {np.shape(along)}")
     for side, edge in enumerate(edges):
@@ -2168,32 +2198,40 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
             max(0, e - reach), min(W, e + 1))
         if hi <= lo:
             continue
-        reached = own  # own ink, and the arms along rules continued to the edge
+        at_edge = own[:, lo:hi]
+        fills = None  # the arms along rules continued to the edge
         if along is not None and np.any(along):
-            reached = _along_rules(own, np.asarray(along, bool), x, side=side, edge=e,
-                                   min_run=max(1, int(min_run)), half_width=half_width,
-                                   gap=max(0, int(rule_gap)))
-
+            fills = _along_rules(own, np.asarray(along, bool), x, side=side, edge=e,
+                                 min_run=max(1, int(min_run)), half_width=half_width,
+                                 gap=max(0, int(rule_gap)))
+            if (fills[:, 0] >= 0).any():
+                cols = np.arange(lo, hi)
+                at_edge = at_edge | ((cols >= fills[:, :1]) & (cols < fills[:, 1:]))
+            else:
+                fills = None
         # two stretches: out to the edge, along its line (unmarked), back (an arm along
         # a rule reaches the edge); one stretch: out to the edge and straight back (the
         # tip on the edge; own ink only)
-        pairs = _edge_stretches(reached[:, lo:hi])
+        pairs = _edge_stretches(at_edge)
         cands = [(s1, e1, s2, e2, e1, s2) for (s1, e1), (s2, e2)
                  in zip(pairs[:-1], pairs[1:], strict=True)]
         if tips:
             cands += [(s1, e1, s1, e1, s1, e1) for s1, e1 in _edge_stretches(own[:, lo:hi])]
         for s1, e1, s2, e2, f0, f1 in cands:
             if f0 == s1:  # a tip: the trace as it stands now
-                sup = _sample(held.view(np.uint8), xs[s1:e1], reach_hw) > 0
+                sup = _sample(held[s1:e1].view(np.uint8), xs[s1:e1], reach_hw) > 0
                 if np.mean(sup) > max_support or np.any(np.abs(xs[s1:e1] - edge)
                                                         <= half_width + reach):
                     continue
             elif np.mean(support[e1:s2]) > max_support:
                 continue  # the curve came back in between: its ink is on the trace
             top, bottom = max(0, s1 - window), min(H, e2 + window)
-            ink = (own if f0 == s1 else reached)[top:bottom]
-            labels, _ = ndimage.label(ink if links is None else ink | links[top:bottom],
-                                      structure=eight)
+            ink = _filled(own, None if f0 == s1 else fills, top, bottom)
+            if link_gap > 0:  # the dashes joined (rows beside count: one more each way)
+                t0, b0 = max(0, top - 1), min(H, bottom + 1)
+                ink |= (row_gap_links(own[t0:b0], max_gap=link_gap) > 0)[
+                    top - t0:top - t0 + bottom - top]
+            labels, _ = ndimage.label(ink, structure=eight)
             new = xs[top:bottom].copy()
             ok = True
             for rows, way in ((np.arange(f0 - 1, top - 1, -1), "out"),
@@ -2276,10 +2314,14 @@ def rule_spikes(x: np.ndarray, *, own: np.ndarray, other: np.ndarray, rules: np.
     other = np.asarray(other, bool)
     rules = np.asarray(rules, bool)
     out = x.copy()
-    r = 1
-    while r < H - 1:
-        if not rules[r] or not np.isfinite(x[r - 1]):
-            r += 1
+    if H < 3:
+        return out
+    # a sweep's first row is more than 3/4 of min_jump from the row before it
+    with np.errstate(invalid="ignore"):
+        starts = np.flatnonzero(rules[1:-1] & (np.abs(np.diff(x)) > 0.75 * min_jump)[:-1]) + 1
+    done = 0  # rows before this one are decided
+    for r in starts:
+        if r < done:
             continue
         before = x[r - 1]
         for n in range(1, max_rows + 1):
@@ -2292,8 +2334,7 @@ def rule_spikes(x: np.ndarray, *, own: np.ndarray, other: np.ndarray, rules: np.
                 cols = np.clip(np.round(x[r:b]).astype(int), 0, W - 1)
                 at = np.arange(r, b)
                 if not own[at, cols].any() and other[at, cols].all():
-                    out[r:b] = np.interp(np.arange(r, b), [r - 1, b], [before, x[b]])
-                    r = b
+                    out[r:b] = np.interp(at, [r - 1, b], [before, x[b]])
+                    done = b + 1
             break
-        r += 1
     return out
