@@ -2110,7 +2110,7 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
                     half_width: float, faint: np.ndarray | None = None, reach: int = 3,
                     window: int = 64, max_support: float = 0.25, link_gap: int = 0,
                     tips: bool = False, along: np.ndarray | None = None,
-                    min_run: int = 8, rule_gap: int = 0) -> np.ndarray:
+                    min_run: int = 8, rule_gap: int = 0, max_rows: int = 64) -> np.ndarray:
     """Follow an excursion the trace skipped, out to a track edge and along it.
 
     A curve beyond its scale is drawn along the track's edge, on top of the edge's own
@@ -2167,6 +2167,12 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         Least length (px) of such a run.
     rule_gap : int
         Pieces of own ink along a row of ``along`` at most this many px apart are one run.
+    max_rows : int
+        Longest stretch between two stretches (rows) taken along the edge: over a longer
+        one the trace is more likely in a gap (no curve found: on a real scan, ink at the
+        edge is often the edge itself, text or a tick) than on a curve hidden under the
+        edge's line. On the dev cases every excursion taken spanned at most 13 rows; on a
+        real scan without the capping, 17,000 rows of a gap became the edge's value.
 
     Returns
     -------
@@ -2213,11 +2219,17 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         # a rule reaches the edge); one stretch: out to the edge and straight back (the
         # tip on the edge; own ink only)
         pairs = _edge_stretches(at_edge)
+        mine = _edge_stretches(own[:, lo:hi]) if fills is not None or tips else pairs
         cands = [(s1, e1, s2, e2, e1, s2) for (s1, e1), (s2, e2)
                  in zip(pairs[:-1], pairs[1:], strict=True)]
         if tips:
-            cands += [(s1, e1, s1, e1, s1, e1) for s1, e1 in _edge_stretches(own[:, lo:hi])]
+            cands += [(s1, e1, s1, e1, s1, e1) for s1, e1 in mine]
         for s1, e1, s2, e2, f0, f1 in cands:
+            if f0 != s1 and ((s1, e1) not in mine or (s2, e2) not in mine) and (
+                    np.mean(np.isfinite(x[e1:s2])) < 0.5):
+                # an arm along a rule: only across a stretch the path cut across (a
+                # ruled page has arms everywhere; a gap in the trace is no cut)
+                continue
             if f0 == s1:  # a tip: the trace as it stands now
                 sup = _sample(held[s1:e1].view(np.uint8), xs[s1:e1], reach_hw) > 0
                 if np.mean(sup) > max_support or np.any(np.abs(xs[s1:e1] - edge)
@@ -2225,6 +2237,8 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
                     continue
             elif np.mean(support[e1:s2]) > max_support:
                 continue  # the curve came back in between: its ink is on the trace
+            elif s2 - e1 > max_rows:
+                continue  # no curve runs hidden along the edge for so long: a gap
             top, bottom = max(0, s1 - window), min(H, e2 + window)
             ink = _filled(own, None if f0 == s1 else fills, top, bottom)
             if link_gap > 0:  # the dashes joined (rows beside count: one more each way)

@@ -1566,6 +1566,15 @@ def test_edge_excursions_follow_the_curve_out_to_the_edge_and_back():
     assert np.max(np.abs(x[40:81] - truth[40:81])) == 50
 
 
+def test_edge_excursions_leave_a_long_stretch_between_as_a_gap():
+    truth, own = excursion()  # 23 rows between the two stretches at the edge
+    x = np.full(120, 50.0)
+    x[47:74] = np.nan  # no curve found there
+    kw = dict(edges=(0.0, 99.0), half_width=2.0)
+    assert np.all(edge_excursions(x, own=own, max_rows=30, **kw)[49:72] == 0.0)
+    np.testing.assert_array_equal(edge_excursions(x, own=own, max_rows=20, **kw), x)
+
+
 def test_edge_excursions_at_the_right_edge_mirror_the_left():
     truth, own = excursion(edge_col=99)
     got = edge_excursions(np.full(120, 50.0), own=own, edges=(0.0, 99.0), half_width=2.0)
@@ -1692,6 +1701,10 @@ def test_edge_excursions_follow_arms_along_rules_out_to_the_edge():
     np.testing.assert_array_equal(edge_excursions(x, own=short, along=along, **kw), x)
     with pytest.raises(ValueError, match="along"):
         edge_excursions(x, own=own, along=along[1:], **kw)
+    # a trace in a gap between the arms (no curve found there) is no cut across
+    gap = x.copy()
+    gap[42:52] = np.nan
+    np.testing.assert_array_equal(edge_excursions(gap, own=own, along=along, **kw), gap)
 
 
 def test_edge_excursions_join_the_pieces_of_an_arm_along_a_rule():
