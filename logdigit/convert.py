@@ -582,7 +582,9 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         # with its tip on the edge, across the dashes (session 34: 286 against 285,
         # dev13/clean-0012 C1D 0.947 -> 0.952, none down); out along a rule, which
         # hides the arm's last stretch (286 / 227, mean clipped R² 0.9731 against
-        # 0.9708: dev/clean-0027 C2S -0.108 -> 0.727, none down)
+        # 0.9708: dev/clean-0027 C2S -0.108 -> 0.727, none down); over at most 64 rows
+        # between its two stretches (a longer one is a gap: on drafted real scans it had
+        # filled thousands of rows with the edge's value; dev unchanged)
         edges = ((track.left_px - c0) / k - a, (track.right_px - c0) / k - a)
         along = None if h_rules is None else widen(h_rules, RULE_LINK_REACH)
         for curve in ordered:
