@@ -2181,7 +2181,6 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
     """
     from scipy import ndimage
 
-
     x = np.asarray(x, np.float64)
     own = np.asarray(own, bool)
     H, W = own.shape
@@ -2220,12 +2219,13 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         # tip on the edge; own ink only)
         pairs = _edge_stretches(at_edge)
         mine = _edge_stretches(own[:, lo:hi]) if fills is not None or tips else pairs
+        own_stretch = set(mine)  # stretches of own ink itself, not of arms along rules
         cands = [(s1, e1, s2, e2, e1, s2) for (s1, e1), (s2, e2)
                  in zip(pairs[:-1], pairs[1:], strict=True)]
         if tips:
             cands += [(s1, e1, s1, e1, s1, e1) for s1, e1 in mine]
         for s1, e1, s2, e2, f0, f1 in cands:
-            if f0 != s1 and ((s1, e1) not in mine or (s2, e2) not in mine) and (
+            if f0 != s1 and ((s1, e1) not in own_stretch or (s2, e2) not in own_stretch) and (
                     np.mean(np.isfinite(x[e1:s2])) < 0.5):
                 # an arm along a rule: only across a stretch the path cut across (a
                 # ruled page has arms everywhere; a gap in the trace is no cut)
