@@ -425,7 +425,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     # rows above and below a horizontal rule compared with (:func:`rule_rows`)
     reach = max(4, int(np.ceil(2 * stroke / k))) if np.isfinite(stroke) else 4
     ordered = sorted(track.curves, key=lambda c: c.cls)  # stable: layout order kept
-    p_ink = h_rules = lines = faint = None
+    p_ink = h_rules = near_rules = lines = faint = None
     if probs is not None:
         p_ink = np.minimum(probs[0][:, a:b].astype(np.int16) + probs[1][:, a:b], 255
                            ).astype(np.uint8)
@@ -436,6 +436,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         # trace; the rules are found in the scan itself (a flat curve is not one)
         p_seg = p_ink
         h_rules = rule_rows(pix[:, a:b], reach=reach)  # horizontal rules: rows
+        near_rules = widen(h_rules, RULE_LINK_REACH)  # rows on or beside one
         window = max(64, 512 // k)
         # a flat curve is found among the rules; where the layout's grid explains the
         # others, a rule off that grid is such a curve
@@ -478,7 +479,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     link = None
     if probs is not None and any(c.cls == 2 for c in ordered):
         link = row_gap_links(probs[1][:, a:b] >= 128, max_gap=max(1, LINK_GAP_PX // k),
-                             level=LINK_LEVEL, long_rows=widen(h_rules, RULE_LINK_REACH),
+                             level=LINK_LEVEL, long_rows=near_rules,
                              long_gap=max(1, RULE_LINK_GAP_PX // k))
     # ... and a solid one along a rule, where the segmenter drops stretches of it (dev,
     # 310 curves, session 32: 285 at R² >= 0.95 as without, 227 at >= 0.99 against 226;
@@ -486,7 +487,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
     solid_link = None
     if probs is not None and any(c.cls == 1 for c in ordered):
         solid_link = row_gap_links(probs[0][:, a:b] >= 128, max_gap=0, level=LINK_LEVEL,
-                                   long_rows=widen(h_rules, RULE_LINK_REACH),
+                                   long_rows=near_rules,
                                    long_gap=max(1, RULE_LINK_GAP_PX // k),
                                    min_run=max(1, LINK_GAP_PX // k))
     for i, curve in enumerate(ordered):
@@ -586,7 +587,6 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         # between its two stretches (a longer one is a gap: on drafted real scans it had
         # filled thousands of rows with the edge's value; dev unchanged)
         edges = ((track.left_px - c0) / k - a, (track.right_px - c0) / k - a)
-        along = None if h_rules is None else widen(h_rules, RULE_LINK_REACH)
         for curve in ordered:
             if curve.backup or curve.colour is not None:  # a wrap does not run along
                 continue
@@ -594,7 +594,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             x_low = edge_excursions(x_low, own=probs[curve.cls - 1][:, a:b] >= 128,
                                     edges=edges, half_width=half, faint=faint,
                                     link_gap=max(1, LINK_GAP_PX // k) if curve.cls == 2 else 0,
-                                    tips=True, along=along, min_run=max(1, LINK_GAP_PX // k),
+                                    tips=True, along=near_rules, min_run=max(1, LINK_GAP_PX // k),
                                     rule_gap=max(1, RULE_LINK_GAP_PX // k))
             if curve.cls == 2 and h_rules is not None:
                 # a sweep along a rule in a dash gap, onto the other class's ink

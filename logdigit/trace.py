@@ -2032,7 +2032,6 @@ def _clear_band(flags: np.ndarray, x: np.ndarray, half: float) -> None:
         flags[rows[keep], c[keep]] = False
 
 
-
 def _edge_stretches(at_edge: np.ndarray) -> list[tuple[int, int]]:
     """Stretches ``[first, last + 1)`` of rows with ink in ``at_edge`` (rows, a few
     columns along an edge); rows a row or two apart are one stretch."""
@@ -2218,7 +2217,7 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         # a rule reaches the edge); one stretch: out to the edge and straight back (the
         # tip on the edge; own ink only)
         pairs = _edge_stretches(at_edge)
-        mine = _edge_stretches(own[:, lo:hi]) if fills is not None or tips else pairs
+        mine = pairs if fills is None else _edge_stretches(own[:, lo:hi])
         own_stretch = set(mine)  # stretches of own ink itself, not of arms along rules
         cands = [(s1, e1, s2, e2, e1, s2) for (s1, e1), (s2, e2)
                  in zip(pairs[:-1], pairs[1:], strict=True)]
@@ -2283,7 +2282,6 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
                     continue
             xs[top:bottom] = np.where(np.isfinite(new), new, xs[top:bottom])
     return xs
-
 
 
 def rule_spikes(x: np.ndarray, *, own: np.ndarray, other: np.ndarray, rules: np.ndarray,
