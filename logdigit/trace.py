@@ -2170,8 +2170,10 @@ def edge_excursions(x: np.ndarray, *, own: np.ndarray, edges: tuple[float, float
         Longest stretch between two stretches (rows) taken along the edge: over a longer
         one the trace is more likely in a gap (no curve found: on a real scan, ink at the
         edge is often the edge itself, text or a tick) than on a curve hidden under the
-        edge's line. On the dev cases every excursion taken spanned at most 13 rows; on a
-        real scan without the capping, 17,000 rows of a gap became the edge's value.
+        edge's line. On the dev cases the pairs that passed the support test spanned 13
+        rows or fewer, but for three on a scan whose curves have faded away (100 to 823
+        rows), and no dev curve's R² changed with the cap; on a real scan without it,
+        17,000 rows of a gap became the edge's value.
 
     Returns
     -------
