@@ -1948,7 +1948,8 @@ def flat_solid_stretches(x_solid: np.ndarray, *, solid: np.ndarray, dashed: np.n
                          pixels: np.ndarray, half_width: float, min_rows: int = 24,
                          max_style: float = -0.2, faint: float = 40.0,
                          min_dark: float = 0.8, min_off: float = 0.5,
-                         rule_rows: np.ndarray | None = None) -> np.ndarray:
+                         rule_rows: np.ndarray | None = None, max_blip: int = 2
+                         ) -> np.ndarray:
     """Put the solid trace back on a dead-straight line it left for other ink.
 
     A curve that reads the same value for a long stretch (a caliper in a gauge hole, a
@@ -1964,7 +1965,8 @@ def flat_solid_stretches(x_solid: np.ndarray, *, solid: np.ndarray, dashed: np.n
     least ``faint`` grey levels darker than its row's paper, the 75th percentile of the
     row) on at least ``min_dark`` of the rows (horizontal rules ``rule_rows`` left out)
     and the trace is more than ``half_width`` away from it on at least ``min_off`` of
-    them.
+    them. Up to ``max_blip`` rows on solid ink inside such a stretch (where the path
+    crosses a speck of ink the segmenter called solid) do not end it.
 
     Parameters
     ----------
@@ -1982,6 +1984,8 @@ def flat_solid_stretches(x_solid: np.ndarray, *, solid: np.ndarray, dashed: np.n
         See above.
     rule_rows : (rows,) bool, optional
         Rows of horizontal rules (a row either side is left out too).
+    max_blip : int
+        Longest run of rows on solid ink taken into a stretch.
 
     Returns
     -------
@@ -1998,7 +2002,11 @@ def flat_solid_stretches(x_solid: np.ndarray, *, solid: np.ndarray, dashed: np.n
     reach = max(1, int(round(half_width)))
     skip = (widen(np.asarray(rule_rows, bool), 1) if rule_rows is not None
             else np.zeros(H, bool))
-    for a, b in _runs(~(st >= -max_style)):
+    off_solid = ~(st >= -max_style)
+    for a, b in _runs(~off_solid):  # short blips of solid ink inside a stretch
+        if 0 < a and b < H and b - a <= max_blip:
+            off_solid[a:b] = True
+    for a, b in _runs(off_solid):
         if b - a < min_rows or a == 0 or b >= H:
             continue
         x0, x1 = xs[a - 1], xs[b]

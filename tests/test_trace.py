@@ -1505,6 +1505,13 @@ def test_flat_solid_stretches_puts_the_trace_back_on_the_straight_line():
     rules = np.zeros(len(xs), bool)
     rules[100] = True
     np.testing.assert_allclose(flat(rule_rows=rules)[50:150], 30.0)
+    # two rows of the path on a speck of solid ink do not end the stretch; three do (its
+    # two halves then end on different columns)
+    solid[100:102, 69:72], dashed[100:102, 69:72] = 255, 0
+    np.testing.assert_allclose(flat()[50:150], 30.0)
+    np.testing.assert_array_equal(flat(max_blip=1), xs)
+    solid[100:103, 69:72], dashed[100:103, 69:72] = 255, 0
+    np.testing.assert_array_equal(flat(), xs)
 
 
 def test_flat_solid_stretches_needs_a_dark_straight_line_between_level_ends():
