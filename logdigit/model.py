@@ -29,6 +29,7 @@ from .network import (  # noqa: F401 - re-exported: the folder helpers live ther
     ONNX_FILE,
     TAIL_KEY,
     encode_tail,
+    int8,
     read_config,
     resolve_model_path,
     weights_digest,
@@ -147,6 +148,92 @@ class _PhasesChannelsLast(torch.nn.Module):
         return self.body(x).permute(0, 2, 3, 1)
 
 
+def calibration_tiles(*, seed: int = 0, tile: tuple[int, int] = (384, 1184),
+                      per_page: int = 4) -> list:
+    """Tiles to calibrate an 8-bit copy of the network on: ``per_page`` consecutive tiles
+    of one page rendered from random-walk curves per degradation tier (clean, scanned,
+    hard), as :func:`logdigit.segment.segment_array` feeds them to the network.
+
+    Returns
+    -------
+    list of (1, 1, h, w) float32 arrays
+        ``tile`` is (h, w) px; the same ``seed`` gives the same tiles.
+    """
+    import numpy as np
+
+    from .render import random_walk_bank, render_page
+    from .segment import to_input
+
+    h, w = tile
+    rng = np.random.default_rng(seed)
+    bank = random_walk_bank(np.random.default_rng(seed + 1), n=8, length=20000)
+    tiles = []
+    for tier in CALIBRATION_TIERS:
+        page = render_page(rng=rng, bank=bank, height=h * per_page, width=w, tier=tier)
+        for i in range(per_page):
+            tiles.append(to_input(page.image[i * h:(i + 1) * h])[None, None].astype(np.float32))
+    return tiles
+
+
+#: Degradation tiers of the pages :func:`calibration_tiles` renders.
+CALIBRATION_TIERS = ("clean", "scanned", "hard")
+
+
+def quantize_int8(proto, *, tiles: list) -> bytes:
+    """The ONNX network ``proto`` with its convolutions in 8-bit integers: weights per
+    output channel (int8), activations per tensor (uint8) with ranges taken from ``tiles``
+    (the minimum and maximum each reaches), as QuantizeLinear / DequantizeLinear pairs
+    ONNX Runtime fuses into integer kernels. The metadata is kept.
+
+    Parameters
+    ----------
+    proto : onnx.ModelProto
+        Float32 network with one input ``x``.
+    tiles : list of (1, C, h, w) float32 arrays
+        Calibration inputs (:func:`calibration_tiles`).
+
+    Returns
+    -------
+    bytes
+        The serialised quantized model.
+    """
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class _Tiles(CalibrationDataReader):
+        def __init__(self):
+            self._it = iter(tiles)
+
+        def get_next(self):
+            x = next(self._it, None)
+            return None if x is None else {"x": x}
+
+    meta = [(p.key, p.value) for p in proto.metadata_props]
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its advice to pre-process: done
+        src, pre, out = (Path(tmp) / n for n in ("float.onnx", "pre.onnx", "int8.onnx"))
+        src.write_bytes(proto.SerializeToString())
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        quantize_static(str(pre), str(out), _Tiles(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        per_channel=True, calibrate_method=CalibrationMethod.MinMax)
+        q = onnx.load(str(out))
+    del q.metadata_props[:]
+    for key, value in meta:
+        entry = q.metadata_props.add()
+        entry.key, entry.value = key, value
+    return q.SerializeToString()
+
+
 def export_inference(folder: str | os.PathLike) -> Path:
     """Write ``folder/inference.onnx``: the folder's network with BatchNorm folded, as
     ONNX (opset 17, any batch and tile size), tagged with the SHA-256 of
@@ -154,9 +241,13 @@ def export_inference(folder: str | os.PathLike) -> Path:
 
     A :class:`SplitTail` network is written as its body (channels-last phases at half
     resolution) with the full-resolution layers' weights in the file's metadata, for
-    :mod:`logdigit.fullres`; any other network whole. :func:`logdigit.network.load_network`
-    runs the file in ONNX Runtime on the CPU while the digest matches the weights. Needs
-    the ``onnx`` package (``pip install -e '.[dev]'``).
+    :mod:`logdigit.fullres`; any other network whole. With ``"int8": true`` in the
+    folder's config the file's convolutions are quantized to 8-bit integers
+    (:func:`quantize_int8`, calibrated on :func:`calibration_tiles`); the full-resolution
+    layers and the torch network (CUDA, training) stay in float32.
+    :func:`logdigit.network.load_network` runs the file in ONNX Runtime on the CPU while
+    the digest matches the weights. Needs the ``onnx`` package (``pip install -e
+    '.[dev]'``).
     """
     import io
 
@@ -183,9 +274,12 @@ def export_inference(folder: str | os.PathLike) -> Path:
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
+    data = proto.SerializeToString()
+    if int8(config):
+        data = quantize_int8(proto, tiles=calibration_tiles())
     out = folder / ONNX_FILE
     tmp = folder / f".{ONNX_FILE}.part"
-    tmp.write_bytes(proto.SerializeToString())
+    tmp.write_bytes(data)
     os.replace(tmp, out)
     return out
 

@@ -7,7 +7,8 @@ A model is a folder (under ``models/`` for the shipped ones)::
         model.safetensors    weights
         MODEL_CARD.md        how it was trained and what it measured
         inference.onnx       optional: the same weights, BatchNorm folded, as ONNX
-                             (logdigit.model.export_inference), for the CPU
+                             (logdigit.model.export_inference), for the CPU; its
+                             convolutions in 8-bit integers with "int8": true
 
 This module finds a folder and reads its config without importing torch. On the CPU,
 :func:`load_network` runs the folder's ``inference.onnx`` in ONNX Runtime and the
@@ -70,7 +71,7 @@ def read_config(folder: Path) -> dict:
     ------
     ModelError
         Not a folder, no ``config.json`` or ``model.safetensors``, an unreadable config,
-        or a ``logit_bias`` / ``flip_average`` of the wrong kind.
+        or a ``logit_bias`` / ``flip_average`` / ``int8`` of the wrong kind.
     """
     from .segment import flip_average, logit_bias
 
@@ -90,9 +91,26 @@ def read_config(folder: Path) -> dict:
     try:
         logit_bias(config)
         flip_average(config)
+        int8(config)
     except ValueError as exc:
         raise ModelError(f"{cfg_path}: {exc}") from None
     return dict(config, path=str(folder))
+
+
+def int8(config: dict) -> bool:
+    """Whether the folder's ONNX copy is quantized to 8-bit integers (``config["int8"]``,
+    optional, default false; :func:`logdigit.model.export_inference`): on this project's
+    CPU (AVX-512 VNNI) a tile of the larger encoder ran in 43 ms against 57 ms.
+
+    Raises
+    ------
+    ValueError
+        Not true or false.
+    """
+    value = config.get("int8", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"int8 must be true or false, got {value!r}")
+    return value
 
 
 def weights_digest(path: Path) -> str:

@@ -231,3 +231,26 @@ def test_the_shipped_model_averages_each_tile_with_its_mirror_image():
     """Its card's figures were measured with flip_average on."""
     _, config = load_model(None)
     assert config["flip_average"] is True
+
+
+def test_an_int8_that_is_not_true_or_false_is_a_model_error(tmp_path):
+    save_model(build_model(DEFAULT_CONFIG), tmp_path / "m", config=dict(DEFAULT_CONFIG, int8=1))
+    with pytest.raises(ModelError, match="int8 must be true or false"):
+        load_model(tmp_path / "m")
+
+
+def test_calibration_tiles_are_rendered_pages_of_every_tier_the_same_each_time():
+    import numpy as np
+
+    from logdigit.model import CALIBRATION_TIERS, calibration_tiles
+
+    tiles = calibration_tiles(seed=3, tile=(64, 96), per_page=2)
+    assert len(tiles) == 2 * len(CALIBRATION_TIERS)
+    for t in tiles:
+        assert t.shape == (1, 1, 64, 96) and t.dtype == np.float32
+        assert 0.0 <= t.min() and t.max() <= 1.0
+    assert any(t.max() > 0.5 for t in tiles)  # ink on them (input: ink -> 1)
+    again = calibration_tiles(seed=3, tile=(64, 96), per_page=2)
+    assert all(np.array_equal(a, b) for a, b in zip(tiles, again, strict=True))
+    other = calibration_tiles(seed=4, tile=(64, 96), per_page=2)
+    assert not all(np.array_equal(a, b) for a, b in zip(tiles, other, strict=True))

@@ -112,6 +112,51 @@ def test_segmenting_with_the_onnx_copy_gives_the_torch_probabilities(split_folde
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
 
 
+@pytest.fixture(scope="module")
+def int8_folder(split_folder, tmp_path_factory):
+    """``split_folder``'s weights with ``"int8": true``: its ONNX copy quantized."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("net") / "int8"
+    shutil.copytree(split_folder, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(dict(config, int8=True)))
+    export_inference(folder)
+    return folder
+
+
+def test_an_int8_copy_runs_integer_convolutions_close_to_the_float_network(split_folder,
+                                                                           int8_folder):
+    import onnx
+
+    from logdigit.model import calibration_tiles
+
+    q, f = int8_folder / ONNX_FILE, split_folder / ONNX_FILE
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in onnx.load(q).graph.node}
+    assert "QuantizeLinear" not in {n.op_type for n in onnx.load(f).graph.node}
+    assert q.stat().st_size < 0.5 * f.stat().st_size  # int8 weights
+    net, cfg, _ = load_network(int8_folder, device="cpu")
+    ref, _, _ = load_network(split_folder, device="cpu")
+    assert isinstance(net, OnnxNetwork) and cfg["int8"] is True
+    for a, b in zip(net.tail, ref.tail, strict=True):  # the full-resolution layers: float
+        np.testing.assert_array_equal(a, b)
+    x = calibration_tiles(seed=5)[0][:, :, :128, :256]  # a page it was not calibrated on
+    got, want = net.logits(x), ref.logits(x)
+    assert got.shape == want.shape == (1, 3, 128, 256) and got.dtype == np.float32
+    assert not np.array_equal(got, want)
+    assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.99
+    assert np.mean(got.argmax(1) == want.argmax(1)) > 0.95
+    assert np.abs(got - want).mean() < 0.1 * np.abs(want).mean()
+
+
+def test_the_torch_network_of_an_int8_folder_stays_float(int8_folder, split_folder):
+    """CUDA and training build the network from the float weights, whatever the copy."""
+    a, _ = load_model(int8_folder, fuse=True)
+    b, _ = load_model(split_folder, fuse=True)
+    x = np.random.default_rng(6).random((1, 1, 64, 96), dtype=np.float32)
+    np.testing.assert_array_equal(_torch_logits(a, x), _torch_logits(b, x))
+
+
 def test_a_stale_copy_is_not_used(split_folder, tmp_path, caplog):
     import shutil
 

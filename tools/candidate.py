@@ -11,6 +11,7 @@ what shipping those weights would give. ``--set KEY=JSON`` changes one setting (
     .venv/bin/python tools/candidate.py runs/m24 runs/cand-m24
     .venv/bin/python tools/candidate.py runs/m24/snapshots/step016000 runs/cand-m24-16k
     .venv/bin/python tools/candidate.py runs/L1 runs/cand-L1-one --set flip_average=false
+    .venv/bin/python tools/candidate.py runs/L2 runs/cand-L2-int8 --set int8=true
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from logdigit.model import export_inference, resolve_model_path
 
 WEIGHTS = "model.safetensors"
 #: Settings of inference, not of the network: taken from the shipped model's config.
-INFERENCE_KEYS = ("logit_bias", "flip_average", "tile", "overlap")
+INFERENCE_KEYS = ("logit_bias", "flip_average", "tile", "overlap", "int8")
 
 
 def make_candidate(run: Path, out: Path, *, config_from: str | Path = "logdigit-small",
