@@ -75,7 +75,11 @@ def test_the_shipped_folder_runs_in_onnx_runtime_with_the_numba_tail():
     assert cfg["path"] == str(MODELS_DIR / DEFAULT_MODEL)
     x = np.random.default_rng(0).random((1, 1, 64, 96), dtype=np.float32)
     torch_net, _ = load_model(DEFAULT_MODEL, fuse=True)
-    np.testing.assert_allclose(net.logits(x), _torch_logits(torch_net, x), atol=1e-4, rtol=1e-4)
+    got, want = net.logits(x), _torch_logits(torch_net, x)
+    if cfg.get("int8"):  # an 8-bit copy: close, not equal
+        assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.99
+    else:
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 64, 96), (3, 1, 128, 224)])  # exported on 1 x 64 x 96
