@@ -27,6 +27,7 @@ from .network import (  # noqa: F401 - re-exported: the folder helpers live ther
     DIGEST_KEY,
     MODELS_DIR,
     ONNX_FILE,
+    QUANT_KEY,
     TAIL_KEY,
     encode_tail,
     int8,
@@ -276,6 +277,8 @@ def export_inference(folder: str | os.PathLike) -> Path:
         entry.key, entry.value = key, value
     data = proto.SerializeToString()
     if int8(config):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = QUANT_KEY, "int8"
         data = quantize_int8(proto, tiles=calibration_tiles())
     out = folder / ONNX_FILE
     tmp = folder / f".{ONNX_FILE}.part"

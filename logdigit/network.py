@@ -45,6 +45,8 @@ ONNX_FILE = "inference.onnx"
 #: from, and (for a network split at half resolution) the full-resolution layers' weights
 #: as JSON ``{"name": [shape, [values]]}`` with the names of :class:`TailWeights`.
 DIGEST_KEY, TAIL_KEY = "weights_sha256", "tail_weights"
+#: Metadata key of an 8-bit copy (value ``"int8"``; absent in a float one).
+QUANT_KEY = "quantized"
 
 
 def resolve_model_path(name_or_path: str | os.PathLike | None) -> Path:
@@ -166,9 +168,10 @@ class OnnxNetwork:
         return out if self.tail is None else fullres.logits(out, self.tail)
 
 
-def load_onnx(folder: Path) -> OnnxNetwork | None:
-    """The folder's ONNX copy if it exists, was made from its weights, onnxruntime is
-    installed and the file loads; else None (with a warning for an unusable file)."""
+def load_onnx(folder: Path, *, quantized: bool = False) -> OnnxNetwork | None:
+    """The folder's ONNX copy if it exists, was made from its weights (8-bit when
+    ``quantized``, float otherwise), onnxruntime is installed and the file loads; else
+    None (with a warning for an unusable file)."""
     path = Path(folder) / ONNX_FILE
     if not path.is_file():
         return None
@@ -193,6 +196,12 @@ def load_onnx(folder: Path) -> OnnxNetwork | None:
     if meta.get(DIGEST_KEY) != weights_digest(Path(folder) / "model.safetensors"):
         logger.warning("%s: made from other weights than model.safetensors; building the "
                        "network instead", path)
+        return None
+    if (meta.get(QUANT_KEY) == "int8") != quantized:
+        logger.warning("%s: %s, but the config says %s; building the network instead (make "
+                       "the copy again: tools/export_inference.py)", path,
+                       "8-bit" if not quantized else "float",
+                       '"int8": true' if quantized else "float")
         return None
     logger.debug("loaded %s", path)
     return OnnxNetwork(session, tail=tail)
@@ -256,7 +265,7 @@ def load_network(name_or_path: str | os.PathLike | None, *, device: str = "auto"
     folder = resolve_model_path(name_or_path)
     if spec == "cpu" or (spec == "auto" and not cuda_possible()):
         config = read_config(folder)
-        net = load_onnx(folder)
+        net = load_onnx(folder, quantized=int8(config))
         if net is not None:
             return net, config, "cpu"
     from .model import choose_device, load_model

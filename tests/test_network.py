@@ -153,6 +153,23 @@ def test_an_int8_copy_runs_integer_convolutions_close_to_the_float_network(split
     assert np.abs(got - want).mean() < 0.1 * np.abs(want).mean()
 
 
+def test_a_copy_quantized_otherwise_than_the_config_says_is_not_used(split_folder, int8_folder,
+                                                                    tmp_path, caplog):
+    import shutil
+
+    for src, copy_from, name in ((int8_folder, split_folder, "float copy"),
+                                 (split_folder, int8_folder, "int8 copy")):
+        folder = tmp_path / name
+        shutil.copytree(src, folder)  # this config, the other kind of copy
+        shutil.copy2(copy_from / ONNX_FILE, folder / ONNX_FILE)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="logdigit.network"):
+            net, _, _ = load_network(folder, device="cpu")
+        assert isinstance(net, torch.nn.Module)  # built in torch from the weights instead
+        assert "but the config says" in caplog.text
+        assert isinstance(load_network(src, device="cpu")[0], OnnxNetwork)  # matching: used
+
+
 def test_the_torch_network_of_an_int8_folder_stays_float(int8_folder, split_folder):
     """CUDA and training build the network from the float weights, whatever the copy."""
     a, _ = load_model(int8_folder, fuse=True)
