@@ -149,6 +149,10 @@ class _PhasesChannelsLast(torch.nn.Module):
         return self.body(x).permute(0, 2, 3, 1)
 
 
+#: Degradation tiers of the pages :func:`calibration_tiles` renders.
+CALIBRATION_TIERS = ("clean", "scanned", "hard")
+
+
 def calibration_tiles(*, seed: int = 0, tile: tuple[int, int] = (384, 1184),
                       per_page: int = 4) -> list:
     """Tiles to calibrate an 8-bit copy of the network on: ``per_page`` consecutive tiles
@@ -176,15 +180,12 @@ def calibration_tiles(*, seed: int = 0, tile: tuple[int, int] = (384, 1184),
     return tiles
 
 
-#: Degradation tiers of the pages :func:`calibration_tiles` renders.
-CALIBRATION_TIERS = ("clean", "scanned", "hard")
-
-
 def quantize_int8(proto, *, tiles: list) -> bytes:
-    """The ONNX network ``proto`` with its convolutions in 8-bit integers: weights per
-    output channel (int8), activations per tensor (uint8) with ranges taken from ``tiles``
-    (the minimum and maximum each reaches), as QuantizeLinear / DequantizeLinear pairs
-    ONNX Runtime fuses into integer kernels. The metadata is kept.
+    """The ONNX network ``proto`` in 8-bit integers wherever ONNX Runtime's static
+    quantizer can (the convolutions above all): weights per output channel (int8),
+    activations per tensor (uint8) with ranges taken from ``tiles`` (the minimum and
+    maximum each reaches), as QuantizeLinear / DequantizeLinear pairs ONNX Runtime fuses
+    into integer kernels. The metadata is kept.
 
     Parameters
     ----------
