@@ -276,11 +276,12 @@ def export_inference(folder: str | os.PathLike) -> Path:
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    data = proto.SerializeToString()
     if int8(config):
         entry = proto.metadata_props.add()
         entry.key, entry.value = QUANT_KEY, "int8"
         data = quantize_int8(proto, tiles=calibration_tiles())
+    else:
+        data = proto.SerializeToString()
     out = folder / ONNX_FILE
     tmp = folder / f".{ONNX_FILE}.part"
     tmp.write_bytes(data)

@@ -109,10 +109,9 @@ def int8(config: dict) -> bool:
     ValueError
         Not true or false.
     """
-    value = config.get("int8", False)
-    if not isinstance(value, bool):
-        raise ValueError(f"int8 must be true or false, got {value!r}")
-    return value
+    from .segment import config_flag
+
+    return config_flag(config, "int8")
 
 
 def weights_digest(path: Path) -> str:

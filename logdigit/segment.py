@@ -95,9 +95,20 @@ def flip_average(config: dict) -> bool:
     ValueError
         Not true or false.
     """
-    value = config.get("flip_average", False)
+    return config_flag(config, "flip_average")
+
+
+def config_flag(config: dict, key: str) -> bool:
+    """``config[key]``, a true-or-false setting that defaults to false.
+
+    Raises
+    ------
+    ValueError
+        Not true or false.
+    """
+    value = config.get(key, False)
     if not isinstance(value, bool):
-        raise ValueError(f"flip_average must be true or false, got {value!r}")
+        raise ValueError(f"{key} must be true or false, got {value!r}")
     return value
 
 
