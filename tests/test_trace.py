@@ -947,6 +947,57 @@ def test_reroute_gaps_keeps_no_detour_over_paper_to_faint_ink():
     new = reroute_gaps(q, tr, doubtful=doubtful, max_gap=24)
     assert np.abs(new.x[42:46] - 50).max() < 2
 
+def _dotted_line_with_speck(rows=80, cols=140, x=100, period=8, dot=4):
+    """A dotted vertical line at column ``x`` (``dot`` rows of ink in every ``period``)
+    and, in one of its dot gaps (rows 44-47), a speck of noise 57 px to its left
+    (held-out hard-0005 C3D, session 37)."""
+    p = np.zeros((rows, cols), np.uint8)
+    for r0 in range(0, rows, period):
+        p[r0:r0 + dot, x - 1:x + 2] = 255
+    p[44:47, x - 58:x - 56] = 255
+    return p
+
+
+def test_ink_along_counts_the_ink_on_a_way_and_its_length():
+    from logdigit.trace import ink_along
+
+    p = np.zeros((20, 30), np.uint8)
+    p[:, 5] = 255
+    rows = np.arange(10)
+    on, n = ink_along(p, rows, np.full(10, 5))
+    assert (on, n) == (9, 9)  # 9 segments of 1 px, all on ink
+    on, n = ink_along(p, np.arange(3), np.array([5, 25, 5]))  # out 20 px and back
+    assert n == 40 and on == 1  # only the start (a segment's end is the next's start)
+    # only the pixels more than ``radius`` columns from another way count
+    on, n = ink_along(p, np.arange(3), np.array([5, 25, 5]), away_from=np.full(3, 5.0),
+                      radius=3)
+    assert on == 0 and n == 16 + 17  # columns 9..24 out, 25..9 back
+    p[1, 25] = 200
+    assert ink_along(p, np.arange(3), np.array([5, 25, 5]), away_from=np.full(3, 5.0),
+                     radius=3) == (1, 33)
+    assert ink_along(p, np.arange(3), np.array([5, 25, 5]), min_ink=201,
+                     away_from=np.full(3, 5.0), radius=3) == (0, 33)
+    assert ink_along(p, np.arange(1), np.array([5])) == (0, 0)  # a single point
+
+
+def test_reroute_gaps_takes_no_way_out_to_a_speck_of_noise():
+    """A dotted line's longer gap beside a speck of noise: the way out to the speck has
+    most of its rows on ink (the speck's), but its length off the line is paper; with
+    ``min_ink_share`` the trace stays on the line."""
+    p = _dotted_line_with_speck()
+    tr = trace_curve(p, max_gap=24)
+    np.testing.assert_allclose(tr.x[40:50], 100, atol=0.5)
+    greedy = reroute_gaps(p, tr, max_gap=24)  # no such test: the spike to the speck
+    np.testing.assert_allclose(greedy.x[44:47], 42.5, atol=1)
+    assert reroute_gaps(p, tr, max_gap=24, min_ink_share=0.1) is tr
+    # a real dashed peak is drawn with the curve's own ink: still followed
+    q, truth = _dashed_peak()
+    t = trace_curve(q, max_gap=24)
+    new = reroute_gaps(q, t, max_gap=24, min_ink_share=0.1)
+    np.testing.assert_array_equal(new.x, reroute_gaps(q, t, max_gap=24).x)
+    assert abs(new.x[36] - truth[36]) < 3
+
+
 # --------------------------------------------------------------------------- row_gap_links
 def test_row_gap_links_fills_short_gaps_between_ink_only():
     from logdigit.trace import row_gap_links
