@@ -47,11 +47,13 @@ train: $(STAMP)
 	$(PY) -m logdigit.train --out runs/logdigit-small-2 $(RECIPE) --seed 129 --warmup 500 \
 		--init runs/logdigit-small
 
-# Evaluate the shipped model on 30 cases rendered from the held-out LAS curves.
+# Evaluate the shipped model on 60 cases rendered from the held-out LAS curves: 30 with
+# seed 1 (runs/heldout/s1, the held-out set of sessions 3-36) and 30 with seed 2
+# (runs/heldout/s2, since session 37), reported together and per tier.
 eval: $(STAMP)
-	$(VENV)/bin/logdigit synth --las-dir $(SHARED)/las/eval --out runs/evalcases --n 30 \
-		--seed 1 --overwrite -q > /dev/null
-	$(VENV)/bin/logdigit eval runs/evalcases --markdown runs/eval-report.md --overwrite
+	for s in 1 2; do $(VENV)/bin/logdigit synth --las-dir $(SHARED)/las/eval \
+		--out runs/heldout/s$$s --n 30 --seed $$s --overwrite -q > /dev/null || exit 1; done
+	$(VENV)/bin/logdigit eval runs/heldout --markdown runs/eval-report.md --overwrite
 
 # Real scans (issues 3 and 7): the pair's R², the handwritten layouts in layouts/real/, then a
 # draft layout for every scan and one batch over all of them; summary in runs/real/summary.md.

@@ -11,7 +11,7 @@ what fails only with the network is the segmenter's share.
 
     .venv/bin/python tools/dev_oracle.py --name oracle               # the dev sets
     .venv/bin/python tools/dev_oracle.py --name oracle --against s18 # what the net loses
-    .venv/bin/python tools/dev_oracle.py --cases runs/evalcases --name heldout-oracle
+    .venv/bin/python tools/dev_oracle.py --cases runs/heldout/s1 --name heldout-oracle
 
 Scores go to ``OUT/scores/NAME.json`` (``--out``, default ``runs/devscore``), keyed
 ``set/case/MNEMONIC`` for the dev sets (as ``tools/dev_score.py`` keys them) or

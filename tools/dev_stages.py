@@ -5,7 +5,7 @@
     .venv/bin/python tools/dev_stages.py dev13/clean-0006/C2D 584 598
 
 ``KEY`` is ``set/case/MNEMONIC`` of a case under ``runs/devscore`` (``--root`` for another
-folder of cases, e.g. ``runs/evalcases`` with ``KEY`` ``case/MNEMONIC``). The pipeline is
+folder of cases, e.g. ``runs/heldout/s1`` with ``KEY`` ``case/MNEMONIC``). The pipeline is
 run on the case as ``logdigit convert`` runs it (one track at a time), and for the track
 holding that curve the traces are printed after each stage of
 :func:`logdigit.convert.trace_track` that moves them: the first paths

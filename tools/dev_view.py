@@ -6,7 +6,7 @@
 
 ``KEY`` is ``set/case/MNEMONIC`` of a case under ``runs/devscore`` (``make devscore``
 renders them; ``--root`` for another folder of cases with ``scan.tif``, ``scan.toml`` and
-``truth.las``, e.g. ``runs/evalcases`` with ``KEY`` ``case/MNEMONIC``). The pipeline is
+``truth.las``, e.g. ``runs/heldout/s1`` with ``KEY`` ``case/MNEMONIC``). The pipeline is
 run on the case as ``logdigit convert`` runs it, and the rows ``R0..R1`` of the curve's
 track are drawn enlarged: the scan in grey, the network's ink where it reaches 0.5 (solid
 class red, dashed blue), the true curve (green) and the trace of every curve of the

@@ -14,7 +14,7 @@ against its ``truth.las`` values, as ``logdigit eval`` scores it:
 A curve under 0.95 in ``drawn`` is lost by the resampling or the scale whatever the
 tracer does; one under 0.95 only in ``visible`` by what the scan does not show::
 
-    .venv/bin/python tools/drawn_oracle.py --cases runs/evalcases --seed 1 \\
+    .venv/bin/python tools/drawn_oracle.py --cases runs/heldout/s1 --seed 1 \\
         --las-dir ../shared/data/las/eval             # the held-out cases (make eval)
 """
 
