@@ -51,3 +51,29 @@ def test_summary_line_reports_the_counts_under_a_name():
     line = ds.summary_line("x", {"a": 0.999, "b": 0.96, "c": 0.5})
     assert line == ("x: 2/3 curves at R² >= 0.95, 1 at >= 0.99, mean clipped R² 0.8197, "
                     "median 0.9600")
+
+
+def test_confirm_sets_are_new_cases_from_the_training_curves(tmp_path, monkeypatch, capsys):
+    names = [n for n, _, _ in ds.SETS] + [n for n, _, _ in ds.CONFIRM_SETS]
+    seeds = [s for _, _, s in ds.SETS] + [s for _, _, s in ds.CONFIRM_SETS]
+    assert len(set(names)) == len(names) and len(set(seeds)) == len(seeds)
+    seen = []
+
+    class Failed:
+        returncode, stdout, stderr = 1, "", "boom"
+
+    def fake_run(cmd):
+        seen.append(cmd)
+        return Failed()
+
+    monkeypatch.setattr(ds, "_run", fake_run)
+    assert ds.main(["--confirm", "--name", "x", "--out", str(tmp_path),
+                    "--shared", "shared"]) == 1
+    cmd = seen[0]
+    assert "synth" in cmd and cmd[cmd.index("--seed") + 1] == "17"
+    assert cmd[cmd.index("--out") + 1] == str(tmp_path / "confirm17")
+    assert cmd[cmd.index("--las-dir") + 1].endswith("train")
+    assert "rendering" in capsys.readouterr().err
+    seen.clear()
+    assert ds.main(["--name", "x", "--out", str(tmp_path), "--shared", "shared"]) == 1
+    assert seen[0][seen[0].index("--seed") + 1] == "7"  # the dev sets by default

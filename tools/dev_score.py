@@ -12,6 +12,13 @@ are listed (the case-to-case noise is large: judge a change by both counts)::
     .venv/bin/python tools/dev_score.py --name base
     .venv/bin/python tools/dev_score.py --name mine -m runs/candidate --against base
 
+A change that holds on the dev sets is confirmed on 90 more cases from the training
+curves (``--confirm``: sets ``confirm17``, ``confirm19``, ``confirm23``, 30 cases each),
+on which nothing was chosen, before it is measured once on the held-out cases::
+
+    .venv/bin/python tools/dev_score.py --confirm --name base-confirm
+    .venv/bin/python tools/dev_score.py --confirm --name mine-confirm --against base-confirm
+
 Extra arguments after ``--`` go to ``logdigit eval`` (e.g. ``-- --no-flip-average``).
 """
 
@@ -26,6 +33,9 @@ from pathlib import Path
 
 #: (set name, number of cases, seed), all rendered from the training curves.
 SETS = (("pick", 12, 7), ("dev", 30, 11), ("dev13", 30, 13))
+#: Sets for confirming a change chosen on ``SETS`` (``--confirm``), also from the training
+#: curves: 90 cases no tracer or model choice was made on before session 37.
+CONFIRM_SETS = (("confirm17", 30, 17), ("confirm19", 30, 19), ("confirm23", 30, 23))
 #: A curve "moved" when its R² changed by more than this.
 MOVED = 0.005
 
@@ -92,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", default=None, help="an earlier score's name to compare with")
     ap.add_argument("--shared", default="../shared/data", help="the shared data folder")
     ap.add_argument("--out", default="runs/devscore", help="cases and scores go here")
+    ap.add_argument("--confirm", action="store_true",
+                    help="score the confirmation sets (CONFIRM_SETS) instead of the dev sets")
     args, extra = ap.parse_known_args(argv)
 
     extra = [a for a in extra if a != "--"]
@@ -103,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dev_score: {old_path}: no such score", file=sys.stderr)
         return 1
     scores: dict[str, float | None] = {}
-    for name, n, seed in SETS:
+    for name, n, seed in CONFIRM_SETS if args.confirm else SETS:
         folder = out / name
         if not folder.is_dir():
             done = _run([*exe, "synth", "--las-dir", str(las), "--out", str(folder),
