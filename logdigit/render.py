@@ -51,20 +51,67 @@ class BankCurve:
         return self.step * (len(self.values) - 1)
 
 
+#: A curve is *rough* from this :func:`roughness` on (the held-out curves' failures
+#: gather there: model card, Session 37).
+ROUGH = 0.15
+
+
+def roughness(values: np.ndarray) -> float:
+    """The share of a curve's variance in its sample-to-sample steps.
+
+    Parameters
+    ----------
+    values : (n,) float
+        A curve's samples on a regular depth step (NaN skipped).
+
+    Returns
+    -------
+    float
+        ``var(diff(v)) / (2 var(v))``: near 0 for a smooth curve, about 1 for white noise;
+        NaN with fewer than 3 finite samples or no variance.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 3:
+        return float("nan")
+    var = float(np.var(v))
+    return float(np.var(np.diff(v)) / (2.0 * var)) if var > 0 else float("nan")
+
+
 @dataclass
 class CurveBank:
-    """Real curves to draw from; :func:`load_bank` builds one from a folder of LAS files."""
+    """Real curves to draw from; :func:`load_bank` builds one from a folder of LAS files.
+
+    ``weights`` (one per curve, positive) makes :meth:`pick` choose curves in proportion
+    to them; None picks every curve alike (see :meth:`favour_rough`)."""
 
     curves: list[BankCurve] = field(default_factory=list)
+    weights: np.ndarray | None = None
 
     def pick(self, rng: np.random.Generator, span: float) -> tuple[BankCurve, float]:
         """Pick a curve with at least ``span`` depth units and a start depth inside it."""
-        ok = [c for c in self.curves if c.span >= span]
-        if not ok:
+        idx = [i for i, c in enumerate(self.curves) if c.span >= span]
+        if not idx:
             raise ValueError(f"no curve in the bank spans {span:.1f} depth units")
-        c = ok[rng.integers(len(ok))]
+        if self.weights is None:
+            c = self.curves[idx[rng.integers(len(idx))]]
+        else:
+            w = np.asarray(self.weights, dtype=np.float64)[idx]
+            c = self.curves[idx[int(rng.choice(len(idx), p=w / w.sum()))]]
         start = c.top + rng.uniform(0, c.span - span)
         return c, start
+
+    def favour_rough(self, factor: float, *, threshold: float = ROUGH) -> CurveBank:
+        """The same curves with the rough ones (:func:`roughness` >= ``threshold``)
+        picked ``factor`` times as often as the others; ``factor`` 1: as this bank."""
+        if not factor > 0:
+            raise ValueError(f"factor must be positive, got {factor}")
+        if factor == 1:
+            return CurveBank(list(self.curves), self.weights)
+        rough = np.array([roughness(c.values) >= threshold for c in self.curves], bool)
+        base = np.ones(len(self.curves)) if self.weights is None else np.asarray(
+            self.weights, np.float64)
+        return CurveBank(list(self.curves), base * np.where(rough, float(factor), 1.0))
 
 
 def random_walk_bank(rng: np.random.Generator, *, n: int = 12, length: int = 20000) -> CurveBank:

@@ -44,6 +44,8 @@ class TrainOptions:
     ema: float = 0.998  # decay of the weight average that is validated and saved; 0 = off
     pool: int = 12  # pages a batch's crops are drawn from (CropStream)
     tier_mix: str = ",".join(map(str, DEFAULT_TIER_MIX))  # clean, scanned, hard shares
+    rough_weight: float = 1.0  # rough curves (render.roughness >= render.ROUGH) picked this
+    # many times as often as the others for the training pages (not the validation pages)
 
 
 def parse_tier_mix(text: str) -> tuple[float, float, float]:

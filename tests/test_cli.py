@@ -408,6 +408,10 @@ def test_synth_writes_cases_and_refuses_to_overwrite(tmp_path, capsys) -> None:
     assert code == 0, err
     assert (folder / "truth.las").read_bytes() == before  # same seed, same case
     assert [p for p in folder.iterdir() if p.name.endswith(".part")] == []
+    code, _, err = cli(capsys, "synth", "--out", tmp_path / "rough", "--n", "1", "--height",
+                       "256", "--width", "256", "--rough-weight", "4")
+    assert code == 0, err
+    assert (tmp_path / "rough" / folder.name / "truth.las").is_file()
 
 
 def test_synth_errors(tmp_path, capsys) -> None:
@@ -423,6 +427,8 @@ def test_synth_errors(tmp_path, capsys) -> None:
         (["--out", a_file, "--n", "1"], 2, ["file.txt: --out is a file, expected a folder"]),
         (["--out", tmp_path / "o", "--n", "0"], 2, ["'--n'"]),
         (["--out", tmp_path / "o", "--height", "10"], 2, ["'--height'"]),
+        (["--out", tmp_path / "o", "--rough-weight", "0"], 2,
+         ["--rough-weight 0.0: must be positive"]),
         (["--n", "1"], 2, ["Missing option '--out'"]),
     ]
     for args, code, needles in cases:
@@ -470,6 +476,8 @@ def test_train_errors_never_start_training(tmp_path, capsys, monkeypatch) -> Non
          ["'--ink-weight'"]),
         (["--out", tmp_path / "m", "--las-dir", good, "--rule-weight", "-1"], 2,
          ["'--rule-weight'"]),
+        (["--out", tmp_path / "m", "--las-dir", good, "--rough-weight", "0"], 2,
+         ["--rough-weight 0.0: must be positive"]),
         (["--out", tmp_path / "m"], 2, ["Missing option '--las-dir'"]),
     ]
     for args, code, needles in cases:
@@ -497,13 +505,14 @@ def test_train_defaults_are_the_shipped_runs_and_options_reach_the_run(tmp_path,
     assert got == 0, err
     shipped = TrainOptions()
     for field in ("steps", "batch", "crop", "lr", "ema", "pool", "val_every", "ink_weight",
-                  "tier_mix", "rule_weight"):
+                  "tier_mix", "rule_weight", "rough_weight"):
         assert getattr(seen[0], field) == getattr(shipped, field), field
     got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet",
                       "--ema", "0", "--pool", "3", "--steps", "7", "--tier-mix", "0.2,0.4,0.4",
-                      "--ink-weight", "2", "--rule-weight", "4")
+                      "--ink-weight", "2", "--rule-weight", "4", "--rough-weight", "3")
     assert got == 0, err
     assert (seen[1].ema, seen[1].pool, seen[1].steps) == (0.0, 3, 7)
+    assert seen[0].rough_weight == 1.0 and seen[1].rough_weight == 3.0
     assert (seen[1].tier_mix, seen[1].ink_weight, seen[1].rule_weight) == ("0.2,0.4,0.4",
                                                                           2.0, 4.0)
     assert seen[0].head == "full" and run_config(seen[0]) == DEFAULT_CONFIG

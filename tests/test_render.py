@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 
 from logdigit.layout import parse_layout
-from logdigit.render import TIERS, random_walk_bank, render_page
+from logdigit.render import (
+    ROUGH,
+    TIERS,
+    BankCurve,
+    CurveBank,
+    random_walk_bank,
+    render_page,
+    roughness,
+)
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +224,50 @@ def test_rules_mask_marks_the_grid_and_draws_nothing_itself(bank):
     assert not p.rules[:, rpx + 8:rpx + 20].any()
     # drawing the mask takes no random numbers: the rest of the page is as before
     assert np.array_equal(page(bank, tier="clean", n_tracks=1).image, p.image)
+
+
+# --------------------------------------------------------------------------- rough curves
+def test_roughness_is_the_share_of_variance_in_steps():
+    rng = np.random.default_rng(0)
+    assert roughness(rng.standard_normal(20000)) == pytest.approx(1.0, abs=0.05)
+    assert roughness(np.sin(np.arange(2000) / 50.0)) < 0.001
+    walk = np.cumsum(rng.standard_normal(20000))  # a random walk: smooth at this scale
+    assert roughness(walk) < 0.01
+    assert roughness(np.array([1.0, np.nan, 3.0, 2.0])) == pytest.approx(
+        np.var([2.0, -1.0]) / (2 * np.var([1.0, 3.0, 2.0])))
+    assert np.isnan(roughness(np.ones(10))) and np.isnan(roughness(np.array([1.0, 2.0])))
+
+
+def _bank_of_smooth_and_rough(n_smooth=9):
+    rng = np.random.default_rng(1)
+    smooth = [BankCurve(f"S{i}", "", 0.0, 0.5, np.sin(np.arange(1000) / 40.0 + i))
+              for i in range(n_smooth)]
+    return CurveBank(smooth + [BankCurve("R", "", 0.0, 0.5, rng.standard_normal(1000))])
+
+
+def test_favour_rough_picks_rough_curves_more_often_and_leaves_the_default_alone():
+    bank = _bank_of_smooth_and_rough()
+    assert roughness(bank.curves[-1].values) >= ROUGH > roughness(bank.curves[0].values)
+
+    def share(b, n=3000):
+        rng = np.random.default_rng(2)
+        return np.mean([b.pick(rng, 100.0)[0].mnemonic == "R" for _ in range(n)])
+
+    assert share(bank) == pytest.approx(0.1, abs=0.02)
+    assert share(bank.favour_rough(9.0)) == pytest.approx(0.5, abs=0.03)
+    same = bank.favour_rough(1.0)
+    assert same.weights is None and same.curves == bank.curves
+    # unweighted picks draw the same random numbers as before weights existed
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(20):
+        c, start = same.pick(a, 100.0)
+        ok = [x for x in bank.curves if x.span >= 100.0]
+        assert c is ok[b.integers(len(ok))] and start == c.top + b.uniform(0, c.span - 100.0)
+    with pytest.raises(ValueError):
+        bank.favour_rough(0.0)
+    # only curves long enough compete, in proportion to their weights
+    short = CurveBank(bank.curves[:1] + [BankCurve("T", "", 0.0, 0.5, np.zeros(10) + 1.0)],
+                      weights=np.array([1.0, 1000.0]))
+    assert short.pick(np.random.default_rng(0), 100.0)[0].mnemonic == "S0"
+    with pytest.raises(ValueError, match="spans"):
+        short.pick(np.random.default_rng(0), 1e6)

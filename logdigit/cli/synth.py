@@ -23,6 +23,10 @@ def synth(
     extras: bool = typer.Option(False, "--extras", help="Also draw shading fills, text "
                                 "blocks, a distractor curve in the depth track and pens up to "
                                 "12 px wide."),
+    rough_weight: float = typer.Option(1.0, "--rough-weight", min=0.0,
+                                       help="Pick rough curves (sample-to-sample steps "
+                                       "holding 15 % or more of the variance) this many "
+                                       "times as often as the others."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing cases."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -40,6 +44,9 @@ def synth(
     bank = load_bank(las_dir) if las_dir else random_walk_bank(np.random.default_rng(seed))
     if not bank.curves:
         raise UsageError(f"{las_dir}: no usable curves found in the LAS files there")
+    if not rough_weight > 0:
+        raise UsageError(f"--rough-weight {rough_weight}: must be positive")
+    bank = bank.favour_rough(rough_weight)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -53,6 +53,10 @@ def train(
     tier_mix: str = typer.Option(_D.tier_mix, "--tier-mix",
                                  help="Shares of clean, scanned and hard pages, e.g. "
                                  "0.2,0.4,0.4."),
+    rough_weight: float = typer.Option(_D.rough_weight, "--rough-weight", min=0.0,
+                                       help="Pick rough curves (sample-to-sample steps "
+                                       "holding 15 % or more of the variance) this many "
+                                       "times as often as the others for training pages."),
     init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
                                      "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -71,6 +75,8 @@ def train(
         parse_tier_mix(tier_mix)
     except ValueError as e:
         raise UsageError(f"--tier-mix: {e}") from None
+    if not rough_weight > 0:
+        raise UsageError(f"--rough-weight {rough_weight}: must be positive")
     if init is not None and not (init / "config.json").is_file():
         raise UsageError(f"{init}: --init is not a model folder (no config.json)")
     for d in (las_dir, val_las_dir):
@@ -84,6 +90,6 @@ def train(
                         checkpoint_minutes=checkpoint_minutes, val_every=val_every,
                         ema=ema, pool=pool, head=head, init=str(init) if init else None,
                         ink_weight=ink_weight, cldice_weight=cldice_weight,
-                        rule_weight=rule_weight, tier_mix=tier_mix)
+                        rule_weight=rule_weight, tier_mix=tier_mix, rough_weight=rough_weight)
     folder = run(opts, out=out, resume=resume)
     print(folder)
