@@ -77,3 +77,18 @@ def test_confirm_sets_are_new_cases_from_the_training_curves(tmp_path, monkeypat
     seen.clear()
     assert ds.main(["--name", "x", "--out", str(tmp_path), "--shared", "shared"]) == 1
     assert seen[0][seen[0].index("--seed") + 1] == "7"  # the dev sets by default
+
+
+def test_rough_sets_render_with_rough_curves_favoured(tmp_path, monkeypatch):
+    seen = []
+
+    class Failed:
+        returncode, stdout, stderr = 1, "", "boom"
+
+    monkeypatch.setattr(ds, "_run", lambda cmd: seen.append(cmd) or Failed())
+    assert ds.main(["--rough", "--name", "x", "--out", str(tmp_path)]) == 1
+    cmd = seen[0]
+    assert cmd[cmd.index("--out") + 1] == str(tmp_path / "rough29")
+    assert cmd[cmd.index("--rough-weight") + 1] == str(ds.ROUGH_WEIGHT)
+    with pytest.raises(SystemExit):  # one kind of set at a time
+        ds.main(["--rough", "--confirm", "--name", "x", "--out", str(tmp_path)])

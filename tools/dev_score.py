@@ -19,6 +19,10 @@ on which nothing was chosen, before it is measured once on the held-out cases::
     .venv/bin/python tools/dev_score.py --confirm --name base-confirm
     .venv/bin/python tools/dev_score.py --confirm --name mine-confirm --against base-confirm
 
+``--rough`` scores 30 cases (``rough29``) whose curves are picked from the training curves
+with the rough ones (``logdigit.render.roughness`` >= 0.15) eight times as likely: the
+curves most held-out failures are (model card, Session 37).
+
 Extra arguments after ``--`` go to ``logdigit eval`` (e.g. ``-- --no-flip-average``).
 """
 
@@ -36,6 +40,10 @@ SETS = (("pick", 12, 7), ("dev", 30, 11), ("dev13", 30, 13))
 #: Sets for confirming a change chosen on ``SETS`` (``--confirm``), also from the training
 #: curves: 90 cases no tracer or model choice was made on before session 37.
 CONFIRM_SETS = (("confirm17", 30, 17), ("confirm19", 30, 19), ("confirm23", 30, 23))
+#: Sets rich in rough curves (``--rough``), also from the training curves: synth picks
+#: curves with ``render.roughness`` >= 0.15 this many times as often as the others.
+ROUGH_SETS = (("rough29", 30, 29),)
+ROUGH_WEIGHT = 8
 #: A curve "moved" when its R² changed by more than this.
 MOVED = 0.005
 
@@ -102,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--against", default=None, help="an earlier score's name to compare with")
     ap.add_argument("--shared", default="../shared/data", help="the shared data folder")
     ap.add_argument("--out", default="runs/devscore", help="cases and scores go here")
-    ap.add_argument("--confirm", action="store_true",
-                    help="score the confirmation sets (CONFIRM_SETS) instead of the dev sets")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--confirm", action="store_true",
+                       help="score the confirmation sets (CONFIRM_SETS) instead of the dev sets")
+    which.add_argument("--rough", action="store_true",
+                       help="score the sets rich in rough curves (ROUGH_SETS) instead")
     args, extra = ap.parse_known_args(argv)
 
     extra = [a for a in extra if a != "--"]
@@ -115,11 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dev_score: {old_path}: no such score", file=sys.stderr)
         return 1
     scores: dict[str, float | None] = {}
-    for name, n, seed in CONFIRM_SETS if args.confirm else SETS:
+    sets = CONFIRM_SETS if args.confirm else ROUGH_SETS if args.rough else SETS
+    more = ["--rough-weight", str(ROUGH_WEIGHT)] if args.rough else []
+    for name, n, seed in sets:
         folder = out / name
         if not folder.is_dir():
             done = _run([*exe, "synth", "--las-dir", str(las), "--out", str(folder),
-                         "--n", str(n), "--seed", str(seed), "-q"])
+                         "--n", str(n), "--seed", str(seed), "-q", *more])
             if done.returncode:
                 print(f"dev_score: rendering {folder} failed: {done.stderr.strip()}",
                       file=sys.stderr)
