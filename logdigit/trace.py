@@ -624,16 +624,17 @@ def reroute_gaps(
             # the rows where the new way leaves the old one must be on ink: a detour
             # over paper to another curve's fringe is no peak
             moved = np.abs(cand - trace.path[a + 1:b]) > radius
-            inked = True  # a way that moves is drawn with some of the curve's ink
-            if min_ink_share > 0 and moved.any():
+            kept = on_ink.mean() >= min_support and (not moved.any()
+                                                     or on_ink[moved].mean() >= min_support)
+            if kept and min_ink_share > 0 and moved.any():
+                # a way that moves is drawn with some of the curve's ink
                 if duty is None:
                     duty = float(np.mean(route[np.arange(n), trace.path] >= min_ink))
                 on, length = ink_along(route, np.arange(a, b + 1), np.concatenate(
                     ([trace.path[a]], cand, [trace.path[b]])), min_ink=min_ink,
                     away_from=trace.path[a:b + 1].astype(np.float64), radius=radius)
-                inked = on >= min_ink_share * duty * length
-            if inked and on_ink.mean() >= min_support and (not moved.any()
-                                                           or on_ink[moved].mean() >= min_support):
+                kept = on >= min_ink_share * duty * length
+            if kept:
                 if path is None:
                     path = trace.path.copy()
                 path[a + 1:b] = cand

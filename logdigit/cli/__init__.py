@@ -56,6 +56,23 @@ def threads_option():
                         "are shared out to them); default: all cores.")
 
 
+def rough_weight_option(default: float = 1.0, *, pages: str = "pages"):
+    """The ``--rough-weight W`` option shared by synth and train (checked by
+    :func:`check_rough_weight`)."""
+    return typer.Option(default, "--rough-weight", min=0.0,
+                        help="Pick rough curves (sample-to-sample steps holding 15 % or "
+                        f"more of the variance) this many times as often as the others for "
+                        f"{pages}.")
+
+
+def check_rough_weight(rough_weight: float) -> None:
+    """Refuse a ``--rough-weight`` that is not positive (a UsageError)."""
+    from ..errors import UsageError
+
+    if not rough_weight > 0:
+        raise UsageError(f"--rough-weight {rough_weight}: must be positive")
+
+
 def use_threads(threads: int | None) -> None:
     """Share tiles and tracks out to ``threads`` threads (and torch's, when it runs the
     network): :func:`logdigit.segment.set_cpu_threads`."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..errors import OutputError, UsageError
-from . import app, setup_logging
+from . import app, check_rough_weight, rough_weight_option, setup_logging
 
 
 @app.command(help="Render synthetic scans with layouts, true LAS curves and label masks.")
@@ -23,10 +23,7 @@ def synth(
     extras: bool = typer.Option(False, "--extras", help="Also draw shading fills, text "
                                 "blocks, a distractor curve in the depth track and pens up to "
                                 "12 px wide."),
-    rough_weight: float = typer.Option(1.0, "--rough-weight", min=0.0,
-                                       help="Pick rough curves (sample-to-sample steps "
-                                       "holding 15 % or more of the variance) this many "
-                                       "times as often as the others."),
+    rough_weight: float = rough_weight_option(pages="the pages"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing cases."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -44,8 +41,7 @@ def synth(
     bank = load_bank(las_dir) if las_dir else random_walk_bank(np.random.default_rng(seed))
     if not bank.curves:
         raise UsageError(f"{las_dir}: no usable curves found in the LAS files there")
-    if not rough_weight > 0:
-        raise UsageError(f"--rough-weight {rough_weight}: must be positive")
+    check_rough_weight(rough_weight)
     bank = bank.favour_rough(rough_weight)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import UsageError
 from ..train_options import TrainOptions, parse_tier_mix
-from . import app, setup_logging
+from . import app, check_rough_weight, rough_weight_option, setup_logging
 
 #: the defaults of ``make train``, the from-scratch run the shipped model was fine-tuned from
 #: (``logdigit.train.TrainOptions``; the fine-tune's options are in its model card)
@@ -53,10 +53,7 @@ def train(
     tier_mix: str = typer.Option(_D.tier_mix, "--tier-mix",
                                  help="Shares of clean, scanned and hard pages, e.g. "
                                  "0.2,0.4,0.4."),
-    rough_weight: float = typer.Option(_D.rough_weight, "--rough-weight", min=0.0,
-                                       help="Pick rough curves (sample-to-sample steps "
-                                       "holding 15 % or more of the variance) this many "
-                                       "times as often as the others for training pages."),
+    rough_weight: float = rough_weight_option(_D.rough_weight, pages="training pages"),
     init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
                                      "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -75,8 +72,7 @@ def train(
         parse_tier_mix(tier_mix)
     except ValueError as e:
         raise UsageError(f"--tier-mix: {e}") from None
-    if not rough_weight > 0:
-        raise UsageError(f"--rough-weight {rough_weight}: must be positive")
+    check_rough_weight(rough_weight)
     if init is not None and not (init / "config.json").is_file():
         raise UsageError(f"{init}: --init is not a model folder (no config.json)")
     for d in (las_dir, val_las_dir):
