@@ -58,6 +58,8 @@ _BINS_PER_STEP = 8.0
 #: of the network 287 against 284. On rows read exactly from the drawing
 #: (``tools/drawn_oracle.py``, held-out) 114 of 118 against 112.
 _MIN_SMOOTHING_WAVES = 2.0 * math.pi
+#: ... and at least this many sample spacings (rows, or bins after binning).
+_MIN_SMOOTHING_SPACINGS = 1.0
 
 
 # --------------------------------------------------------------------------- x <-> value
@@ -510,7 +512,7 @@ def _fit_run(
     # samples were binned, that is an eighth of a grid step. Never less than
     # grid_step / (2 pi) (the half-power wavelength 2*pi*b is then one grid step), which
     # is the larger of the two after binning.
-    b = max(h, grid_step / _MIN_SMOOTHING_WAVES)
+    b = max(_MIN_SMOOTHING_SPACINGS * h, grid_step / _MIN_SMOOTHING_WAVES)
     lam = b**4 / h
     try:
         spline = smoothing_spline(d, v, lam=lam, w=w)

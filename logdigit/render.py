@@ -101,17 +101,34 @@ class CurveBank:
         start = c.top + rng.uniform(0, c.span - span)
         return c, start
 
-    def favour_rough(self, factor: float, *, threshold: float = ROUGH) -> CurveBank:
+    def favour_rough(self, factor: float, *, threshold: float = ROUGH,
+                     step: float | None = None) -> CurveBank:
         """The same curves with the rough ones (:func:`roughness` >= ``threshold``)
-        picked ``factor`` times as often as the others; ``factor`` 1: as this bank."""
+        picked ``factor`` times as often as the others; ``factor`` 1: as this bank.
+
+        ``step`` (depth units): measure a curve's roughness on its values interpolated
+        every ``step`` (e.g. a page's output step, 0.5), i.e. as rough as it looks on a
+        page read at that step, instead of on its own samples. A curve sampled every
+        0.1 ft whose sample-to-sample noise averages out is smooth on its own samples
+        but rough every 0.5 ft. None (default): its own samples."""
         if not factor > 0:
             raise ValueError(f"factor must be positive, got {factor}")
+        if step is not None and not step > 0:
+            raise ValueError(f"step must be positive, got {step}")
         if factor == 1:
             return CurveBank(list(self.curves), self.weights)
-        rough = np.array([roughness(c.values) >= threshold for c in self.curves], bool)
+        rough = np.array([roughness(c.values if step is None else _every(c, step)) >= threshold
+                          for c in self.curves], bool)
         base = np.ones(len(self.curves)) if self.weights is None else np.asarray(
             self.weights, np.float64)
         return CurveBank(list(self.curves), base * np.where(rough, float(factor), 1.0))
+
+
+def _every(curve: BankCurve, step: float) -> np.ndarray:
+    """(m,) ``curve``'s values linearly interpolated every ``step`` from its top."""
+    depths = np.arange(curve.top, curve.top + curve.span, step)
+    return np.interp(depths, curve.top + curve.step * np.arange(len(curve.values)),
+                     curve.values)
 
 
 def random_walk_bank(rng: np.random.Generator, *, n: int = 12, length: int = 20000) -> CurveBank:

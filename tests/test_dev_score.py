@@ -92,3 +92,20 @@ def test_rough_sets_render_with_rough_curves_favoured(tmp_path, monkeypatch):
     assert cmd[cmd.index("--rough-weight") + 1] == str(ds.ROUGH_WEIGHT)
     with pytest.raises(SystemExit):  # one kind of set at a time
         ds.main(["--rough", "--confirm", "--name", "x", "--out", str(tmp_path)])
+
+
+def test_page_rough_sets_render_in_process_with_the_page_step(tmp_path, monkeypatch):
+    rendered, seen = [], []
+
+    class Failed:
+        returncode, stdout, stderr = 1, "", "boom"
+
+    monkeypatch.setattr(ds, "render_page_rough",
+                        lambda las, folder, *, n, seed: rendered.append((las, folder, n, seed)))
+    monkeypatch.setattr(ds, "_run", lambda cmd: seen.append(cmd) or Failed())
+    assert ds.main(["--page-rough", "--name", "x", "--out", str(tmp_path),
+                    "--shared", "shared"]) == 1
+    name, n, seed = ds.PAGE_ROUGH_SETS[0]
+    assert rendered == [(ds.Path("shared") / "las" / "train", tmp_path / name, n, seed)]
+    assert "synth" not in seen[0] and "eval" in seen[0]  # rendered here, then scored
+    assert seed not in {s for _, _, s in ds.SETS + ds.CONFIRM_SETS + ds.ROUGH_SETS}

@@ -245,6 +245,21 @@ def _bank_of_smooth_and_rough(n_smooth=9):
     return CurveBank(smooth + [BankCurve("R", "", 0.0, 0.5, rng.standard_normal(1000))])
 
 
+def test_favour_rough_can_measure_roughness_at_a_page_step():
+    # sampled every 0.1, a wiggle of period 1.3 is smooth sample to sample, but read
+    # every 0.5 it looks like noise
+    t = 0.1 * np.arange(5000)
+    fine = BankCurve("F", "", 0.0, 0.1, np.sin(2 * np.pi * t / 1.3))
+    smooth = BankCurve("S", "", 0.0, 0.5, np.sin(np.arange(1000) / 40.0))
+    bank = CurveBank([smooth, fine])
+    assert roughness(fine.values) < ROUGH
+    assert bank.favour_rough(4.0).weights.tolist() == [1.0, 1.0]
+    assert bank.favour_rough(4.0, step=0.5).weights.tolist() == [1.0, 4.0]
+    assert bank.favour_rough(1.0, step=0.5).weights is None
+    with pytest.raises(ValueError):
+        bank.favour_rough(4.0, step=0.0)
+
+
 def test_favour_rough_picks_rough_curves_more_often_and_leaves_the_default_alone():
     bank = _bank_of_smooth_and_rough()
     assert roughness(bank.curves[-1].values) >= ROUGH > roughness(bank.curves[0].values)

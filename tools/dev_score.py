@@ -21,7 +21,9 @@ on which nothing was chosen, before it is measured once on the held-out cases::
 
 ``--rough`` scores 30 cases (``rough29``) whose curves are picked from the training curves
 with the rough ones (``logdigit.render.roughness`` >= 0.15) eight times as likely: the
-curves most held-out failures are (model card, Session 37).
+curves most held-out failures are (model card, Session 37). ``--page-rough`` scores 30
+cases (``grough31``) whose curves are rough as the page shows them: roughness measured
+every 0.5 depth units rather than on a curve's own samples (Session 38).
 
 Extra arguments after ``--`` go to ``logdigit eval`` (e.g. ``-- --no-flip-average``).
 """
@@ -44,6 +46,13 @@ CONFIRM_SETS = (("confirm17", 30, 17), ("confirm19", 30, 19), ("confirm23", 30, 
 #: curves with ``render.roughness`` >= 0.15 this many times as often as the others.
 ROUGH_SETS = (("rough29", 30, 29),)
 ROUGH_WEIGHT = 8
+#: Sets rich in curves rough *on the page* (``--page-rough``): a curve's roughness measured
+#: on its values every PAGE_STEP (the pages' output step, 0.5 ft), so curves sampled every
+#: 0.1 or 0.15 units whose detail the page shows as a scribble count (model card, Session
+#: 38); picked ROUGH_WEIGHT times as often. Rendered in-process
+#: (``CurveBank.favour_rough(..., step=PAGE_STEP)``; ``synth`` has no such option).
+PAGE_ROUGH_SETS = (("grough31", 30, 31),)
+PAGE_STEP = 0.5
 #: A curve "moved" when its R² changed by more than this.
 MOVED = 0.005
 
@@ -99,6 +108,17 @@ def write_json(path: Path, data: dict) -> None:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
 
 
+def render_page_rough(las: Path, folder: Path, *, n: int, seed: int) -> None:
+    """Render ``n`` cases into ``folder`` as ``logdigit synth --seed seed`` would, from the
+    curves of ``las`` with those rough on the page (``PAGE_STEP``) ROUGH_WEIGHT times as
+    likely."""
+    from logdigit.render import load_bank
+    from logdigit.synth import synth_cases
+
+    bank = load_bank(las).favour_rough(ROUGH_WEIGHT, step=PAGE_STEP)
+    synth_cases(bank, folder, n=n, seed=seed)
+
+
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
@@ -115,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="score the confirmation sets (CONFIRM_SETS) instead of the dev sets")
     which.add_argument("--rough", action="store_true",
                        help="score the sets rich in rough curves (ROUGH_SETS) instead")
+    which.add_argument("--page-rough", action="store_true",
+                       help="score the sets rich in curves rough on the page (PAGE_ROUGH_SETS)")
     args, extra = ap.parse_known_args(argv)
 
     extra = [a for a in extra if a != "--"]
@@ -126,11 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dev_score: {old_path}: no such score", file=sys.stderr)
         return 1
     scores: dict[str, float | None] = {}
-    sets = CONFIRM_SETS if args.confirm else ROUGH_SETS if args.rough else SETS
+    sets = (CONFIRM_SETS if args.confirm else ROUGH_SETS if args.rough
+            else PAGE_ROUGH_SETS if args.page_rough else SETS)
     more = ["--rough-weight", str(ROUGH_WEIGHT)] if args.rough else []
     for name, n, seed in sets:
         folder = out / name
-        if not folder.is_dir():
+        if not folder.is_dir() and args.page_rough:
+            render_page_rough(las, folder, n=n, seed=seed)
+        elif not folder.is_dir():
             done = _run([*exe, "synth", "--las-dir", str(las), "--out", str(folder),
                          "--n", str(n), "--seed", str(seed), "-q", *more])
             if done.returncode:
