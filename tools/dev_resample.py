@@ -7,8 +7,8 @@ the pipeline's output and the true curve (``--record``). Then each resampling va
 scored on them in seconds: the default smoothing (which must reproduce the pipeline's
 output exactly), the smoothing length's floor at other fractions of the output step or
 other multiples of the row (or bin) spacing, a robust fit (Tukey's biweight on the
-residuals, a few rounds), and linear interpolation. Curves at R² >= 0.95 per group of sets, and how many moved by more
-than 0.005 against the default::
+residuals, a few rounds), and linear interpolation. Curves at R² >= 0.95 per group of
+sets, and how many moved by more than 0.005 against the default::
 
     .venv/bin/python tools/dev_resample.py --record pick dev dev13      # ~5 min
     .venv/bin/python tools/dev_resample.py                              # the variants
