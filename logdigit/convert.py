@@ -160,6 +160,19 @@ DASHED_RULE_KEEP = 0.3
 DASHED_STRAIGHT_WINDOW_PX = 64
 DASHED_STRAIGHT_FRACTION = 0.6
 DASHED_STRAIGHT_KEEP = 0.5
+#: A faint solid curve that a 1-bit scan kept only as scattered dots, where the solid
+#: trace ran on the dashed curve's ink for at least TRAIL_ROWS_PX rows: the line through
+#: the dots is taken when at least TRAIL_SHARE of the rows hold one, no TRAIL_GAP_PX rows
+#: in a row go without, and it never climbs more than TRAIL_SLOPE half widths per row
+#: (:func:`logdigit.trace.search_solid_stretches`, session 38). Found on
+#: confirm19/hard-0005 C1S (-4.33 -> 0.15, the solid trace had copied the dashed curve
+#: over 2,000 rows); dev (310 curves) unchanged, page-rough set 1 up (grough31/hard-0005
+#: C1S -0.59 -> -0.45), none down. Over stretches of any length it took specks for
+#: the line: 2 down on the confirmation sets, 3 on the page-rough set.
+TRAIL_SHARE = 0.1
+TRAIL_GAP_PX = 48
+TRAIL_SLOPE = 12.0
+TRAIL_ROWS_PX = 192
 
 #: Rows (image px) a piece of solid-class ink no trace explains must span before it takes
 #: the solid trace from dashed ink (:func:`logdigit.trace.claim_solid_stretches`). Chosen
@@ -541,7 +554,11 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
                                         dashed=probs[1][:, a:b], half_width=half,
                                         min_rows=max(2, CLAIM_ROWS // k),
                                         off=widen(lines, 1), pixels=pix[:, a:b],
-                                        rule_rows=h_rules, lattice=lattice)
+                                        rule_rows=h_rules, lattice=lattice,
+                                        trail_share=TRAIL_SHARE,
+                                        trail_gap=max(1, TRAIL_GAP_PX // k),
+                                        trail_slope=TRAIL_SLOPE,
+                                        trail_rows=max(1, TRAIL_ROWS_PX // k))
             # ... and a flat stretch of the solid curve, unmarked as a rule would be (dev,
             # 310 curves, session 31: 284 at R² >= 0.95 against 282, 3 up, none down by
             # more than 0.005; pick/hard-0011 C1S 0.252 -> 0.964, dev/hard-0014 C1S

@@ -1873,7 +1873,9 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
                            off: np.ndarray | None = None, pixels: np.ndarray | None = None,
                            rule_rows: np.ndarray | None = None, faint: float = 40.0,
                            faint_level: int = 64, lattice: np.ndarray | None = None,
-                           max_jump: float = 4.0, radius: int = 6) -> np.ndarray:
+                           max_jump: float = 4.0, radius: int = 6,
+                           trail_share: float = 0.0, trail_gap: int = 48,
+                           trail_slope: float = 12.0, trail_rows: int = 192) -> np.ndarray:
     """Search again, off the dashed curve's ink, where the solid trace ran on it.
 
     Where the segmenter leaves a faint solid curve (nearly) unmarked, the solid path takes
@@ -1907,6 +1909,15 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
     (dev, 310 curves: dev/hard-0026 C2S 0.864 -> 0.941, no other moved; label masks
     unchanged).
 
+    A faded line that a 1-bit scan kept only as scattered dots puts too few rows on ink
+    for either test. With ``trail_share`` > 0, a stretch of at least ``trail_rows`` rows
+    whose whole way failed is replaced by the line through the way's dots
+    (:func:`_sparse_trail`) when at least ``trail_share`` of its rows hold one, no
+    ``trail_gap`` rows in a row go without, and it never climbs more than
+    ``trail_slope`` half widths per row; short stretches are where the two curves cross
+    or the segmenter mixed up their styles for a while, and specks of noise make such a
+    trail there.
+
     Parameters
     ----------
     x_solid, x_dashed : (rows,) float
@@ -1933,6 +1944,8 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
         Columns where the grid's rules belong (a column either side is left out too).
     radius : int
         Half-width (px) of the window of the new way's sub-pixel centroid.
+    trail_share, trail_gap, trail_slope, trail_rows : float, int, float, int
+        The sparse trail of a faded line (above); ``trail_share`` 0 (default): none.
 
     Returns
     -------
@@ -1987,6 +2000,13 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
             x, _conf = _refine(route, path, int(radius), False, 3)
             xs[a:b] = x[1:-1]
             continue
+        if trail_share > 0 and b - a >= trail_rows:
+            dots = _sparse_trail(path[inner], on, share=trail_share,
+                                 max_gap=max(min_rows, trail_gap),
+                                 max_slope=trail_slope * max(half_width, 1.0))
+            if dots is not None:
+                xs[a:b] = dots
+                continue
         # the faint line may be lost on the way (where the curves run close together,
         # its ink is taken away with the dashed one's): keep the rows it is followed
         # from either end, on ink and without a jump, when they are enough
@@ -2003,6 +2023,33 @@ def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np
         if tail >= least:
             xs[b - tail:b] = x[len(x) - 1 - tail:len(x) - 1]
     return xs
+
+
+def _sparse_trail(path: np.ndarray, on: np.ndarray, *, share: float, max_gap: int,
+                  max_slope: float) -> np.ndarray | None:
+    """A faint line kept only as scattered dots, read through them, or None.
+
+    ``path`` (n,) is the way found across a stretch, ``on`` (n,) bool its rows on faint
+    ink. The dots are trusted as a line when at least ``share`` of the rows hold one,
+    once the specks off the line are left out (a dot from which the line would have to
+    climb more than ``max_slope`` px per row both to the dot before and to the dot
+    after); no ``max_gap`` rows in a row go without a dot (nor before the first or after
+    the last), and the line through consecutive dots is never steeper than
+    ``max_slope``. Returns the columns (n,) interpolated linearly between the dots."""
+    n = len(path)
+    rows = np.flatnonzero(on)
+    if n == 0 or len(rows) < max(2, share * n):
+        return None
+    xs = path[rows].astype(np.float64)
+    from scipy.ndimage import median_filter
+    speck = np.abs(xs - median_filter(xs, size=9, mode="nearest")) > max_slope
+    rows, xs = rows[~speck], xs[~speck]
+    if len(rows) < max(2, share * n):
+        return None
+    gaps = np.diff(np.concatenate(([-1], rows, [n])))
+    if gaps.max() > max_gap or np.max(np.abs(np.diff(xs)) / np.diff(rows)) > max_slope:
+        return None
+    return np.interp(np.arange(n), rows, xs)
 
 
 def flat_solid_stretches(x_solid: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray,

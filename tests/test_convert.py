@@ -1223,10 +1223,11 @@ def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypa
     seen = {}
 
     def search(xs, xd, *, ink, solid, dashed, half_width, min_rows, off, pixels, rule_rows,
-               lattice):
+               lattice, trail_share, trail_gap, trail_slope, trail_rows):
         seen.update(shapes={ink.shape, solid.shape, dashed.shape, pixels.shape}, n=len(xs),
                     min_rows=min_rows, off=off.shape, rows=rule_rows.shape,
-                    lattice=None if lattice is None else lattice.shape)
+                    lattice=None if lattice is None else lattice.shape,
+                    trail=(trail_share, trail_gap, trail_slope, trail_rows))
         return np.full_like(xs, float(np.nanmedian(xs)) + 30.0)
 
     monkeypatch.setattr(convert_mod, "search_solid_stretches", search)
@@ -1235,6 +1236,10 @@ def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypa
     assert seen["n"] == ROWS == shape[0] and seen["min_rows"] >= 2
     assert seen["off"] == (shape[1],) and seen["rows"] == (ROWS,)
     assert seen["lattice"] in (None, (shape[1],))
+    # the sparse trail of a faded line is on, at the working resolution (here 1/1)
+    assert seen["trail"] == (convert_mod.TRAIL_SHARE, convert_mod.TRAIL_GAP_PX,
+                             convert_mod.TRAIL_SLOPE, convert_mod.TRAIL_ROWS_PX)
+    assert convert_mod.TRAIL_SHARE > 0
     np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 65.0, atol=1.0)
     np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
 

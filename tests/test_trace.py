@@ -1421,6 +1421,57 @@ def test_search_solid_stretches_reads_the_scans_faint_ink():
     np.testing.assert_allclose(out[50:150], 30.0, atol=0.6)
 
 
+def test_search_solid_stretches_follows_a_faint_line_kept_only_as_dots():
+    """A 1-bit scan keeps a faded solid curve as scattered dots: too few rows on ink for
+    the whole way to count, but with ``trail_share`` the line through the dots replaces
+    the stretch; specks off the line are left out, and too sparse or broken a trail is
+    not trusted."""
+    from logdigit.trace import search_solid_stretches
+
+    xs, xd, ink, solid, dashed = _faint_solid_case(faint_prob=0)
+    pixels = np.full(ink.shape, 240, np.uint8)
+    pixels[:, 69:72] = 20
+    line = 30.0 + 0.1 * (np.arange(ink.shape[0]) - 50)  # the faint curve drifts right
+    dots = np.arange(50, 150, 4)  # one row in four keeps a dot
+    for r in dots:
+        c = int(round(line[r]))
+        pixels[r, c - 1:c + 2] = 150
+    pixels[101, 10] = 150  # a speck of noise off the line
+
+    def search(**kw):
+        return search_solid_stretches(xs, xd, ink=ink, solid=solid, dashed=dashed,
+                                      half_width=3.0, pixels=pixels, **kw)
+
+    np.testing.assert_array_equal(search(), xs)  # off by default: a quarter of the rows
+    out = search(trail_share=0.2, trail_rows=100)
+    np.testing.assert_allclose(out[50:147], line[50:147], atol=1.0)
+    np.testing.assert_array_equal(out[:50], xs[:50])
+    np.testing.assert_array_equal(search(trail_share=0.2, trail_rows=101), xs)  # too short
+    np.testing.assert_array_equal(search(trail_share=0.3, trail_rows=100), xs)  # too sparse
+    np.testing.assert_array_equal(search(trail_share=0.2, trail_rows=100, trail_gap=3,
+                                         min_rows=3), xs)
+
+
+def test_sparse_trail_drops_specks_and_refuses_gaps_and_jumps():
+    from logdigit.trace import _sparse_trail
+
+    path = np.full(40, 10.0)
+    on = np.zeros(40, bool)
+    on[::3] = True
+    path[9] = 60.0  # a speck
+    got = _sparse_trail(path, on, share=0.2, max_gap=8, max_slope=4.0)
+    np.testing.assert_allclose(got, 10.0)
+    on2 = on.copy()
+    on2[12:30] = False  # a long stretch without a dot
+    assert _sparse_trail(path, on2, share=0.1, max_gap=8, max_slope=4.0) is None
+    steep = np.where(np.arange(40) < 20, 10.0, 50.0)  # the dots jump 40 px in 2 rows
+    assert _sparse_trail(steep, on, share=0.2, max_gap=8, max_slope=4.0) is None
+    assert _sparse_trail(path, np.zeros(40, bool), share=0.1, max_gap=8,
+                         max_slope=4.0) is None
+    assert _sparse_trail(np.zeros(0), np.zeros(0, bool), share=0.1, max_gap=8,
+                         max_slope=4.0) is None
+
+
 def test_search_solid_stretches_never_takes_ink_joined_to_the_dashed_curve():
     """A rough dashed curve's strokes reach beyond its trace's band: strong ink joined to
     them, or on their fringe, is not a faint solid curve, even where the segmenter
