@@ -2031,11 +2031,10 @@ def _sparse_trail(path: np.ndarray, on: np.ndarray, *, share: float, max_gap: in
 
     ``path`` (n,) is the way found across a stretch, ``on`` (n,) bool its rows on faint
     ink. The dots are trusted as a line when at least ``share`` of the rows hold one,
-    once the specks off the line are left out (a dot from which the line would have to
-    climb more than ``max_slope`` px per row both to the dot before and to the dot
-    after); no ``max_gap`` rows in a row go without a dot (nor before the first or after
-    the last), and the line through consecutive dots is never steeper than
-    ``max_slope``. Returns the columns (n,) interpolated linearly between the dots."""
+    once the specks off the line are left out (a dot more than ``max_slope`` px from the
+    median of the nine dots around it); no ``max_gap`` rows in a row go without a dot
+    (nor before the first or after the last), and the line through consecutive dots is
+    never steeper than ``max_slope`` px per row. Returns the columns (n,) interpolated linearly between the dots."""
     n = len(path)
     rows = np.flatnonzero(on)
     if n == 0 or len(rows) < max(2, share * n):
