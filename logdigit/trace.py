@@ -2034,7 +2034,8 @@ def _sparse_trail(path: np.ndarray, on: np.ndarray, *, share: float, max_gap: in
     once the specks off the line are left out (a dot more than ``max_slope`` px from the
     median of the nine dots around it); no ``max_gap`` rows in a row go without a dot
     (nor before the first or after the last), and the line through consecutive dots is
-    never steeper than ``max_slope`` px per row. Returns the columns (n,) interpolated linearly between the dots."""
+    never steeper than ``max_slope`` px per row. Returns the columns (n,) interpolated
+    linearly between the dots."""
     n = len(path)
     rows = np.flatnonzero(on)
     if n == 0 or len(rows) < max(2, share * n):
