@@ -36,6 +36,7 @@ from .trace import (
     edge_excursions,
     exclude_trace,
     flat_solid_stretches,
+    give_back_dashed_ink,
     ink_off_rules,
     order_left_to_right,
     reroute_gaps,
@@ -550,6 +551,7 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
                                        dashed=probs[1][:, a:b], half_width=half,
                                        min_rows=max(2, CLAIM_ROWS // k))
             # ... and a faint solid curve the path left for the dashed one's ink
+            xs_on_dashed = xs
             xs = search_solid_stretches(xs, xd, ink=p_ink, solid=probs[0][:, a:b],
                                         dashed=probs[1][:, a:b], half_width=half,
                                         min_rows=max(2, CLAIM_ROWS // k),
@@ -566,6 +568,12 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             xs = flat_solid_stretches(xs, solid=probs[0][:, a:b], dashed=probs[1][:, a:b],
                                       pixels=pix[:, a:b], half_width=half,
                                       min_rows=max(2, CLAIM_ROWS // k), rule_rows=h_rules)
+            # the dashed curve's ink those two steps took the solid trace off goes back to
+            # the dashed trace, if it had gone elsewhere (session 38, found on the page-rough
+            # set: grough31/hard-0005 C1D -2.28 -> 0.975; dev, confirmation and rough sets:
+            # no curve moved by more than 0.005)
+            xd = give_back_dashed_ink(xd, xs_on_dashed, xs, dashed=probs[1][:, a:b],
+                                      half_width=half, min_rows=max(2, CLAIM_ROWS // k))
             low[m_s] = (xs, low[m_s][1])
             low[other.mnemonic] = (xd, low[other.mnemonic][1])
     for group in (solids, broken):  # same class: only position and continuity

@@ -2052,6 +2052,57 @@ def _sparse_trail(path: np.ndarray, on: np.ndarray, *, share: float, max_gap: in
     return np.interp(np.arange(n), rows, xs)
 
 
+def give_back_dashed_ink(x_dashed: np.ndarray, x_before: np.ndarray, x_after: np.ndarray,
+                         *, dashed: np.ndarray, half_width: float, min_rows: int = 24,
+                         min_share: float = 0.5, margin: float = 0.3) -> np.ndarray:
+    """Give the dashed trace the dashed ink the solid trace has just left.
+
+    The solid curve is traced first; where its own line was lost, it ran on the dashed
+    curve, and the dashed trace, which may not reuse that ink, went elsewhere (a dotted
+    rule, noise). When a later step moves the solid trace off that ink
+    (:func:`search_solid_stretches`, :func:`flat_solid_stretches`), the dashed curve is
+    still where the solid trace was. Over each run of at least ``min_rows`` rows where
+    the solid trace moved by more than two ``half_width`` (``x_before`` -> ``x_after``),
+    the old solid path replaces the dashed trace when it lies on dashed ink (the dashed
+    probability within a column of it >= 0.5) on at least ``min_share`` of the rows and
+    on ``margin`` more of them than the dashed trace does.
+
+    Parameters
+    ----------
+    x_dashed, x_before, x_after : (rows,) float
+        The dashed trace, and the solid trace before and after the steps that moved it
+        (columns), NaN in gaps.
+    dashed : (rows, cols) uint8
+        The segmenter's dashed-class probability.
+    half_width : float
+        Reach (px) of a trace's stroke.
+    min_rows, min_share, margin : int, float, float
+        See above.
+
+    Returns
+    -------
+    (rows,) float
+        A new dashed trace.
+    """
+    from .calibrate import _runs
+
+    xd = np.asarray(x_dashed, np.float64).copy()
+    before = np.asarray(x_before, np.float64)
+    after = np.asarray(x_after, np.float64)
+    moved = np.isfinite(before) & ~(np.abs(after - before) <= 2 * half_width)
+    if not moved.any():
+        return xd
+    on_old = _sample(dashed, before, 1) >= 128
+    on_own = _sample(dashed, xd, 1) >= 128  # NaN rows (no trace) are not on ink
+    for a, b in _runs(moved):
+        if b - a < min_rows:
+            continue
+        old, own = on_old[a:b].mean(), on_own[a:b].mean()
+        if old >= min_share and old >= own + margin:
+            xd[a:b] = before[a:b]
+    return xd
+
+
 def flat_solid_stretches(x_solid: np.ndarray, *, solid: np.ndarray, dashed: np.ndarray,
                          pixels: np.ndarray, half_width: float, min_rows: int = 24,
                          max_style: float = -0.2, faint: float = 40.0,

@@ -1244,6 +1244,37 @@ def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypa
     np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
 
 
+def test_the_dashed_trace_gets_back_the_ink_the_solid_trace_left(ink_model, monkeypatch):
+    """After the solid trace's searches, the dashed trace passes through
+    :func:`logdigit.trace.give_back_dashed_ink` with the solid trace before
+    :func:`logdigit.trace.search_solid_stretches` and after
+    :func:`logdigit.trace.flat_solid_stretches`, and what it returns is the dashed
+    curve's trace."""
+    import logdigit.convert as convert_mod
+
+    seen = {}
+
+    def search(xs, xd, **_kw):
+        return xs + 7.0
+
+    def flat(xs, **_kw):
+        return xs + 1.0
+
+    def give_back(xd, before, after, *, dashed, half_width, min_rows):
+        seen.update(moved=float(np.nanmedian(after - before)), n=len(xd),
+                    shape=dashed.shape, min_rows=min_rows)
+        return xd + 30.0
+
+    monkeypatch.setattr(convert_mod, "search_solid_stretches", search)
+    monkeypatch.setattr(convert_mod, "flat_solid_stretches", flat)
+    monkeypatch.setattr(convert_mod, "give_back_dashed_ink", give_back)
+    res = _solid_beside_dashed(ink_model)
+    assert seen["moved"] == 8.0 and seen["n"] == ROWS == seen["shape"][0]
+    assert seen["min_rows"] >= 2
+    # the dashed line at 250 px, 30 px further: 115 on a 0-150 scale of 300 px from 50 px
+    np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 115.0, atol=1.0)
+
+
 def test_the_solid_trace_goes_through_flat_solid_stretches(ink_model, monkeypatch):
     """After :func:`logdigit.trace.search_solid_stretches`, the solid trace of a track with
     one solid and one dashed curve passes through

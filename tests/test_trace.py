@@ -1892,3 +1892,45 @@ def test_rule_spikes_edge_cases():
     empty = np.zeros((0, 3), bool)
     assert rule_spikes(np.zeros(0), own=empty, other=empty, rules=np.zeros(0, bool),
                        min_jump=1.0).shape == (0,)
+
+
+# --------------------------------------------------------------------------- give_back_dashed_ink
+def test_give_back_dashed_ink_returns_the_stretch_the_solid_trace_left():
+    """The solid trace ran on the dashed curve (column 30) over rows 40-139, the dashed
+    trace on a dotted rule (column 80); a later step moved the solid trace to column 55:
+    the dashed trace gets column 30 back there, and nowhere else."""
+    from logdigit.trace import give_back_dashed_ink
+
+    rows, cols = 200, 100
+    dashed = np.zeros((rows, cols), np.uint8)
+    dashed[:, 29:32] = 255
+    dashed[::7, 79:82] = 255  # a dotted rule the dashed trace fell on, rarely inked
+    before = np.full(rows, 55.0)
+    before[40:140] = 30.0
+    after = np.full(rows, 55.0)
+    xd = np.full(rows, 30.0)
+    xd[40:140] = 80.0
+    out = give_back_dashed_ink(xd, before, after, dashed=dashed, half_width=3.0)
+    np.testing.assert_array_equal(out[40:140], 30.0)
+    np.testing.assert_array_equal(out[:40], xd[:40])
+    np.testing.assert_array_equal(out[140:], xd[140:])
+    assert np.all(xd[40:140] == 80.0)  # the input is not modified
+    # the dashed trace's own place is as well inked: it stays
+    dashed[:, 79:82] = 255
+    np.testing.assert_array_equal(
+        give_back_dashed_ink(xd, before, after, dashed=dashed, half_width=3.0), xd)
+    dashed[:, 79:82] = 0
+    dashed[::7, 79:82] = 255
+    # a gap in the dashed trace counts as no ink; too short a move is left alone
+    gap = xd.copy()
+    gap[40:140] = np.nan
+    np.testing.assert_array_equal(
+        give_back_dashed_ink(gap, before, after, dashed=dashed, half_width=3.0)[40:140], 30.0)
+    np.testing.assert_array_equal(give_back_dashed_ink(
+        xd, before, after, dashed=dashed, half_width=3.0, min_rows=101), xd)
+    # where the solid trace did not move, or the old path was not on dashed ink: unchanged
+    np.testing.assert_array_equal(
+        give_back_dashed_ink(xd, after, after, dashed=dashed, half_width=3.0), xd)
+    paper = np.zeros_like(dashed)
+    np.testing.assert_array_equal(
+        give_back_dashed_ink(xd, before, after, dashed=paper, half_width=3.0), xd)
