@@ -41,3 +41,15 @@ def test_visible_rows():
     labels[2, 4] = 1
     seen = dro.visible_rows(labels, np.array([3.6, 4.0, 4.0]), 2)
     assert seen.tolist() == [True, False, False]
+
+
+def test_main_renders_with_synths_rough_weight(cases, monkeypatch, tmp_path, capsys):
+    """``--rough-weight`` / ``--rough-step`` pick curves as ``synth`` did: weighted picks
+    draw other pages than the plain bank, so cases rendered without them are refused."""
+    monkeypatch.setattr(dro, "random_walk_bank", lambda rng: bank())
+    out = tmp_path / "s.json"
+    dro.main(["--cases", str(cases), "--seed", "5", "--json", str(out)])
+    assert out.is_file() and "linear:" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="not the page"):
+        dro.main(["--cases", str(cases), "--seed", "5", "--rough-weight", "8",
+                  "--rough-step", "0.5"])

@@ -16,6 +16,8 @@ tracer does; one under 0.95 only in ``visible`` by what the scan does not show::
 
     .venv/bin/python tools/drawn_oracle.py --cases runs/heldout/s1 --seed 1 \\
         --las-dir ../shared/data/las/eval             # the held-out cases (make eval)
+    .venv/bin/python tools/drawn_oracle.py --cases runs/devscore/grough31 --seed 31 \\
+        --las-dir ../shared/data/las/train --rough-weight 8 --rough-step 0.5
 """
 
 from __future__ import annotations
@@ -93,8 +95,14 @@ def main(argv=None) -> None:
                     "random-walk curves)")
     ap.add_argument("--seed", type=int, required=True, help="synth's --seed")
     ap.add_argument("--json", type=Path, help="write every curve's scores here")
+    ap.add_argument("--rough-weight", type=float, default=1.0,
+                    help="synth's --rough-weight (curves picked as CurveBank.favour_rough)")
+    ap.add_argument("--rough-step", type=float, default=None,
+                    help="with --rough-weight: roughness measured every this many depth "
+                    "units (tools/dev_score.py --page-rough: 0.5)")
     a = ap.parse_args(argv)
     bank = load_bank(a.las_dir) if a.las_dir else random_walk_bank(np.random.default_rng(a.seed))
+    bank = bank.favour_rough(a.rough_weight, step=a.rough_step)
     scores = score_cases(a.cases, bank, seed=a.seed)
     for kind in KINDS:
         low = sorted((s[kind], k) for k, s in scores.items() if not s[kind] >= 0.95)
