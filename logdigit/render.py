@@ -44,6 +44,7 @@ class BankCurve:
     top: float
     step: float
     values: np.ndarray  # (n,) float64, finite
+    depth_unit: str = "FT"  # of top and step: "FT" or "M" (else taken as the page's)
 
     @property
     def span(self) -> float:
@@ -54,6 +55,24 @@ class BankCurve:
 #: A curve is *rough* from this :func:`roughness` on (the held-out curves' failures
 #: gather there: model card, Session 37).
 ROUGH = 0.15
+
+
+#: Feet per depth unit a bank curve or a page can be in.
+_FEET = {"FT": 1.0, "M": 1.0 / 0.3048}
+
+
+def depth_scale(curve_unit: str, page_unit: str) -> float:
+    """Depth units of a curve per depth unit of the page it is drawn on.
+
+    A curve recorded in metres drawn on a page in feet advances 0.3048 m per foot of the
+    page, so that its samples lie as far apart as on the well's own log; 1 when the units
+    are the same or either is not "FT" or "M".
+
+    >>> depth_scale("M", "FT"), depth_scale("FT", "FT"), depth_scale("?", "FT")
+    (0.3048, 1.0, 1.0)
+    """
+    a, b = _FEET.get(curve_unit), _FEET.get(page_unit)
+    return 1.0 if a is None or b is None else round(b / a, 12)
 
 
 def roughness(values: np.ndarray) -> float:
@@ -88,9 +107,13 @@ class CurveBank:
     curves: list[BankCurve] = field(default_factory=list)
     weights: np.ndarray | None = None
 
-    def pick(self, rng: np.random.Generator, span: float) -> tuple[BankCurve, float]:
-        """Pick a curve with at least ``span`` depth units and a start depth inside it."""
-        idx = [i for i, c in enumerate(self.curves) if c.span >= span]
+    def pick(self, rng: np.random.Generator, span: float, *,
+             page_unit: str = "FT") -> tuple[BankCurve, float]:
+        """Pick a curve that spans at least ``span`` depth units of a page in
+        ``page_unit`` and a start depth inside it (in the curve's own units: the page's
+        depth offsets times :func:`depth_scale`)."""
+        need = [span * depth_scale(c.depth_unit, page_unit) for c in self.curves]
+        idx = [i for i, c in enumerate(self.curves) if c.span >= need[i]]
         if not idx:
             raise ValueError(f"no curve in the bank spans {span:.1f} depth units")
         if self.weights is None:
@@ -98,27 +121,29 @@ class CurveBank:
         else:
             w = np.asarray(self.weights, dtype=np.float64)[idx]
             c = self.curves[idx[int(rng.choice(len(idx), p=w / w.sum()))]]
-        start = c.top + rng.uniform(0, c.span - span)
+        start = c.top + rng.uniform(0, c.span - span * depth_scale(c.depth_unit, page_unit))
         return c, start
 
     def favour_rough(self, factor: float, *, threshold: float = ROUGH,
-                     step: float | None = None) -> CurveBank:
+                     step: float | None = None, page_unit: str = "FT") -> CurveBank:
         """The same curves with the rough ones (:func:`roughness` >= ``threshold``)
         picked ``factor`` times as often as the others; ``factor`` 1: as this bank.
 
-        ``step`` (depth units): measure a curve's roughness on its values interpolated
-        every ``step`` (e.g. a page's output step, 0.5), i.e. as rough as it looks on a
-        page read at that step, instead of on its own samples. A curve sampled every
-        0.1 ft whose sample-to-sample noise averages out is smooth on its own samples
-        but rough every 0.5 ft. None (default): its own samples."""
+        ``step`` (depth units of a page in ``page_unit``): measure a curve's roughness on
+        its values interpolated every ``step`` of the page (e.g. its output step, 0.5 ft;
+        :func:`depth_scale` converts), i.e. as rough as it looks on a page read at that
+        step, instead of on its own samples. A curve sampled every 0.1 ft whose
+        sample-to-sample noise averages out is smooth on its own samples but rough every
+        0.5 ft. None (default): its own samples."""
         if not factor > 0:
             raise ValueError(f"factor must be positive, got {factor}")
         if step is not None and not step > 0:
             raise ValueError(f"step must be positive, got {step}")
         if factor == 1:
             return CurveBank(list(self.curves), self.weights)
-        rough = np.array([roughness(c.values if step is None else _every(c, step)) >= threshold
-                          for c in self.curves], bool)
+        rough = np.array([roughness(c.values if step is None else _every(
+            c, step * depth_scale(c.depth_unit, page_unit))) >= threshold
+            for c in self.curves], bool)
         base = np.ones(len(self.curves)) if self.weights is None else np.asarray(
             self.weights, np.float64)
         return CurveBank(list(self.curves), base * np.where(rough, float(factor), 1.0))
@@ -154,10 +179,26 @@ def random_walk_bank(rng: np.random.Generator, *, n: int = 12, length: int = 200
     return CurveBank(out)
 
 
+def _depth_unit(las) -> str:
+    """``"FT"`` or ``"M"`` from a lasio file's index unit or its STRT unit, else ``"FT"``
+    (the renderer's pages are in feet: such a curve is drawn as it was before units
+    counted)."""
+    from .lasfile import normalize_depth_unit
+
+    for unit in (las.index_unit, getattr(las.well.get("STRT"), "unit", None)):
+        u = normalize_depth_unit(unit or "")
+        if u in _FEET:
+            return u
+    return "FT"
+
+
 def load_bank(las_dir: Path, *, min_samples: int = 400) -> CurveBank:
     """Read every LAS file in ``las_dir`` into a bank of contiguous finite curve runs.
 
-    Curves with little variation (flags, constant curves) are skipped.
+    Curves with little variation (flags, constant curves) are skipped. Each run keeps
+    its file's depth unit (:func:`_depth_unit`), so that a curve in metres is drawn on a
+    page in feet at its real depth scale (:func:`depth_scale`; until session 38 its
+    metres were drawn as feet, 3.28 times compressed).
     """
     import lasio  # local: only training and synthesis need it
 
@@ -176,6 +217,7 @@ def load_bank(las_dir: Path, *, min_samples: int = 400) -> CurveBank:
         step = float(np.median(np.diff(depth)))
         if not np.isfinite(step) or step <= 0:
             continue
+        unit = _depth_unit(las)
         for c in las.curves[1:]:
             v = np.asarray(c.data, dtype=float)
             if v.shape != depth.shape:
@@ -190,7 +232,8 @@ def load_bank(las_dir: Path, *, min_samples: int = 400) -> CurveBank:
                 lo, hi = np.percentile(run, [2, 98])
                 if hi - lo <= 1e-6 * max(1.0, abs(hi)) or len(np.unique(run[:200])) < 5:
                     continue
-                curves.append(BankCurve(c.mnemonic, c.unit or "", float(depth[a]), step, run))
+                curves.append(BankCurve(c.mnemonic, c.unit or "", float(depth[a]), step, run,
+                                        depth_unit=unit))
     logger.info("curve bank: %d runs from %s", len(curves), las_dir)
     return CurveBank(curves)
 
@@ -311,16 +354,17 @@ def _draw_curve(draw_img, draw_lab, pts, *, width, ink, cls, style, dash, gap, p
 
 
 def _place_curve(rng, bank: CurveBank, *, span: float, rows: np.ndarray, ppu: float,
-                 track: tuple[int, int], log_track: bool):
+                 track: tuple[int, int], log_track: bool, page_unit: str = "FT"):
     """Pick a stretch of a bank curve and a scale for it in ``track`` (left, right px).
 
     Returns (source curve, start depth, scale left, scale right, log scale, drawn x per
     row clipped to the track, px).
     """
-    src, start = bank.pick(rng, span)
-    # curve depth of row r: shift so its own start maps onto row 0
-    v_rows = np.interp(start + rows / ppu, src.top + src.step * np.arange(len(src.values)),
-                       src.values)
+    src, start = bank.pick(rng, span, page_unit=page_unit)
+    # curve depth of row r: shift so its own start maps onto row 0, in the curve's units
+    scale = depth_scale(src.depth_unit, page_unit)
+    v_rows = np.interp(start + scale * rows / ppu,
+                       src.top + src.step * np.arange(len(src.values)), src.values)
     lo, hi = np.percentile(v_rows, [0.5, 99.5])
     is_log = log_track and lo > 0
     if hi - lo < 1e-9:
@@ -434,11 +478,11 @@ def render_page(
             for _ in range(_PICK_TRIES):
                 src, start, left, right, is_log, xr = _place_curve(
                     rng, bank, span=span + 2 * step, rows=rows, ppu=ppu, track=(lpx, rpx),
-                    log_track=log_track)
+                    log_track=log_track, page_unit=depth_unit)
                 if np.std(xr) >= MIN_SWING_PX:
                     break
-            if d0 is None:
-                d0 = round(float(start) / step) * step
+            if d0 is None:  # the page's depths: the first curve's, in the page's unit
+                d0 = round(float(start) / depth_scale(src.depth_unit, depth_unit) / step) * step
             mnem = f"C{ti + 1}{'S' if style == 'solid' else 'D'}"
             curves_meta.append(dict(track=ti, mnemonic=mnem, unit=src.unit, left=left,
                                     right=right, scale="log" if is_log else "linear",
@@ -484,7 +528,8 @@ def render_page(
     if extras:
         img = _draw_extras(img, d_lab, rng=rng, track_px=track_px, depth_box=depth_box,
                            curves_meta=curves_meta, x_rows=x_rows, grid_ink=grid_ink,
-                           paper=paper, bank=bank, ppu=ppu, span=span)
+                           paper=paper, bank=bank, ppu=ppu, span=span,
+                           page_unit=depth_unit)
         d_img = ImageDraw.Draw(img)
 
     # draw curves: ink and labels; random order so crossings vary
@@ -520,8 +565,9 @@ def render_page(
             if m["track"] != ti:
                 continue
             src = m["src"]
-            # depth of row r in page terms is top + r/ppu; the curve's own depth is start + r/ppu
-            g_src = m["start"] + (grid - top)
+            # depth of row r in page terms is top + r/ppu; the curve's own depth is
+            # start + scale * r/ppu (scale: its depth units per page unit)
+            g_src = m["start"] + depth_scale(src.depth_unit, depth_unit) * (grid - top)
             vals = np.interp(g_src, src.top + src.step * np.arange(len(src.values)), src.values)
             lo_v, hi_v = sorted((m["left"], m["right"]))
             vals = np.clip(vals, lo_v, hi_v)  # ink is clipped at the track edges too
@@ -546,7 +592,8 @@ _HEADER_WORDS = ("GR", "SP", "ILD", "SFL", "RHOB", "NPHI", "DT", "CALI", "GAPI",
 
 
 def _draw_extras(img: Image.Image, d_lab: ImageDraw.ImageDraw, *, rng, track_px, depth_box,
-                 curves_meta, x_rows, grid_ink, paper, bank, ppu, span) -> Image.Image:
+                 curves_meta, x_rows, grid_ink, paper, bank, ppu, span,
+                 page_unit: str = "FT") -> Image.Image:
     """Shading fills, text blocks and a distractor curve (see :func:`render_page`).
 
     Everything here is drawn before the target curves, so their ink lies on top. Fills and
@@ -588,9 +635,9 @@ def _draw_extras(img: Image.Image, d_lab: ImageDraw.ImageDraw, *, rng, track_px,
             d_img.text((x0 + 4, y0 + 3 + 16 * k), words, fill=int(rng.integers(0, 80)),
                        font=font)
     if rng.random() < 0.5 and depth_box[1] - depth_box[0] > 20:  # distractor curve
-        src, start = bank.pick(rng, span)
-        v = np.interp(start + rows / ppu, src.top + src.step * np.arange(len(src.values)),
-                      src.values)
+        src, start = bank.pick(rng, span, page_unit=page_unit)
+        v = np.interp(start + depth_scale(src.depth_unit, page_unit) * rows / ppu,
+                      src.top + src.step * np.arange(len(src.values)), src.values)
         lo, hi = np.percentile(v, [1, 99])
         f = (v - lo) / max(hi - lo, 1e-9)
         xd = depth_box[0] + 4 + np.clip(f, 0, 1) * (depth_box[1] - depth_box[0] - 8)

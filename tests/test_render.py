@@ -7,6 +7,8 @@ from logdigit.render import (
     TIERS,
     BankCurve,
     CurveBank,
+    depth_scale,
+    load_bank,
     random_walk_bank,
     render_page,
     roughness,
@@ -70,6 +72,51 @@ def test_truth_matches_x_rows(bank):
         x_from_v = track["left_px"] + (v - c["left"]) / (c["right"] - c["left"]) * (
             track["right_px"] - track["left_px"])
         assert np.abs(x_from_v - x_grid).max() < 1.0
+
+
+def test_depth_scale_converts_metres_on_a_page_in_feet():
+    assert depth_scale("M", "FT") == 0.3048 and depth_scale("FT", "M") == pytest.approx(
+        1 / 0.3048)
+    assert depth_scale("FT", "FT") == depth_scale("M", "M") == 1.0
+    assert depth_scale("", "FT") == depth_scale("M", "?") == 1.0
+
+
+def test_a_curve_in_metres_is_drawn_at_its_real_depth_scale():
+    """A curve recorded every 0.1524 m whose value is its own depth (m): on a page in
+    feet its truth advances 0.1524 m per 0.5 ft step (before session 38: 0.5 m, its
+    metres drawn as feet), and its drawn x follows the same values."""
+    n = 40000
+    ramp = BankCurve("D", "m", 1000.0, 0.1524, 1000.0 + 0.1524 * np.arange(n),
+                     depth_unit="M")
+    p = render_page(rng=np.random.default_rng(4), bank=CurveBank([ramp]), height=600,
+                    width=500, n_tracks=1, tier="clean", px_per_unit=6.0)
+    for _, _, v in p.truth:
+        np.testing.assert_allclose(np.diff(v), 0.1524, atol=1e-6)
+    # the page's depths are in feet: its top is the first curve's start converted
+    assert p.layout["depth"]["unit"] == "FT"
+    first = dict((m, v) for m, _, v in p.truth)["C1S"][0]
+    assert abs(p.layout["depth"]["top"] * 0.3048 - first) < 0.5 * 0.3048 + 1e-6
+    # a curve in feet as long in samples spans 3.28 times fewer page feet: a span only
+    # the metric one covers
+    feet = BankCurve("F", "", 0.0, 0.5, np.arange(1000.0))
+    both = CurveBank([feet, ramp])
+    rng = np.random.default_rng(0)
+    assert {both.pick(rng, 2000.0)[0].mnemonic for _ in range(20)} == {"D"}
+    with pytest.raises(ValueError, match="spans"):
+        CurveBank([feet]).pick(rng, 2000.0)
+
+
+def test_load_bank_keeps_each_files_depth_unit(tmp_path):
+    import lasio
+
+    for name, unit in (("a.las", "M"), ("b.las", "F"), ("c.las", ".1IN")):
+        las = lasio.LASFile()
+        depth = 100.0 + 0.5 * np.arange(500)
+        las.append_curve("DEPT", depth, unit=unit)
+        las.append_curve("GR", np.sin(depth / 7.0) * 50 + 60, unit="API")
+        las.write(str(tmp_path / name), version=2.0)
+    bank = load_bank(tmp_path)
+    assert [c.depth_unit for c in bank.curves] == ["M", "FT", "FT"]
 
 
 def test_extras_add_background_ink_and_a_distractor_but_keep_the_layout(bank):
