@@ -117,12 +117,12 @@ class CurveBank:
         if not idx:
             raise ValueError(f"no curve in the bank spans {span:.1f} depth units")
         if self.weights is None:
-            c = self.curves[idx[rng.integers(len(idx))]]
+            i = idx[rng.integers(len(idx))]
         else:
             w = np.asarray(self.weights, dtype=np.float64)[idx]
-            c = self.curves[idx[int(rng.choice(len(idx), p=w / w.sum()))]]
-        start = c.top + rng.uniform(0, c.span - span * depth_scale(c.depth_unit, page_unit))
-        return c, start
+            i = idx[int(rng.choice(len(idx), p=w / w.sum()))]
+        c = self.curves[i]
+        return c, c.top + rng.uniform(0, c.span - need[i])
 
     def favour_rough(self, factor: float, *, threshold: float = ROUGH,
                      step: float | None = None, page_unit: str = "FT") -> CurveBank:
@@ -249,6 +249,7 @@ class RenderedPage:
     truth: list[tuple[str, str, np.ndarray]]  # (mnemonic, unit, (m,) values on grid)
     x_rows: dict[str, np.ndarray]  # mnemonic -> (rows,) true x in px per row
     rules: np.ndarray | None = None  # (rows, cols) bool: the printed grid's ruled lines
+    sources: dict[str, BankCurve] = field(default_factory=dict)  # mnemonic -> curve drawn
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -481,12 +482,13 @@ def render_page(
                     log_track=log_track, page_unit=depth_unit)
                 if np.std(xr) >= MIN_SWING_PX:
                     break
+            scale = depth_scale(src.depth_unit, depth_unit)  # its units per page unit
             if d0 is None:  # the page's depths: the first curve's, in the page's unit
-                d0 = round(float(start) / depth_scale(src.depth_unit, depth_unit) / step) * step
+                d0 = round(float(start) / scale / step) * step
             mnem = f"C{ti + 1}{'S' if style == 'solid' else 'D'}"
             curves_meta.append(dict(track=ti, mnemonic=mnem, unit=src.unit, left=left,
                                     right=right, scale="log" if is_log else "linear",
-                                    style=style, src=src, start=start))
+                                    style=style, src=src, start=start, per_page=scale))
             x_rows[mnem] = xr
 
         # grid of the track
@@ -566,8 +568,8 @@ def render_page(
                 continue
             src = m["src"]
             # depth of row r in page terms is top + r/ppu; the curve's own depth is
-            # start + scale * r/ppu (scale: its depth units per page unit)
-            g_src = m["start"] + depth_scale(src.depth_unit, depth_unit) * (grid - top)
+            # start + per_page * r/ppu (per_page: its depth units per page unit)
+            g_src = m["start"] + m["per_page"] * (grid - top)
             vals = np.interp(g_src, src.top + src.step * np.arange(len(src.values)), src.values)
             lo_v, hi_v = sorted((m["left"], m["right"]))
             vals = np.clip(vals, lo_v, hi_v)  # ink is clipped at the track edges too
@@ -583,7 +585,8 @@ def render_page(
         tracks=tracks,
     )
     return RenderedPage(image=image, labels=labels, layout=layout, grid=grid, truth=truth,
-                        x_rows=x_rows, rules=np.asarray(rul, dtype=bool))
+                        x_rows=x_rows, rules=np.asarray(rul, dtype=bool),
+                        sources={m["mnemonic"]: m["src"] for m in curves_meta})
 
 
 _HEADER_WORDS = ("GR", "SP", "ILD", "SFL", "RHOB", "NPHI", "DT", "CALI", "GAPI", "MV",

@@ -2036,12 +2036,13 @@ def _sparse_trail(path: np.ndarray, on: np.ndarray, *, share: float, max_gap: in
     (nor before the first or after the last), and the line through consecutive dots is
     never steeper than ``max_slope`` px per row. Returns the columns (n,) interpolated
     linearly between the dots."""
+    from scipy.ndimage import median_filter
+
     n = len(path)
     rows = np.flatnonzero(on)
     if n == 0 or len(rows) < max(2, share * n):
         return None
     xs = path[rows].astype(np.float64)
-    from scipy.ndimage import median_filter
     speck = np.abs(xs - median_filter(xs, size=9, mode="nearest")) > max_slope
     rows, xs = rows[~speck], xs[~speck]
     if len(rows) < max(2, share * n):

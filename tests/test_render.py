@@ -92,6 +92,7 @@ def test_a_curve_in_metres_is_drawn_at_its_real_depth_scale():
                     width=500, n_tracks=1, tier="clean", px_per_unit=6.0)
     for _, _, v in p.truth:
         np.testing.assert_allclose(np.diff(v), 0.1524, atol=1e-6)
+    assert p.sources == {m: ramp for m, _, _ in p.truth}  # the curve each was drawn from
     # the page's depths are in feet: its top is the first curve's start converted
     assert p.layout["depth"]["unit"] == "FT"
     first = dict((m, v) for m, _, v in p.truth)["C1S"][0]

@@ -2,7 +2,7 @@
 by the source's depth unit and sampling step.
 
 The cases ``logdigit synth`` wrote with ``--seed`` from ``--las-dir`` are rendered again
-(the same pages), recording the curve each target curve was placed from; with
+(the same pages) and each page names the bank curve every target curve was drawn from; with
 ``--scores`` (a ``tools/dev_score.py`` score file, keys ``set/case/MNEMONIC``) the
 curves at R² >= 0.95 are counted per (depth unit, step)::
 
@@ -19,40 +19,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 
 def sources(bank, *, n: int, seed: int) -> dict[str, tuple[str, str, float]]:
     """``{"case/MNEMONIC": (source mnemonic, depth unit, step)}`` for the ``n`` cases
-    :func:`logdigit.synth.render_cases` draws from ``bank`` with ``seed``."""
-    import logdigit.render as render
+    :func:`logdigit.synth.render_cases` draws from ``bank`` with ``seed`` (each page's
+    ``sources``)."""
     from logdigit.synth import render_cases
 
-    calls: list[tuple] = []
-    original = render._place_curve
-
-    def spy(*args, **kwargs):
-        got = original(*args, **kwargs)
-        calls.append((got[0], bool(np.std(got[5]) >= render.MIN_SWING_PX)))
-        return got
-
-    out: dict[str, tuple[str, str, float]] = {}
-    render._place_curve = spy
-    try:
-        for name, page in render_cases(bank, n=n, seed=seed):
-            placed, tries = [], 0
-            for src, ok in calls:  # the last try of each curve is the one drawn
-                tries += 1
-                if ok or tries == render._PICK_TRIES:
-                    placed.append(src)
-                    tries = 0
-            calls.clear()
-            for (mnemonic, _unit, _v), src in zip(page.truth, placed, strict=True):
-                out[f"{name}/{mnemonic}"] = (src.mnemonic, src.depth_unit,
-                                             round(float(src.step), 4))
-    finally:
-        render._place_curve = original
-    return out
+    return {f"{name}/{mnemonic}": (src.mnemonic, src.depth_unit, round(float(src.step), 4))
+            for name, page in render_cases(bank, n=n, seed=seed)
+            for mnemonic, src in page.sources.items()}
 
 
 def pass_rates(srcs: dict[str, tuple], scores: dict[str, float | None], *,
