@@ -149,6 +149,56 @@ class CurveBank:
         return CurveBank(list(self.curves), base * np.where(rough, float(factor), 1.0))
 
 
+    def with_flat_stretches(self, rng: np.random.Generator, *, share: float,
+                            feet: tuple[float, float] = (15.0, 150.0),
+                            cover: float = 0.15) -> CurveBank:
+        """The same bank with stretches of some curves held at one value.
+
+        A curve that reads one value over a long stretch (a tool at its limit, a caliper
+        in a gauge hole) is drawn as a straight vertical line, which a segmenter trained
+        on few such lines takes for a grid rule (model card, Session 39). Each curve is
+        taken with probability ``share``; a taken curve gets stretches of ``feet`` (low,
+        high; uniform, converted to its depth unit) depth at the value of their first
+        sample, about ``cover`` of its samples in all. ``share`` 0: this bank, and no
+        number is drawn from ``rng``.
+
+        Parameters
+        ----------
+        rng : numpy Generator
+            All randomness.
+        share : float
+            Probability (0..1) that a curve gets flat stretches.
+        feet : (float, float)
+            Shortest and longest stretch, in feet of depth.
+        cover : float
+            Share (0..1) of a taken curve's samples aimed at.
+        """
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"share must be in 0..1, got {share}")
+        if not 0 < feet[0] <= feet[1] or not 0.0 < cover < 1.0:
+            raise ValueError(f"need 0 < feet[0] <= feet[1] and 0 < cover < 1, got {feet}, "
+                             f"{cover}")
+        if share == 0.0:
+            return CurveBank(list(self.curves), self.weights)
+        out = []
+        for c in self.curves:
+            if rng.random() >= share:
+                out.append(c)
+                continue
+            v = np.array(c.values, dtype=np.float64)
+            per_foot = depth_scale(c.depth_unit, "FT") / c.step  # samples per foot
+            lo, hi = (max(2, int(round(f * per_foot))) for f in feet)
+            n = len(v)
+            for _ in range(max(1, int(round(cover * n / ((lo + hi) / 2))))):
+                length = int(rng.integers(lo, hi + 1))
+                if length >= n:
+                    break
+                a = int(rng.integers(0, n - length))
+                v[a:a + length] = v[a]
+            out.append(BankCurve(c.mnemonic, c.unit, c.top, c.step, v, c.depth_unit))
+        return CurveBank(out, self.weights)
+
+
 def _every(curve: BankCurve, step: float) -> np.ndarray:
     """(m,) ``curve``'s values linearly interpolated every ``step`` from its top."""
     depths = np.arange(curve.top, curve.top + curve.span, step)

@@ -80,19 +80,21 @@ class CropStream(torch.utils.data.IterableDataset):
 
     def __init__(self, *, las_dir, crop, batch, seed, extras=False, pool: int = 6,
                  tier_mix: tuple[float, float, float] = DEFAULT_TIER_MIX, rules: bool = False,
-                 rough_weight: float = 1.0):
+                 rough_weight: float = 1.0, flat_share: float = 0.0):
         if pool < 1:
             raise ValueError(f"pool must be at least 1 page, got {pool}")
         self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed
         self.extras, self.pool, self.tier_mix = extras, pool, tuple(tier_mix)
         self.rules, self.rough_weight = rules, float(rough_weight)
+        self.flat_share = float(flat_share)
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         wid = info.id if info else 0
         rng = np.random.default_rng([self.seed, wid, int(time.time() * 1000) % 2**31])
         bank = load_bank(Path(self.las_dir)) if self.las_dir else random_walk_bank(rng)
-        bank = bank.favour_rough(self.rough_weight)
+        bank = bank.favour_rough(self.rough_weight).with_flat_stretches(
+            rng, share=self.flat_share)
 
         def fresh() -> tuple[np.ndarray, np.ndarray]:
             """A new page's image and training target (made once per page)."""
@@ -371,7 +373,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     stream = CropStream(las_dir=opts.las_dir, crop=opts.crop, batch=opts.batch,
                         seed=opts.seed + step, extras=opts.extras, pool=opts.pool,
                         tier_mix=parse_tier_mix(opts.tier_mix), rules=opts.rule_weight != 1.0,
-                        rough_weight=opts.rough_weight)
+                        rough_weight=opts.rough_weight, flat_share=opts.flat_share)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=opts.workers,
                                          prefetch_factor=4 if opts.workers else None,
                                          persistent_workers=bool(opts.workers))

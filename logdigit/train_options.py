@@ -46,6 +46,8 @@ class TrainOptions:
     tier_mix: str = ",".join(map(str, DEFAULT_TIER_MIX))  # clean, scanned, hard shares
     rough_weight: float = 1.0  # rough curves (render.roughness >= render.ROUGH) picked this
     # many times as often as the others for the training pages (not the validation pages)
+    flat_share: float = 0.0  # curves of the training pages given stretches held at one
+    # value (render.CurveBank.with_flat_stretches; not the validation pages); 0 = off
 
 
 def parse_tier_mix(text: str) -> tuple[float, float, float]:

@@ -334,3 +334,40 @@ def test_favour_rough_picks_rough_curves_more_often_and_leaves_the_default_alone
     assert short.pick(np.random.default_rng(0), 100.0)[0].mnemonic == "S0"
     with pytest.raises(ValueError, match="spans"):
         short.pick(np.random.default_rng(0), 1e6)
+
+
+def test_flat_stretches_hold_a_value_over_feet_of_depth_and_leave_the_rest():
+    from logdigit.render import BankCurve, CurveBank
+
+    rng = np.random.default_rng(3)
+    feet = BankCurve("GR", "API", 100.0, 0.5, rng.standard_normal(4000))
+    metres = BankCurve("RT", "OHMM", 30.0, 0.1524, rng.standard_normal(4000), depth_unit="M")
+    bank = CurveBank([feet, metres])
+    out = bank.with_flat_stretches(np.random.default_rng(0), share=1.0, feet=(20.0, 40.0))
+    for old, new in zip(bank.curves, out.curves, strict=True):
+        assert (new.mnemonic, new.top, new.step, new.depth_unit) == (
+            old.mnemonic, old.top, old.step, old.depth_unit)
+        held = np.diff(new.values) == 0
+        assert 0.05 < held.mean() < 0.3  # about 15 % of the samples
+        # the longest run: at most 40 ft (80 samples at 0.5 ft, 80 at 0.1524 m)
+        runs = np.diff(np.flatnonzero(np.diff(np.concatenate([[0], held, [0]]))))[::2]
+        assert runs.max() <= 80 and runs.max() >= 39
+        changed = new.values != old.values
+        assert np.all(np.isin(new.values[changed], old.values))  # values held, not made up
+    assert np.array_equal(feet.values, bank.curves[0].values)  # the bank is not changed
+
+
+def test_flat_stretches_off_draws_nothing_and_bad_arguments_are_refused():
+    from logdigit.render import BankCurve, CurveBank
+
+    bank = CurveBank([BankCurve("GR", "", 0.0, 0.5, np.arange(1000.0))])
+    rng = np.random.default_rng(1)
+    state = rng.bit_generator.state
+    assert bank.with_flat_stretches(rng, share=0.0).curves == bank.curves
+    assert rng.bit_generator.state == state
+    none = bank.with_flat_stretches(np.random.default_rng(1), share=1e-12)
+    assert np.array_equal(none.curves[0].values, np.arange(1000.0))
+    for kw in (dict(share=1.5), dict(share=0.5, feet=(0.0, 10.0)),
+               dict(share=0.5, feet=(20.0, 10.0)), dict(share=0.5, cover=1.0)):
+        with pytest.raises(ValueError):
+            bank.with_flat_stretches(rng, **kw)

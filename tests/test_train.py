@@ -327,3 +327,23 @@ def test_a_rule_weighted_run_trains_on_targets_that_mark_the_rules(tmp_path):
     out = train(_opts(rule_weight=4.0), out=tmp_path / "r")
     assert (out / "model.safetensors").is_file()
     assert "rule_weight" in (out / "MODEL_CARD.md").read_text()
+
+
+def test_crop_stream_flattens_curves_only_when_asked(monkeypatch):
+    import logdigit.render as render
+    import logdigit.train as tr
+
+    shares = []
+    original = render.CurveBank.with_flat_stretches
+
+    def spy(self, rng, *, share, **kw):
+        shares.append(share)
+        return original(self, rng, share=share, **kw)
+
+    monkeypatch.setattr(render.CurveBank, "with_flat_stretches", spy)
+    for share in (0.0, 0.5):
+        stream = tr.CropStream(las_dir=None, crop=64, batch=2, seed=1, pool=1,
+                               flat_share=share)
+        x, y = next(iter(stream))
+        assert x.shape == (2, 1, 64, 64) and y.shape == (2, 64, 64)
+    assert shares == [0.0, 0.5]

@@ -54,6 +54,9 @@ def train(
                                  help="Shares of clean, scanned and hard pages, e.g. "
                                  "0.2,0.4,0.4."),
     rough_weight: float = rough_weight_option(_D.rough_weight, pages="training pages"),
+    flat_share: float = typer.Option(_D.flat_share, "--flat-share", min=0.0, max=1.0,
+                                     help="Share of the training curves given stretches "
+                                     "held at one value (drawn as straight lines); 0 = off."),
     init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
                                      "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -86,6 +89,7 @@ def train(
                         checkpoint_minutes=checkpoint_minutes, val_every=val_every,
                         ema=ema, pool=pool, head=head, init=str(init) if init else None,
                         ink_weight=ink_weight, cldice_weight=cldice_weight,
-                        rule_weight=rule_weight, tier_mix=tier_mix, rough_weight=rough_weight)
+                        rule_weight=rule_weight, tier_mix=tier_mix, rough_weight=rough_weight,
+                        flat_share=flat_share)
     folder = run(opts, out=out, resume=resume)
     print(folder)
