@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .conftest import load_tool
@@ -15,6 +17,38 @@ def test_curve_scores_keys_each_curve_by_set_case_and_mnemonic():
                         {"case": "hard-0001", "curves": None}]}
     assert ds.curve_scores(report, "dev") == {"dev/clean-0000/C1S": 0.99,
                                               "dev/clean-0000/C1D": None}
+
+
+def test_curve_coverage_and_passing_need_both_r2_and_coverage():
+    report = {"cases": [{"case": "c", "curves": [
+        {"mnemonic": "A", "r2": 0.99, "coverage": 1.0},
+        {"mnemonic": "B", "r2": 0.99, "coverage": 0.6},   # good where it has values
+        {"mnemonic": "C", "r2": 0.90, "coverage": 1.0},
+        {"mnemonic": "D", "r2": None, "coverage": None}]}]}
+    scores, cover = ds.curve_scores(report, "s"), ds.curve_coverage(report, "s")
+    assert cover == {"s/c/A": 1.0, "s/c/B": 0.6, "s/c/C": 1.0, "s/c/D": None}
+    assert ds.passing(scores, cover) == 1
+    assert ds.passing(scores, cover, min_coverage=0.5) == 2
+    assert ds.passing(scores, {}) == 0  # no coverage known: not passing
+
+
+def test_a_scored_run_writes_r2_and_coverage_and_counts_both(tmp_path, monkeypatch, capsys):
+    for name, _, _ in ds.SETS:
+        (tmp_path / name).mkdir()
+    report = {"cases": [{"case": "c", "curves": [
+        {"mnemonic": "A", "r2": 0.99, "coverage": 1.0},
+        {"mnemonic": "B", "r2": 0.99, "coverage": 0.5}]}]}
+
+    class Done:
+        returncode, stdout, stderr = 0, json.dumps(report), ""
+
+    monkeypatch.setattr(ds, "_run", lambda cmd: Done())
+    assert ds.main(["--name", "x", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"x: {2 * len(ds.SETS)}/{2 * len(ds.SETS)} curves at R² >= 0.95" in out
+    assert f"{len(ds.SETS)} curves also at coverage >= 0.9" in out
+    cover = json.loads((tmp_path / "scores" / "x.coverage.json").read_text())
+    assert cover[f"{ds.SETS[0][0]}/c/B"] == 0.5
 
 
 def test_summarise_counts_clips_and_takes_the_median():

@@ -66,6 +66,23 @@ def curve_scores(report: dict, set_name: str) -> dict[str, float | None]:
     return out
 
 
+def curve_coverage(report: dict, set_name: str) -> dict[str, float | None]:
+    """``{"set/case/MNEMONIC": coverage}`` (share of the truth's depths with a value)."""
+    out: dict[str, float | None] = {}
+    for case in report.get("cases", []):
+        for curve in case.get("curves") or []:
+            out[f"{set_name}/{case['case']}/{curve['mnemonic']}"] = curve.get("coverage")
+    return out
+
+
+def passing(scores: dict[str, float | None], cover: dict[str, float | None], *,
+            min_r2: float = 0.95, min_coverage: float = 0.9) -> int:
+    """Curves reaching both ``min_r2`` and ``min_coverage`` (as ``logdigit check`` passes
+    them): a curve left NULL where it was not seen must still be mostly there."""
+    return sum(1 for k, v in scores.items() if v is not None and v >= min_r2
+               and (cover.get(k) is not None and cover[k] >= min_coverage))
+
+
 def summarise(scores: dict[str, float | None]) -> dict:
     """Counts at R² ≥ 0.95 and ≥ 0.99, mean R² clipped to 0..1 and median (a missing R²
     counts as 0)."""
@@ -148,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dev_score: {old_path}: no such score", file=sys.stderr)
         return 1
     scores: dict[str, float | None] = {}
+    cover: dict[str, float | None] = {}
     sets = (CONFIRM_SETS if args.confirm else ROUGH_SETS if args.rough
             else PAGE_ROUGH_SETS if args.page_rough else SETS)
     more = ["--rough-weight", str(ROUGH_WEIGHT)] if args.rough else []
@@ -169,9 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         if done.returncode:
             print(f"dev_score: eval of {folder} failed: {done.stderr.strip()}", file=sys.stderr)
             return 1
-        scores.update(curve_scores(json.loads(done.stdout), name))
+        report = json.loads(done.stdout)
+        scores.update(curve_scores(report, name))
+        cover.update(curve_coverage(report, name))
     write_json(out / "scores" / f"{args.name}.json", scores)
+    write_json(out / "scores" / f"{args.name}.coverage.json", cover)
     print(summary_line(args.name, scores))
+    low = sorted(k for k, c in cover.items() if c is None or c < 0.9)
+    print(f"{passing(scores, cover)} curves also at coverage >= 0.9"
+          + (f" ({len(low)} under it: {', '.join(low[:8])})" if low else ""))
     if old_path is not None:
         old = json.loads(old_path.read_text())
         changes = moved(scores, old)
