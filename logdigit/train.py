@@ -49,12 +49,57 @@ def sample_crops(page_img, page_lab, *, rng, crop: int, n: int):
     return np.stack(out_i), np.stack(out_l)
 
 
-def target(page, *, rules: bool) -> np.ndarray:
-    """A page's training target (rows, cols) uint8: its labels, and with ``rules`` the
-    background pixels on the grid's rules set to :data:`logdigit.losses.RULE`."""
+#: Grey levels below the paper a scan pixel must be to count as ink (:func:`seen_labels`).
+SEEN_DARK = 40.0
+#: Distance (px) from scan ink within which a curve's label pixel is kept.
+SEEN_REACH = 2
+
+
+def seen_labels(labels: np.ndarray, image: np.ndarray, *, dark: float = SEEN_DARK,
+                reach: int = SEEN_REACH) -> np.ndarray:
+    """The curve labels where the scan shows the curve.
+
+    A faded pen on a page binarised or blurred hard can vanish from the scan while its
+    label mask stays whole. Trained on such a mask, the segmenter is asked to mark blank
+    paper; kept only where there is ink near, the target is what the scan shows.
+
+    Parameters
+    ----------
+    labels : (rows, cols) uint8
+        Class per pixel (0 background, 1 solid, 2 dashed or dotted).
+    image : (rows, cols) uint8
+        The rendered scan (0 ink .. 255 paper).
+    dark : float
+        Grey levels below the paper (the image's 75th percentile) that count as ink.
+    reach : int
+        A label pixel is kept when ink lies within this many px (a square window).
+
+    Returns
+    -------
+    (rows, cols) uint8
+        ``labels`` with the curve pixels far from any ink set to background.
+    """
+    from scipy.ndimage import maximum_filter
+
+    image = np.asarray(image, np.float32)
+    if image.shape != np.shape(labels):
+        raise ValueError(f"image {image.shape} and labels {np.shape(labels)} differ")
+    if image.size == 0:
+        return np.asarray(labels, np.uint8)
+    ink = image < np.percentile(image, 75) - dark
+    if reach > 0:
+        ink = maximum_filter(ink, size=2 * reach + 1)
+    return np.where(ink, labels, 0).astype(np.uint8)
+
+
+def target(page, *, rules: bool, seen: bool = False) -> np.ndarray:
+    """A page's training target (rows, cols) uint8: its labels (with ``seen``, only where
+    the scan shows them: :func:`seen_labels`), and with ``rules`` the background pixels
+    on the grid's rules set to :data:`logdigit.losses.RULE`."""
+    labels = seen_labels(page.labels, page.image) if seen else page.labels
     if not rules or page.rules is None:
-        return page.labels
-    return np.where(page.rules & (page.labels == 0), np.uint8(RULE), page.labels)
+        return labels
+    return np.where(page.rules & (labels == 0), np.uint8(RULE), labels)
 
 
 def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int, extras: bool = False,
@@ -80,13 +125,13 @@ class CropStream(torch.utils.data.IterableDataset):
 
     def __init__(self, *, las_dir, crop, batch, seed, extras=False, pool: int = 6,
                  tier_mix: tuple[float, float, float] = DEFAULT_TIER_MIX, rules: bool = False,
-                 rough_weight: float = 1.0, flat_share: float = 0.0):
+                 rough_weight: float = 1.0, flat_share: float = 0.0, seen: bool = False):
         if pool < 1:
             raise ValueError(f"pool must be at least 1 page, got {pool}")
         self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed
         self.extras, self.pool, self.tier_mix = extras, pool, tuple(tier_mix)
         self.rules, self.rough_weight = rules, float(rough_weight)
-        self.flat_share = float(flat_share)
+        self.flat_share, self.seen = float(flat_share), bool(seen)
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -100,7 +145,7 @@ class CropStream(torch.utils.data.IterableDataset):
             """A new page's image and training target (made once per page)."""
             page = random_page(rng, bank, crop=self.crop, extras=self.extras,
                                tier_mix=self.tier_mix)
-            return page.image, target(page, rules=self.rules)
+            return page.image, target(page, rules=self.rules, seen=self.seen)
 
         pages = [fresh() for _ in range(self.pool)]
         n = 0
@@ -373,7 +418,8 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
     stream = CropStream(las_dir=opts.las_dir, crop=opts.crop, batch=opts.batch,
                         seed=opts.seed + step, extras=opts.extras, pool=opts.pool,
                         tier_mix=parse_tier_mix(opts.tier_mix), rules=opts.rule_weight != 1.0,
-                        rough_weight=opts.rough_weight, flat_share=opts.flat_share)
+                        rough_weight=opts.rough_weight, flat_share=opts.flat_share,
+                        seen=opts.seen_labels)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=opts.workers,
                                          prefetch_factor=4 if opts.workers else None,
                                          persistent_workers=bool(opts.workers))

@@ -48,6 +48,7 @@ class TrainOptions:
     # many times as often as the others for the training pages (not the validation pages)
     flat_share: float = 0.0  # curves of the training pages given stretches held at one
     # value (render.CurveBank.with_flat_stretches; not the validation pages); 0 = off
+    seen_labels: bool = False  # train on the label pixels the scan shows (train.seen_labels)
 
 
 def parse_tier_mix(text: str) -> tuple[float, float, float]:

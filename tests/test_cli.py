@@ -505,15 +505,16 @@ def test_train_defaults_are_the_shipped_runs_and_options_reach_the_run(tmp_path,
     assert got == 0, err
     shipped = TrainOptions()
     for field in ("steps", "batch", "crop", "lr", "ema", "pool", "val_every", "ink_weight",
-                  "tier_mix", "rule_weight", "rough_weight", "flat_share"):
+                  "tier_mix", "rule_weight", "rough_weight", "flat_share", "seen_labels"):
         assert getattr(seen[0], field) == getattr(shipped, field), field
     got, _, err = cli(capsys, "train", "--out", tmp_path / "m", "--las-dir", good, "--quiet",
                       "--ema", "0", "--pool", "3", "--steps", "7", "--tier-mix", "0.2,0.4,0.4",
                       "--ink-weight", "2", "--rule-weight", "4", "--rough-weight", "3",
-                      "--flat-share", "0.25")
+                      "--flat-share", "0.25", "--seen-labels")
     assert got == 0, err
     assert (seen[1].ema, seen[1].pool, seen[1].steps) == (0.0, 3, 7)
     assert seen[0].flat_share == 0.0 and seen[1].flat_share == 0.25
+    assert seen[0].seen_labels is False and seen[1].seen_labels is True
     assert seen[0].rough_weight == 1.0 and seen[1].rough_weight == 3.0
     assert (seen[1].tier_mix, seen[1].ink_weight, seen[1].rule_weight) == ("0.2,0.4,0.4",
                                                                           2.0, 4.0)

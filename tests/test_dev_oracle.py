@@ -71,3 +71,30 @@ def test_missing_folders_and_scores_are_refused(tmp_path, capsys):
                     "--against", "nope"]) == 1
     assert "no such score" in capsys.readouterr().err
     assert not (tmp_path / "scores").exists()
+
+
+def test_visible_labels_keep_only_what_the_scan_shows():
+    scan = np.full((30, 30), 255, np.uint8)
+    labels = np.zeros((30, 30), np.uint8)
+    labels[:, 5:8] = 1
+    scan[:10, 6] = 0  # inked in the top third only
+    got = do.visible_labels(labels, scan)
+    assert (got[:10, 5:8] == 1).all() and (got[14:] == 0).all()
+    scan[:, 20] = 200  # 55 grey levels below the paper: under the ink level of 60
+    labels[:, 20] = 2
+    assert (do.visible_labels(labels, scan)[:, 20] == 0).all()
+
+
+def test_main_with_visible_scores_the_seen_labels(cases, tmp_path, capsys, monkeypatch):
+    import logdigit.model
+
+    monkeypatch.setattr(logdigit.model, "load_model",
+                        lambda *_a, **_k: (ConstantModel(), CONFIG))
+    calls = []
+    original = do.visible_labels
+    monkeypatch.setattr(do, "visible_labels",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    assert do.main(["--cases", str(cases), "--name", "v", "--out", str(tmp_path),
+                    "--visible"]) == 0
+    assert "v (label masks where the scan shows ink):" in capsys.readouterr().out
+    assert len(calls) == len([p for p in cases.iterdir() if (p / "labels.png").is_file()])

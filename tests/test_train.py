@@ -302,6 +302,58 @@ def test_training_target_marks_rule_background_only_when_asked():
     assert target(SimpleNamespace(labels=labels, rules=None), rules=True) is labels
 
 
+def test_seen_labels_drop_curve_pixels_the_scan_erased():
+    from logdigit.train import seen_labels
+
+    image = np.full((40, 40), 250, np.uint8)
+    labels = np.zeros((40, 40), np.uint8)
+    labels[:, 10:13] = 1  # a solid curve, inked on the scan in its top half only
+    image[:20, 11] = 0
+    labels[:, 30] = 2  # a dashed one, faded: 30 grey levels below the paper
+    image[:, 30] = 220
+    got = seen_labels(labels, image, reach=2)
+    assert (got[:20, 10:13] == 1).all()  # the pen's full width is kept beside its ink
+    assert (got[23:, 10:13] == 0).all()  # the erased stretch is background
+    assert (got[:, 30] == 0).all()  # too faint to count as ink
+    assert (seen_labels(labels, image, dark=20)[:, 30] == 2).all()
+    assert (seen_labels(labels, image, reach=0)[:20, 10] == 0).all()
+    assert got.dtype == np.uint8 and got.shape == labels.shape
+    assert (got[labels == 0] == 0).all()  # never a new label
+    with pytest.raises(ValueError, match="differ"):
+        seen_labels(labels, image[:, :5])
+
+
+def test_training_target_keeps_seen_labels_and_marks_rules():
+    from types import SimpleNamespace
+
+    from logdigit.losses import RULE
+    from logdigit.train import target
+
+    image = np.full((8, 8), 250, np.uint8)
+    labels = np.zeros((8, 8), np.uint8)
+    labels[:, 2] = 1
+    image[:4, 2] = 0  # the curve's lower half erased
+    rules = np.zeros((8, 8), bool)
+    rules[:, 7] = True
+    page = SimpleNamespace(labels=labels, rules=rules, image=image)
+    t = target(page, rules=True, seen=True)
+    assert (t[:4, 2] == 1).all() and (t[7:, 2] == 0).all() and (t[:, 7] == RULE).all()
+    assert (target(page, rules=False, seen=False) == labels).all()
+
+
+def test_crop_stream_trains_on_seen_labels_only_when_asked(monkeypatch):
+    import logdigit.train as tr
+
+    calls = []
+    original = tr.seen_labels
+    monkeypatch.setattr(tr, "seen_labels", lambda *a, **k: calls.append(1) or original(*a, **k))
+    for seen in (False, True):
+        x, y = next(iter(tr.CropStream(las_dir=None, crop=64, batch=2, seed=1, pool=1,
+                                       seen=seen)))
+        assert y.shape == (2, 64, 64)
+        assert bool(calls) == seen
+
+
 def test_sample_crops_centre_on_curves_not_on_rules():
     from logdigit.losses import RULE
 

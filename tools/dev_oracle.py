@@ -5,13 +5,17 @@ with the network's curve probabilities replaced by the label mask (255 on the cl
 pixels, 0 elsewhere; at a working resolution 1/k, a pixel is a class's where any of its
 k x k full-resolution pixels is), and scored as ``logdigit eval`` scores it. What still
 fails is lost by the tracer, the resampling or the scan itself, not by the segmenter;
-what fails only with the network is the segmenter's share.
+what fails only with the network is the segmenter's share. With ``--visible`` the label
+pixels far from any scan ink are left out (:func:`visible_labels`): a stretch the scanner
+erased is then lost as it is to any segmenter, and what still passes is what a perfect
+segmenter of this scan could reach.
 
 ::
 
     .venv/bin/python tools/dev_oracle.py --name oracle               # the dev sets
     .venv/bin/python tools/dev_oracle.py --name oracle --against s18 # what the net loses
     .venv/bin/python tools/dev_oracle.py --cases runs/heldout/s1 --name heldout-oracle
+    .venv/bin/python tools/dev_oracle.py --visible --name seen --against oracle
 
 Scores go to ``OUT/scores/NAME.json`` (``--out``, default ``runs/devscore``), keyed
 ``set/case/MNEMONIC`` for the dev sets (as ``tools/dev_score.py`` keys them) or
@@ -64,6 +68,19 @@ def label_probs(labels: np.ndarray, *, cols: tuple[int, int], rows: tuple[int, i
     return out.astype(np.uint8) * 255
 
 
+def visible_labels(labels: np.ndarray, scan: np.ndarray, *, dark: float = 60.0,
+                   reach: int = 2) -> np.ndarray:
+    """The label mask where the scan shows the curve (:func:`logdigit.train.seen_labels`
+    at the ink level of :mod:`dev_visibility`): a label pixel is kept when scan ink lies
+    within ``reach`` px of it. What a segmenter could mark at best: the stretches a faded
+    pen left on the paper but the scanner erased are gone from the scan, and from this
+    mask. Shapes: (H, W) uint8 labels and (H, W) grey scan (0 ink, 255 paper) ->
+    (H, W) uint8."""
+    from logdigit.train import seen_labels
+
+    return seen_labels(labels, scan, dark=dark, reach=reach)
+
+
 @contextlib.contextmanager
 def label_masks(labels: np.ndarray):
     """Within the block, :func:`logdigit.convert.convert_scan` traces on ``labels``
@@ -88,14 +105,19 @@ def label_masks(labels: np.ndarray):
         conv.segment_array, conv.trace_track = segment, trace_track
 
 
-def score_case(folder: Path, *, model, config) -> dict[str, float | None]:
+def score_case(folder: Path, *, model, config, visible: bool = False
+               ) -> dict[str, float | None]:
     """R² per curve of one case folder traced on its label mask (``logdigit eval``'s
-    scoring: :func:`logdigit.evaluate.evaluate_case` without mask scores)."""
+    scoring: :func:`logdigit.evaluate.evaluate_case` without mask scores); with
+    ``visible`` on the part of it the scan shows (:func:`visible_labels`)."""
     from PIL import Image
 
     from logdigit.evaluate import evaluate_case
 
     labels = np.asarray(Image.open(folder / "labels.png"))
+    if visible:
+        with Image.open(folder / "scan.tif") as im:
+            labels = visible_labels(labels, np.asarray(im.convert("L")))
     with label_masks(labels):
         res = evaluate_case(folder, model=model, config=config, masks=False)
     if res.error:
@@ -115,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="a folder of cases to score instead of the dev sets under OUT")
     ap.add_argument("--against", default=None, help="an earlier score's name to compare with")
     ap.add_argument("--out", default="runs/devscore", help="dev sets and scores are here")
+    ap.add_argument("--visible", action="store_true",
+                    help="only the label pixels near scan ink: what the scan still shows")
     args = ap.parse_args(argv)
 
     out = Path(args.out)
@@ -137,14 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     scores: dict[str, float | None] = {}
     for prefix, folder in groups:
         for case in _cases(folder):
-            for mnem, r2 in score_case(case, model=model, config=config).items():
+            for mnem, r2 in score_case(case, model=model, config=config,
+                                         visible=args.visible).items():
                 key = f"{case.name}/{mnem}"
                 scores[f"{prefix}/{key}" if prefix else key] = r2
     if not scores:
         print("dev_oracle: no case with labels.png, scan.tif and truth.las", file=sys.stderr)
         return 1
     write_json(out / "scores" / f"{args.name}.json", scores)
-    print(summary_line(f"{args.name} (label masks)", scores))
+    what = "label masks where the scan shows ink" if args.visible else "label masks"
+    print(summary_line(f"{args.name} ({what})", scores))
     if old_path is not None:
         old = json.loads(old_path.read_text())
         both = [k for k in scores if k in old]

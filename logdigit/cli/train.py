@@ -57,6 +57,9 @@ def train(
     flat_share: float = typer.Option(_D.flat_share, "--flat-share", min=0.0, max=1.0,
                                      help="Share of the training curves given stretches "
                                      "held at one value (drawn as straight lines); 0 = off."),
+    seen_labels: bool = typer.Option(_D.seen_labels, "--seen-labels/--all-labels",
+                                     help="Train on the curve label pixels near scan ink "
+                                     "only: a stretch the scan erased is background."),
     init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
                                      "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -90,6 +93,6 @@ def train(
                         ema=ema, pool=pool, head=head, init=str(init) if init else None,
                         ink_weight=ink_weight, cldice_weight=cldice_weight,
                         rule_weight=rule_weight, tier_mix=tier_mix, rough_weight=rough_weight,
-                        flat_share=flat_share)
+                        flat_share=flat_share, seen_labels=seen_labels)
     folder = run(opts, out=out, resume=resume)
     print(folder)
