@@ -55,6 +55,13 @@ SEEN_DARK = 40.0
 SEEN_REACH = 2
 
 
+def scan_ink(image: np.ndarray, *, dark: float = SEEN_DARK) -> np.ndarray:
+    """(rows, cols) bool: the pixels of a scan (0 ink .. 255 paper) at least ``dark`` grey
+    levels below its paper, the 75th percentile of its grey levels."""
+    image = np.asarray(image, np.float32)
+    return image < np.percentile(image, 75) - dark
+
+
 def seen_labels(labels: np.ndarray, image: np.ndarray, *, dark: float = SEEN_DARK,
                 reach: int = SEEN_REACH) -> np.ndarray:
     """The curve labels where the scan shows the curve.
@@ -86,7 +93,7 @@ def seen_labels(labels: np.ndarray, image: np.ndarray, *, dark: float = SEEN_DAR
         raise ValueError(f"image {image.shape} and labels {np.shape(labels)} differ")
     if image.size == 0:
         return np.asarray(labels, np.uint8)
-    ink = image < np.percentile(image, 75) - dark
+    ink = scan_ink(image, dark=dark)
     if reach > 0:
         ink = maximum_filter(ink, size=2 * reach + 1)
     return np.where(ink, labels, 0).astype(np.uint8)

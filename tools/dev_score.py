@@ -57,22 +57,20 @@ PAGE_STEP = 0.5
 MOVED = 0.005
 
 
+def per_curve(report: dict, set_name: str, field: str) -> dict[str, float | None]:
+    """``{"set/case/MNEMONIC": curve[field]}`` from one ``logdigit eval --json`` report."""
+    return {f"{set_name}/{case['case']}/{curve['mnemonic']}": curve.get(field)
+            for case in report.get("cases", []) for curve in case.get("curves") or []}
+
+
 def curve_scores(report: dict, set_name: str) -> dict[str, float | None]:
     """``{"set/case/MNEMONIC": r2}`` from one ``logdigit eval --json`` report."""
-    out: dict[str, float | None] = {}
-    for case in report.get("cases", []):
-        for curve in case.get("curves") or []:
-            out[f"{set_name}/{case['case']}/{curve['mnemonic']}"] = curve.get("r2")
-    return out
+    return per_curve(report, set_name, "r2")
 
 
 def curve_coverage(report: dict, set_name: str) -> dict[str, float | None]:
     """``{"set/case/MNEMONIC": coverage}`` (share of the truth's depths with a value)."""
-    out: dict[str, float | None] = {}
-    for case in report.get("cases", []):
-        for curve in case.get("curves") or []:
-            out[f"{set_name}/{case['case']}/{curve['mnemonic']}"] = curve.get("coverage")
-    return out
+    return per_curve(report, set_name, "coverage")
 
 
 def passing(scores: dict[str, float | None], cover: dict[str, float | None], *,

@@ -45,10 +45,12 @@ def curve_visibility(scan: np.ndarray, labels: np.ndarray, tracks: list[dict], *
     dark : float
         Grey levels below the paper (the scan's 75th percentile) that count as ink.
     """
+    from logdigit.train import scan_ink
+
     scan = np.asarray(scan, np.float32)
     if scan.shape != np.shape(labels):
         raise ValueError(f"scan {scan.shape} and labels {np.shape(labels)} differ")
-    inked = scan < np.percentile(scan, 75) - dark
+    inked = scan_ink(scan, dark=dark)
     out: dict[str, float | None] = {}
     for track in tracks:
         a, b = int(track["left_px"]) + 2, int(track["right_px"]) - 1
