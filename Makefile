@@ -35,11 +35,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 # Train the default model on the CPU, in the background-friendly way: the shipped weights
-# (since session 40) are one run from scratch, 24,000 steps (377.5 min on two cores, part
+# (since session 41) are one run from scratch, 24,000 steps (377.5 min on two cores, part
 # of it beside other work), then a warm restart from its weights, 24,000 more steps with
 # the same recipe (214.8 min; about 0.42 s a step, channels last, with the cores to itself),
 # then two warm restarts of 4,000 steps each with flat stretches in 30 % of the training
-# curves (39.6 and 37.1 min).
+# curves (39.6 and 37.1 min) and a third of 8,000 steps (74.9 min, since session 41).
 # Each writes a checkpoint every 5 minutes; run `make train` again after a stop to resume.
 SHARED ?= ../shared/data
 RECIPE = --las-dir $(SHARED)/las/train --val-las-dir $(SHARED)/las/eval --decoder 32,16,8,4 \
@@ -52,6 +52,8 @@ train: $(STAMP)
 		--steps 4000 --flat-share 0.3 --init runs/logdigit-small-2
 	$(PY) -m logdigit.train --out runs/logdigit-small-4 $(RECIPE) --seed 240 --warmup 500 \
 		--steps 4000 --flat-share 0.3 --init runs/logdigit-small-3
+	$(PY) -m logdigit.train --out runs/logdigit-small-5 $(RECIPE) --seed 242 --warmup 500 \
+		--steps 8000 --val-every 8000 --flat-share 0.3 --init runs/logdigit-small-4
 
 # Evaluate the shipped model on 60 cases rendered from the held-out LAS curves: 30 with
 # seed 1 (runs/heldout/s1, the held-out set of sessions 3-36) and 30 with seed 2
