@@ -36,7 +36,9 @@ A case that fails (any :class:`~logdigit.errors.LogdigitError`: unreadable scan,
 layout, nothing traced, unreadable truth) is recorded with its error message; it never
 stops the run.
 
-:func:`aggregate` summarises the evaluated cases overall and per tier: median R², share of
+:func:`aggregate` summarises the evaluated cases overall, per tier and, when they lie in
+two or more sub-folders of the root (``s1/``, ``s2/``: cases rendered with two seeds),
+per sub-folder ("set"): median R², share of
 curves with R² >= ``min_r2`` (curves whose R² is undefined count as below), median
 coverage, mask scores from the confusion counts *pooled* over the cases (each pixel
 weighs the same, so a page with few curve pixels does not swing the mean; the mean of
@@ -71,6 +73,7 @@ __all__ = [
     "EvalError",
     "aggregate",
     "case_name",
+    "case_set",
     "case_tier",
     "evaluate_case",
     "evaluate_cases",
@@ -586,8 +589,19 @@ def _group(results: list[CaseResult], *, min_r2: float) -> dict:
     }
 
 
+def case_set(name: str) -> str:
+    """The set a case belongs to: the folder its name lies in, relative to the cases'
+    root ("" for a case directly under it).
+
+    >>> case_set("s2/hard-0005"), case_set("hard-0005")
+    ('s2', '')
+    """
+    return name.rpartition("/")[0]
+
+
 def aggregate(results: list[CaseResult], *, min_r2: float = 0.95) -> dict:
-    """Summaries overall and per tier (see the module docstring for the definitions).
+    """Summaries overall, per tier and, for cases in two or more sub-folders, per set
+    (see the module docstring for the definitions).
 
     Parameters
     ----------
@@ -599,7 +613,10 @@ def aggregate(results: list[CaseResult], *, min_r2: float = 0.95) -> dict:
     -------
     dict
         ``{"overall": GROUP, "tiers": {tier: GROUP, ...}}``, tiers in the order clean,
-        scanned, hard, unknown (only those present). A GROUP has ``cases``,
+        scanned, hard, unknown (only those present); where the cases lie in two or more
+        folders under the root (:func:`case_set` of their names, e.g. ``s1`` and ``s2``:
+        cases rendered with two seeds), also ``"sets": {set: GROUP, ...}`` in name
+        order (``""`` for cases directly under the root). A GROUP has ``cases``,
         ``evaluated``, ``failed``, ``curves``, ``r2_median``, ``r2_ok``, ``r2_ok_share``,
         ``passed`` (curves reaching both ``min_r2`` and ``min_coverage``),
         ``coverage_median``, ``rmse_median`` (mixes units; for orientation only),
@@ -610,11 +627,16 @@ def aggregate(results: list[CaseResult], *, min_r2: float = 0.95) -> dict:
     order = [*TIERS, UNKNOWN_TIER]
     tiers = sorted({r.tier for r in results}, key=lambda t: (order.index(t)
                                                              if t in order else len(order), t))
-    return {
+    out = {
         "overall": _group(results, min_r2=min_r2),
         "tiers": {t: _group([r for r in results if r.tier == t], min_r2=min_r2)
                   for t in tiers},
     }
+    sets = sorted({case_set(r.name) for r in results})
+    if len(sets) > 1:
+        out["sets"] = {name: _group([r for r in results if case_set(r.name) == name],
+                                    min_r2=min_r2) for name in sets}
+    return out
 
 
 def report(results: list[CaseResult], summary: dict, *, meta: dict | None = None) -> dict:
@@ -663,8 +685,10 @@ def format_table(results: list[CaseResult], summary: dict, *, min_r2: float = 0.
     Columns: curves (R² >= ``min_r2`` of all), median and smallest R², median coverage,
     IoU of the solid and dashed class, seconds and MPix/s. Failed cases show their error.
     """
+    sets = summary.get("sets", {})
     w = max([len("overall"), *(len(r.name) for r in results),
-             *(len(f"tier {t}") for t in summary["tiers"])])
+             *(len(f"tier {t}") for t in summary["tiers"]),
+             *(len(f"set {name or '.'}") for name in sets)])
     head = (f"{'case':<{w}} {'tier':<8} {'curves':>7} {'R² med':>8} {'R² min':>8} "
             f"{'cover':>7} {'IoU sol':>8} {'IoU dash':>8} {'seconds':>8} {'MPix/s':>7}  status")
     lines = [head, "-" * len(head)]
@@ -683,6 +707,7 @@ def format_table(results: list[CaseResult], summary: dict, *, min_r2: float = 0.
                                                    if r.warnings else ""))
     lines.append("-" * len(head))
     groups = [(f"tier {t}", g) for t, g in summary["tiers"].items()]
+    groups += [(f"set {name or '.'}", g) for name, g in sets.items()]
     groups.append(("overall", summary["overall"]))
     for label, g in groups:
         status = f"{g['evaluated']}/{g['cases']} cases evaluated"
@@ -751,10 +776,13 @@ def to_markdown(results: list[CaseResult], summary: dict, *, meta: dict | None =
         f"(R² and coverage as in `logdigit check`, no depth shift). Seconds: reading the scan "
         f"and running the pipeline (segment, trace, resample), no LAS written."
     )
-    out += ["", f"| tier | cases | curves | median R² | R² ≥ {min_r2:g} | median coverage "
+    group = "tier / set" if summary.get("sets") else "tier"
+    out += ["", f"| {group} | cases | curves | median R² | R² ≥ {min_r2:g} | median coverage "
                 "| seconds | MPix/s |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    rows = [*summary["tiers"].items(), ("**overall**", ov)]
+    rows = [*summary["tiers"].items(),
+            *((f"set `{name or '.'}`", g) for name, g in summary.get("sets", {}).items()),
+            ("**overall**", ov)]
     for label, g in rows:
         cases = f"{g['evaluated']}/{g['cases']}"
         share = (f"{_md_pct(g['r2_ok_share'])} ({g['r2_ok']}/{g['curves']})"
@@ -767,7 +795,7 @@ def to_markdown(results: list[CaseResult], summary: dict, *, meta: dict | None =
                 "label mask (predicted class: argmax of background, solid and dashed "
                 "probability; `ink`: either curve class against the background, whatever "
                 "the line style):", "",
-                "| tier | class | cases | IoU | F1 | precision | recall |",
+                f"| {group} | class | cases | IoU | F1 | precision | recall |",
                 "|---|---|---:|---:|---:|---:|---:|"]
         for label, g in rows:
             if not g["mask"]:

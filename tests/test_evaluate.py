@@ -215,6 +215,38 @@ def test_aggregate_pools_counts_and_groups_by_tier(tmp_path):
     assert json.loads(json.dumps(d))["cases"][2]["status"] == "failed"
 
 
+def test_aggregate_per_set_when_cases_lie_in_sub_folders(tmp_path):
+    """Cases in s1/ and s2/ (two seeds) are also summarised per folder; cases in one
+    folder only are not."""
+    from logdigit.evaluate import case_set
+
+    assert case_set("s2/hard-0005") == "s2" and case_set("hard-0005") == ""
+    assert case_set("a/b/clean-1") == "a/b"
+
+    def case(name, r2s):
+        return CaseResult(name, tmp_path, name.rpartition("/")[2].split("-")[0],
+                          curves=[_curve(f"C{i}", r2, 1.0) for i, r2 in enumerate(r2s)],
+                          shape=(100, 100), seconds=1.0)
+
+    results = [case("s1/clean-0000", [0.99, 0.99]), case("s2/clean-0000", [0.99, 0.5]),
+               case("s2/hard-0001", [0.2, 0.96, 0.97])]
+    s = aggregate(results, min_r2=0.95)
+    assert list(s["sets"]) == ["s1", "s2"]
+    assert (s["sets"]["s1"]["r2_ok"], s["sets"]["s1"]["curves"]) == (2, 2)
+    assert (s["sets"]["s2"]["r2_ok"], s["sets"]["s2"]["curves"]) == (3, 5)
+    assert s["overall"]["r2_ok"] == 5 and s["tiers"]["clean"]["curves"] == 4
+    table = format_table(results, s)
+    assert any(line.startswith("set s2") and " 3/5 " in line for line in table.splitlines())
+    md = to_markdown(results, s)
+    assert "| tier / set | cases |" in md and "| set `s2` | 2/2 | 5 |" in md
+    one = aggregate([case("s1/clean-0000", [0.99]), case("s1/hard-0001", [0.5])])
+    assert "sets" not in one
+    assert "| tier | cases |" in to_markdown([], one)
+    mixed = aggregate([case("clean-0000", [0.99]), case("s1/hard-0001", [0.5])])
+    assert list(mixed["sets"]) == ["", "s1"]
+    assert any(line.startswith("set .") for line in format_table([], mixed).splitlines())
+
+
 def test_table_and_markdown_rows(ink_results):
     summary = aggregate(ink_results)
     table = format_table(ink_results, summary)
