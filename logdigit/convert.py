@@ -463,7 +463,10 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         near_rules = widen(h_rules, RULE_LINK_REACH)  # rows on or beside one
         window = max(64, 512 // k)
         # a flat curve is found among the rules; where the layout's grid explains the
-        # others, a rule off that grid is such a curve
+        # others, a rule off that grid is such a curve, and so is a lone straight line
+        # far from the grid's places on a scan whose grid cannot be seen (session 42:
+        # confirm19/scanned-0010 C1S -5.44 -> 0.60, its dotted partner 0.967 -> 0.954;
+        # no other curve of the four development sets moved by more than 0.005)
         lattice = grid_lattice(track, b - a, offset=c0 / k + a, k=k)
         lines = rules_on_lattice(periodic_rules(rule_columns(pix, window=window))[a:b],
                                  lattice)

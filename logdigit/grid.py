@@ -163,7 +163,7 @@ def periodic_rules(lines: np.ndarray, *, tol: float = 2.0, min_period: float = 0
 
 
 def rules_on_lattice(lines: np.ndarray, lattice: np.ndarray | None, *,
-                     min_share: float = 0.6) -> np.ndarray:
+                     min_share: float = 0.6, lone: int = 2, far: float = 0.25) -> np.ndarray:
     """Drop the rules found off the layout's grid when the grid explains the others.
 
     :func:`periodic_rules` tells a flat curve from a linear grid's rules by the spacing
@@ -172,7 +172,11 @@ def rules_on_lattice(lines: np.ndarray, lattice: np.ndarray | None, *,
     belong (:func:`track_lattice`). When at least ``min_share`` of the rules found touch
     those places, the layout's grid is the scan's, and a rule that touches none of them
     is a curve: it is dropped. When fewer do (edges set loosely, a grid of another
-    kind), the rules are returned as they are.
+    kind), the rules are returned as they are, but for one case: the scan shows no grid
+    of its own (at most ``lone`` rules found, none touching the layout's places: a faded
+    or dotted grid that :func:`rule_columns` cannot see) and a rule found lies far from
+    every place (at least ``far`` of the spacing between the two places around it): a
+    straight line there is a flat curve, not a rule the layout misplaced.
 
     Parameters
     ----------
@@ -182,6 +186,11 @@ def rules_on_lattice(lines: np.ndarray, lattice: np.ndarray | None, *,
         Where the rules belong (:func:`track_lattice`); None: unknown.
     min_share : float
         Share of the rules that must touch the lattice.
+    lone : int
+        Most rules a scan without a visible grid of its own shows.
+    far : float
+        Distance from the nearest places, as a share of the spacing between the two
+        places around a rule, at which a lone rule is a curve.
 
     Returns
     -------
@@ -198,6 +207,19 @@ def rules_on_lattice(lines: np.ndarray, lattice: np.ndarray | None, *,
 
     runs = _runs(lines)
     touching = [bool(lattice[a:b].any()) for a, b in runs]
+    if not any(touching) and len(runs) <= lone:
+        places = np.array([0.5 * (a + b - 1) for a, b in _runs(lattice)])
+        if len(places) < 2:
+            return lines
+        out = lines.copy()
+        for a, b in runs:
+            c = 0.5 * (a + b - 1)
+            i = int(np.searchsorted(places, c))
+            if 0 < i < len(places):  # between two places (not outside the track)
+                lo, hi = places[i - 1], places[i]
+                if min(c - lo, hi - c) >= far * (hi - lo):
+                    out[a:b] = False
+        return out
     if sum(touching) < min_share * len(runs) or all(touching):
         return lines
     out = lines.copy()

@@ -193,3 +193,31 @@ def test_rules_on_lattice_trust_the_scan_when_the_grid_does_not_match():
     np.testing.assert_array_equal(rules_on_lattice(empty, lattice), empty)
     with pytest.raises(ValueError, match="shape"):
         rules_on_lattice(lines, lattice[:-1])
+
+
+def test_rules_on_lattice_drop_a_lone_straight_line_far_from_a_grid_the_scan_hides():
+    """A 1-bit scan whose grid came out dotted: :func:`rule_columns` finds no rule of it,
+    only a flat curve's straight line midway between two tenths, which is dropped (a
+    curve). A lone line near a place (the layout's edges a little off) is kept, as is
+    one on a place, and three lines off the places are a grid of the scan's own."""
+    from logdigit.grid import rules_on_lattice, track_lattice
+
+    lattice = track_lattice(401, left=0, right=400)  # every 40 px
+    lone = np.zeros(401, bool)
+    lone[99:102] = True  # midway between 80 and 120
+    assert not rules_on_lattice(lone, lattice).any()
+    assert lone[99:102].all()  # the input is left as it was
+    two = lone.copy()
+    two[295:297] = True  # another flat curve, 15 px from 280 (a quarter is 10)
+    assert not rules_on_lattice(two, lattice).any()
+    near = np.zeros(401, bool)
+    near[125:127] = True  # 5-6 px from 120: a rule the layout placed loosely
+    np.testing.assert_array_equal(rules_on_lattice(near, lattice), near)
+    on = np.zeros(401, bool)
+    on[200] = True
+    np.testing.assert_array_equal(rules_on_lattice(on, lattice), on)
+    grid = np.zeros(401, bool)
+    grid[[17, 57, 97]] = True  # three: the scan's own grid, 17 px off the layout's
+    np.testing.assert_array_equal(rules_on_lattice(grid, lattice), grid)
+    # with the lone case switched off, the curve stays a rule (as before session 42)
+    np.testing.assert_array_equal(rules_on_lattice(lone, lattice, lone=0), lone)
