@@ -71,3 +71,15 @@ def test_average_cli_names_a_run_without_weights(tiny_model_dir, tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "empty: no model.safetensors" in err[0]
     assert not (tmp_path / "soup").exists()
+
+
+def test_average_cli_names_a_damaged_weights_file(tiny_model_dir, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_model_dir, bad)
+    (bad / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(SystemExit) as exc:
+        avg.main([str(tiny_model_dir), str(bad), str(tmp_path / "soup")])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a safetensors file" in err[0] and "bad" in err[0]
+    assert not (tmp_path / "soup").exists()

@@ -7,11 +7,11 @@ warm restarts from one set of weights (e.g. ``runs/f43`` and the weights it star
 lie close enough for their mean to be a network too. The output is a run-like folder
 (``model.safetensors`` and the first run's ``config.json``) for ``tools/candidate.py``::
 
-    .venv/bin/python tools/average_weights.py runs/f41w runs/f43 runs/soup4143
+    .venv/bin/python tools/average_weights.py runs/f43 models/logdigit-small runs/soup4143
     .venv/bin/python tools/candidate.py runs/soup4143 runs/cand-soup
 
-A folder without a ``config.json`` of its own (the shipped model folder has one) is
-refused: the architecture must come from somewhere.
+A model folder counts as a run (the shipped one above: its weights are f41's). A folder
+without a ``config.json`` is refused: the architecture must come from somewhere.
 """
 
 from __future__ import annotations
@@ -45,7 +45,12 @@ def average_weights(runs: list[Path], out: Path, *, overwrite: bool = False) -> 
                 raise FileNotFoundError(f"{run}: no {name}")
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists (use --overwrite)")
-    tensors = [load_file(run / WEIGHTS) for run in runs]
+    tensors = []
+    for run in runs:
+        try:
+            tensors.append(load_file(run / WEIGHTS))
+        except Exception as exc:  # safetensors' own error type for a damaged file
+            raise ValueError(f"{run / WEIGHTS}: not a safetensors file ({exc})") from None
     first = tensors[0]
     for run, other in zip(runs[1:], tensors[1:], strict=True):
         if other.keys() != first.keys():
