@@ -32,6 +32,7 @@ from .trace import (
     Trace,
     bridge_gaps,
     centrelines,
+    claim_solid_spikes,
     claim_solid_stretches,
     edge_excursions,
     exclude_trace,
@@ -553,6 +554,13 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             xs = claim_solid_stretches(xs, xd, solid=probs[0][:, a:b],
                                        dashed=probs[1][:, a:b], half_width=half,
                                        min_rows=max(2, CLAIM_ROWS // k))
+            # ... and a sharp spike (a few rows) whose tip it cut across (session 43:
+            # dev sets with f41 292/298/102/107 curves at R² >= 0.95 against 292/296/102/107,
+            # 16 curves up and 4 down by more than 0.005, none of the 4 above 0.73;
+            # confirm23/scanned-0001 C1S 0.13 -> 0.68)
+            xs = claim_solid_spikes(xs, xd, solid=probs[0][:, a:b], dashed=probs[1][:, a:b],
+                                    half_width=half, max_rows=max(2, CLAIM_ROWS // k),
+                                    pixels=pix[:, a:b])
             # ... and a faint solid curve the path left for the dashed one's ink
             xs_on_dashed = xs
             xs = search_solid_stretches(xs, xd, ink=p_ink, solid=probs[0][:, a:b],

@@ -1865,6 +1865,114 @@ def claim_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: n
     return xs
 
 
+def claim_solid_spikes(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: np.ndarray,
+                       dashed: np.ndarray, half_width: float, max_rows: int = 24,
+                       min_width: float | None = None, min_own_style: float = 0.5,
+                       pixels: np.ndarray | None = None, dark: int = 64) -> np.ndarray:
+    """Move the solid trace out onto a sharp solid spike on the rows where it left its ink.
+
+    A spike drawn in a few rows (a single sample far out, often to the scale's end) is a
+    wide, short blob of solid ink: nearly horizontal strokes out and back and the tip
+    between them. Where the dashed curve runs through the spike's base, the least-cost
+    path cuts across on the dashed curve's ink (or bridges over paper) and leaves the
+    tip, and with it the sample that carries most of the curve's variance, to no one;
+    the piece is too short for :func:`claim_solid_stretches`. Each connected piece of
+    solid-class ink (probability >= 0.5) farther than ``half_width`` from both traces,
+    shorter than ``max_rows`` rows, at least ``min_width`` px wide, whose own mean
+    solid-minus-dashed probability is at least ``min_own_style`` and which touches the
+    solid trace's band (within ``half_width + 2`` px: it leaves from the solid curve's
+    stroke; a rough dashed curve's strokes that the segmenter calls solid touch only
+    the dashed trace's),
+    takes the solid trace on those of its rows where the trace is not on solid ink (no
+    solid probability >= 0.5 within a column of it, or no trace): on the rows where the
+    trace runs on solid ink (the spike's base, a stroke the path already follows) the
+    trace stays. With ``pixels``, neither does it where it runs on a dark line of the scan
+    that the segmenter calls neither class (a curve along a grid rule, which the
+    segmenter leaves out as a rule).
+
+    Parameters
+    ----------
+    x_solid, x_dashed : (rows,) float
+        Traces (columns), NaN in gaps.
+    solid, dashed : (rows, cols) uint8
+        The segmenter's solid and dashed probabilities (0..255).
+    half_width : float
+        Reach (px) of a trace's stroke.
+    max_rows : int
+        Pieces this tall or taller are left to :func:`claim_solid_stretches`.
+    min_width : float, optional
+        Least width (px) of a piece; default ``6 * half_width``.
+    min_own_style : float
+        The piece's own mean solid-minus-dashed probability (-1..1) at least this.
+    pixels : (rows, cols) uint8, optional
+        The scan (0 = black).
+    dark : int
+        A pixel of ``pixels`` at least this much darker than its row's paper (the row's
+        median) is on a line.
+
+    Returns
+    -------
+    (rows,) float
+        A new solid trace: the piece's mean column on each row it claims, elsewhere
+        ``x_solid``.
+    """
+    from scipy import ndimage
+
+    xs = np.asarray(x_solid, np.float64).copy()
+    xd = np.asarray(x_dashed, np.float64)
+    H, W = solid.shape
+    if H == 0 or W == 0:
+        return xs
+    hw = float(half_width)
+    min_width = 6 * hw if min_width is None else float(min_width)
+    free = solid >= 128
+    for x in (xs, xd):
+        _clear_band(free, x, hw)
+    near = np.ones((H, W), bool)  # False within ``hw + 2`` of the solid trace
+    _clear_band(near, xs, hw + 2)
+    near = ~near
+    # the solid trace's rows on solid ink (within a column of it)
+    on_solid = np.zeros(H, bool)
+    ok = np.flatnonzero(np.isfinite(xs))
+    xi = np.clip(np.round(xs[ok]).astype(np.int64), 0, W - 1)
+    for dx in (-1, 0, 1):
+        on_solid[ok] |= solid[ok, np.clip(xi + dx, 0, W - 1)] >= 128
+    if pixels is not None and len(ok):  # on a line of the scan no class claims
+        paper = np.median(pixels[ok], axis=1)
+        line = (paper - pixels[ok, xi].astype(np.float64) >= dark) & (dashed[ok, xi] < 128)
+        on_solid[ok] |= line
+    labels, _ = ndimage.label(free, structure=np.ones((3, 3), bool))
+    eight = np.ones((3, 3), bool)
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None or sl[0].stop - sl[0].start >= max_rows:
+            continue
+        if sl[1].stop - sl[1].start < min_width:
+            continue
+        top = sl[0].start
+        rows = top + np.arange(sl[0].stop - top)
+        claim = ~on_solid[rows]
+        if not claim.any():
+            continue
+        piece = labels[sl] == i
+        own = solid[sl][piece].astype(np.int16) - dashed[sl][piece]
+        if own.mean() / 255.0 < min_own_style:
+            continue
+        # the piece grown by a pixel, in a box a pixel larger, meets a trace's band
+        r0, r1 = max(0, top - 1), min(H, sl[0].stop + 1)
+        c0, c1 = max(0, sl[1].start - 1), min(W, sl[1].stop + 1)
+        grown = np.zeros((r1 - r0, c1 - c0), bool)
+        grown[top - r0:top - r0 + piece.shape[0],
+              sl[1].start - c0:sl[1].start - c0 + piece.shape[1]] = piece
+        grown = ndimage.binary_dilation(grown, eight)
+        if not (grown & near[r0:r1, c0:c1]).any():
+            continue
+        count = piece.sum(axis=1)
+        claim &= count > 0
+        centre = (piece * np.arange(sl[1].start, sl[1].stop)[None, :]).sum(axis=1)
+        xs[rows[claim]] = centre[claim] / count[claim]
+    return xs
+
+
 def search_solid_stretches(x_solid: np.ndarray, x_dashed: np.ndarray, *, ink: np.ndarray,
                            solid: np.ndarray, dashed: np.ndarray, half_width: float,
                            min_rows: int = 24, max_style: float = -0.2,

@@ -1323,6 +1323,92 @@ def test_claim_solid_stretches_edge_cases():
 
 
 # --------------------------------------------------------------------------- straight stretches
+def _spike_maps():
+    """A solid curve at column 20 with a sharp spike out to column 95 on rows 40-49: a
+    thick stroke out (rows 40-43), the tip (rows 44-45, columns 90-97) and a stroke back
+    (rows 46-49); a dashed curve at column 30 runs through the spike's base. The solid
+    trace follows its curve but for rows 44-45, where it cut across on the dashed
+    curve's ink (column 30)."""
+    rows, cols = 80, 100
+    solid = np.zeros((rows, cols), np.uint8)
+    dashed = np.zeros((rows, cols), np.uint8)
+    solid[:, 19:22] = 255
+    solid[40:44, 19:98] = 255  # out ...
+    solid[44:46, 90:98] = 255  # ... the tip ...
+    solid[46:50, 19:98] = 255  # ... and back
+    dashed[:, 29:32] = 255
+    xs = np.full(rows, 20.0)
+    xs[44:46] = 30.0
+    return solid, dashed, xs, np.full(rows, 30.0)
+
+
+def test_claim_solid_spikes_takes_the_tip_the_trace_cut_across():
+    from logdigit.trace import claim_solid_spikes
+
+    solid, dashed, xs, xd = _spike_maps()
+    got = claim_solid_spikes(xs, xd, solid=solid, dashed=dashed, half_width=3, max_rows=24)
+    np.testing.assert_allclose(got[44:46], 93.5)  # the tip's middle
+    # the rows where the trace was on solid ink (the spike's strokes) are kept
+    np.testing.assert_array_equal(np.delete(got, [44, 45]), np.delete(xs, [44, 45]))
+    assert xs[44] == 30.0  # the input is left as it was
+
+
+def test_claim_solid_spikes_leaves_what_is_not_a_skipped_spike():
+    from logdigit.trace import claim_solid_spikes
+
+    solid, dashed, xs, xd = _spike_maps()
+    # a piece as tall as max_rows is claim_solid_stretches' business
+    np.testing.assert_array_equal(
+        claim_solid_spikes(xs, xd, solid=solid, dashed=dashed, half_width=3, max_rows=10),
+        xs)
+    # too narrow a piece
+    np.testing.assert_array_equal(
+        claim_solid_spikes(xs, xd, solid=solid, dashed=dashed, half_width=3, max_rows=24,
+                           min_width=90), xs)
+    # ink the segmenter calls dashed as much as solid
+    mixed = dashed.copy()
+    mixed[40:50, 35:98] = 255
+    np.testing.assert_array_equal(
+        claim_solid_spikes(xs, xd, solid=solid, dashed=mixed, half_width=3, max_rows=24), xs)
+    # a trace on solid ink on every row keeps its place
+    own = solid.copy()
+    own[44:46, 29:32] = 255
+    np.testing.assert_array_equal(
+        claim_solid_spikes(xs, xd, solid=own, dashed=dashed, half_width=3, max_rows=24), xs)
+    # a wide blob off on its own (not touching either trace's band) is not the curve's
+    apart = np.zeros_like(solid)
+    apart[:, 19:22] = 255
+    apart[44:46, 60:98] = 255
+    np.testing.assert_array_equal(
+        claim_solid_spikes(xs, xd, solid=apart, dashed=dashed, half_width=3, max_rows=24),
+        xs)
+    empty = np.zeros((0, 5), np.uint8)
+    assert len(claim_solid_spikes(np.zeros(0), np.zeros(0), solid=empty, dashed=empty,
+                                  half_width=2)) == 0
+    # a trace on a dark line of the scan that neither class claims (a curve along a
+    # grid rule) keeps its place; on paper it does not
+    pixels = np.full(solid.shape, 230, np.uint8)
+    pixels[:, 29:32] = 40
+    np.testing.assert_array_equal(
+        claim_solid_spikes(xs, xd, solid=solid, dashed=np.zeros_like(dashed), half_width=3,
+                           max_rows=24, pixels=pixels), xs)
+    np.testing.assert_allclose(
+        claim_solid_spikes(xs, xd, solid=solid, dashed=np.zeros_like(dashed), half_width=3,
+                           max_rows=24, pixels=np.full(solid.shape, 230, np.uint8))[44:46],
+        93.5)
+    # ... and a line the segmenter calls dashed is the dashed curve's, not the trace's
+    np.testing.assert_allclose(
+        claim_solid_spikes(xs, xd, solid=solid, dashed=dashed, half_width=3, max_rows=24,
+                           pixels=pixels)[44:46], 93.5)
+    # a piece that meets only the dashed trace's band (here: the solid trace is missing
+    # where it ran on the dashed curve's ink), as a rough dashed curve's strokes that the
+    # segmenter calls solid do
+    gap = xs.copy()
+    gap[40:50] = np.nan
+    got = claim_solid_spikes(gap, xd, solid=solid, dashed=dashed, half_width=3, max_rows=24)
+    np.testing.assert_array_equal(got, gap)
+
+
 def test_straight_stretches_only_keeps_runs_down_one_column():
     from logdigit.trace import straight_stretches_only
 
