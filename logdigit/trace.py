@@ -2174,7 +2174,9 @@ def give_back_dashed_ink(x_dashed: np.ndarray, x_before: np.ndarray, x_after: np
     the solid trace moved by more than two ``half_width`` (``x_before`` -> ``x_after``),
     the old solid path replaces the dashed trace when it lies on dashed ink (the dashed
     probability within a column of it >= 0.5) on at least ``min_share`` of the rows and
-    on ``margin`` more of them than the dashed trace does.
+    on ``margin`` more of them than the dashed trace does: on the rows where, over the
+    ``min_rows`` rows around, it lies on dashed ink more often than the dashed trace (the
+    dashed trace may have found its own curve again for part of the run).
 
     Parameters
     ----------
@@ -2203,12 +2205,20 @@ def give_back_dashed_ink(x_dashed: np.ndarray, x_before: np.ndarray, x_after: np
         return xd
     on_old = _sample(dashed, before, 1) >= 128
     on_own = _sample(dashed, xd, 1) >= 128  # NaN rows (no trace) are not on ink
+    from scipy.ndimage import uniform_filter1d
+
     for a, b in _runs(moved):
         if b - a < min_rows:
             continue
         old, own = on_old[a:b].mean(), on_own[a:b].mean()
         if old >= min_share and old >= own + margin:
-            xd[a:b] = before[a:b]
+            # only where the old path is the one on dashed ink over the ``min_rows``
+            # around: a run can end where the dashed trace has found its curve again
+            lead = uniform_filter1d(on_old[a:b].astype(np.float64)
+                                    - on_own[a:b].astype(np.float64), size=min_rows,
+                                    mode="nearest")
+            take = lead > 0
+            xd[a:b][take] = before[a:b][take]
     return xd
 
 

@@ -1981,6 +1981,30 @@ def test_rule_spikes_edge_cases():
 
 
 # --------------------------------------------------------------------------- give_back_dashed_ink
+def test_give_back_dashed_ink_keeps_the_part_where_the_dashed_trace_found_its_curve():
+    """The solid trace ran on the dashed curve (column 30) over rows 40-119 and on to
+    column 60 (paper) over rows 120-159, then a later step moved it to column 55 over
+    rows 40-159; the dashed trace was on a dotted rule (column 80) until row 119 and on
+    its own curve (column 30) after it. Only rows 40-119 are given back (session 43:
+    confirm19/scanned-0010 C2D 0.945 -> 0.995, where the whole run had been)."""
+    from logdigit.trace import give_back_dashed_ink
+
+    rows, cols = 200, 100
+    dashed = np.zeros((rows, cols), np.uint8)
+    dashed[:, 29:32] = 255
+    dashed[::7, 79:82] = 255
+    before = np.full(rows, 55.0)
+    before[40:120] = 30.0
+    before[120:160] = 60.0
+    after = np.full(rows, 55.0)
+    xd = np.full(rows, 30.0)
+    xd[40:120] = 80.0
+    out = give_back_dashed_ink(xd, before, after, dashed=dashed, half_width=3.0)
+    np.testing.assert_array_equal(out[40:110], 30.0)
+    np.testing.assert_array_equal(out[120:], xd[120:])  # its own curve: kept
+    np.testing.assert_array_equal(out[:40], xd[:40])
+
+
 def test_give_back_dashed_ink_returns_the_stretch_the_solid_trace_left():
     """The solid trace ran on the dashed curve (column 30) over rows 40-139, the dashed
     trace on a dotted rule (column 80); a later step moved the solid trace to column 55:
