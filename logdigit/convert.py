@@ -526,9 +526,21 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
             cmap = suppress_straight_columns(
                 cmap, window=max(8, DASHED_STRAIGHT_WINDOW_PX // k),
                 min_fraction=DASHED_STRAIGHT_FRACTION, lines=lines, keep=DASHED_STRAIGHT_KEEP)
+        own_link = link if curve.cls == 2 else solid_link
+        if curve.cls == 2 and traced and probs is not None:
+            # the dashes an earlier trace's exclusion took with the run of ink it touched
+            # are still this curve's way sideways (not its pixels): a sharp dashed
+            # excursion drawn out across the solid line is followed, not cut (session 43:
+            # dev sets 293/300/103/107 curves at R² >= 0.95 against 292/299/102/107, 44 up
+            # and 13 down by more than 0.005; confirm23/scanned-0007 C1D 0.941 -> 0.999,
+            # rough29/hard-0026 C2D 0.555 -> 0.959; linking all the taken ink instead,
+            # solid too, lets dashed paths ride the solid curve's strokes: 798)
+            taken = np.where((remaining < p_ink) & (probs[1][:, a:b] >= 128), p_ink, 0
+                             ).astype(np.uint8)
+            own_link = taken if own_link is None else np.maximum(own_link, taken)
         tr = trace_curve(cmap, x_offset=0, max_gap=max_gap,
                          wrap=WRAP_COST if curve.backup else None, skeleton=skeleton,
-                         link=link if curve.cls == 2 else solid_link)
+                         link=own_link)
         traced.append((cmap, tr))
         low[curve.mnemonic] = (tr.x, tr.confidence)
         if i + 1 < len(ordered):  # never give this curve's ink to a later one

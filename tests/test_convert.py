@@ -1213,6 +1213,76 @@ def test_the_solid_trace_goes_through_claim_solid_stretches(ink_model, monkeypat
     np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
 
 
+def test_the_solid_trace_goes_through_claim_solid_spikes(ink_model, monkeypatch):
+    """After :func:`logdigit.trace.claim_solid_stretches`, the solid trace of a track with
+    one solid and one dashed curve passes through
+    :func:`logdigit.trace.claim_solid_spikes` (both traces, both class maps, the scan, and
+    pieces shorter than claim_solid_stretches' rows), and what it returns is the solid
+    curve's trace."""
+    import logdigit.convert as convert_mod
+
+    seen = {}
+
+    def spikes(xs, xd, *, solid, dashed, half_width, max_rows, pixels):
+        seen.update(shapes={solid.shape, dashed.shape, pixels.shape}, n=len(xs),
+                    max_rows=max_rows, half=half_width)
+        return np.full_like(xs, float(np.nanmedian(xs)) + 30.0)
+
+    monkeypatch.setattr(convert_mod, "claim_solid_spikes", spikes)
+    res = _solid_beside_dashed(ink_model)
+    (shape,) = seen["shapes"]
+    assert seen["n"] == ROWS == shape[0] and seen["half"] > 0
+    assert seen["max_rows"] == max(2, convert_mod.CLAIM_ROWS)  # factor 1 here
+    np.testing.assert_allclose(np.nanmedian(res.curves[0].values), 65.0, atol=1.0)
+    np.testing.assert_allclose(np.nanmedian(res.curves[1].values), 100.0, atol=1.0)
+
+
+def test_the_dashed_path_may_move_along_dashes_the_solid_trace_took(ink_model, monkeypatch):
+    """The solid trace's exclusion takes the whole run of ink it touches, so a dashed
+    stroke drawn out from the solid line goes with it; the dashed curve's path may still
+    move sideways along those dashes (its ``link``), though not sit on them (its map).
+    Session 43: confirm23/scanned-0007 C1D 0.941 -> 0.999."""
+    import logdigit.convert as convert_mod
+
+    depth = np.arange(ROWS)
+    x_solid = 150 + 20 * np.sin(depth / 60.0)
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    d.line([(float(x), float(r)) for r, x in enumerate(x_solid)], fill=0, width=3)
+    for r0 in range(0, ROWS, 20):  # the dashed curve at 280 ...
+        d.line([(280.0, float(r0)), (280.0, float(min(ROWS - 1, r0 + 12)))], fill=100, width=3)
+    x0 = int(round(x_solid[600]))
+    for c in range(x0, 280, 8):  # ... and a stroke of dashes out to it from the solid line
+        d.line([(float(c), 600.0), (float(c + 5), 600.0)], fill=100, width=3)
+    pixels = np.asarray(img, np.uint8).copy()
+
+    def two_classes(pix, **kw):
+        probs = np.zeros((2, *pix.shape), np.uint8)
+        probs[0] = (pix < 50) * 255
+        probs[1] = ((pix >= 50) & (pix < 128)) * 255
+        return probs
+
+    calls = []
+    real = convert_mod.trace_curve
+
+    def spy(cmap, **kw):
+        calls.append((cmap, kw.get("link")))
+        return real(cmap, **kw)
+
+    monkeypatch.setattr(convert_mod, "segment_array", two_classes)
+    monkeypatch.setattr(convert_mod, "trace_curve", spy)
+    lay = many_layout([
+        {"mnemonic": "S", "unit": "", "left": 0.0, "right": 150.0, "style": "solid"},
+        {"mnemonic": "D", "unit": "", "left": 0.0, "right": 150.0, "style": "dashed"}])
+    model, config = ink_model
+    convert_scan(scan(pixels), lay, model=model, config=config, factor=1)
+    cmap, link = calls[1]  # the dashed curve's (the solid one is traced first)
+    dash = two_classes(pixels)[1][:, LEFT_PX:LEFT_PX + cmap.shape[1]] >= 128
+    taken = dash & (cmap == 0)  # dashes the solid trace's exclusion removed from the map
+    assert taken[598:603].any()
+    assert link is not None and np.all(link[taken] > 0)
+
+
 def test_the_solid_trace_goes_through_search_solid_stretches(ink_model, monkeypatch):
     """After :func:`logdigit.trace.claim_solid_stretches`, the solid trace of a track with
     one solid and one dashed curve passes through
