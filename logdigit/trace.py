@@ -1925,12 +1925,6 @@ def claim_solid_spikes(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: np.n
         return xs
     hw = float(half_width)
     min_width = 6 * hw if min_width is None else float(min_width)
-    free = solid >= 128
-    for x in (xs, xd):
-        _clear_band(free, x, hw)
-    near = np.ones((H, W), bool)  # False within ``hw + 2`` of the solid trace
-    _clear_band(near, xs, hw + 2)
-    near = ~near
     # the solid trace's rows on solid ink (within a column of it)
     on_solid = np.zeros(H, bool)
     ok = np.flatnonzero(np.isfinite(xs))
@@ -1938,38 +1932,52 @@ def claim_solid_spikes(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: np.n
     for dx in (-1, 0, 1):
         on_solid[ok] |= solid[ok, np.clip(xi + dx, 0, W - 1)] >= 128
     if pixels is not None and len(ok):  # on a line of the scan no class claims
-        paper = np.median(pixels[ok], axis=1)
-        line = (paper - pixels[ok, xi].astype(np.float64) >= dark) & (dashed[ok, xi] < 128)
-        on_solid[ok] |= line
-    labels, _ = ndimage.label(free, structure=np.ones((3, 3), bool))
+        ask = ~on_solid[ok]
+        rr, cc = ok[ask], xi[ask]
+        paper = np.median(pixels[rr], axis=1) if len(rr) else np.zeros(0)
+        on_solid[rr] |= (paper - pixels[rr, cc].astype(np.float64) >= dark) & (
+            dashed[rr, cc] < 128)
+    # a piece shorter than ``max_rows`` that holds a row off solid ink lies within
+    # ``max_rows`` rows of it: only those windows are searched (whole, the same pieces)
+    from .calibrate import _runs
+
     eight = np.ones((3, 3), bool)
-    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
-        if sl is None or sl[0].stop - sl[0].start >= max_rows:
-            continue
-        if sl[1].stop - sl[1].start < min_width:
-            continue
-        top = sl[0].start
-        rows = top + np.arange(sl[0].stop - top)
-        claim = ~on_solid[rows]
-        if not claim.any():
-            continue
-        piece = labels[sl] == i
-        own = solid[sl][piece].astype(np.int16) - dashed[sl][piece]
-        if own.mean() / 255.0 < min_own_style:
-            continue
-        # the piece grown by a pixel, in a box a pixel larger, meets a trace's band
-        r0, r1 = max(0, top - 1), min(H, sl[0].stop + 1)
-        c0, c1 = max(0, sl[1].start - 1), min(W, sl[1].stop + 1)
-        grown = np.zeros((r1 - r0, c1 - c0), bool)
-        grown[top - r0:top - r0 + piece.shape[0],
-              sl[1].start - c0:sl[1].start - c0 + piece.shape[1]] = piece
-        grown = ndimage.binary_dilation(grown, eight)
-        if not (grown & near[r0:r1, c0:c1]).any():
-            continue
-        count = piece.sum(axis=1)
-        claim &= count > 0
-        centre = (piece * np.arange(sl[1].start, sl[1].stop)[None, :]).sum(axis=1)
-        xs[rows[claim]] = centre[claim] / count[claim]
+    for w0, w1 in _runs(widen(~on_solid, int(max_rows))):
+        free = solid[w0:w1] >= 128
+        for x in (xs, xd):
+            _clear_band(free, x[w0:w1], hw)
+        near = np.ones(free.shape, bool)  # False within ``hw + 2`` of the solid trace
+        _clear_band(near, xs[w0:w1], hw + 2)
+        near = ~near
+        labels, _ = ndimage.label(free, structure=eight)
+        for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+            if sl is None or sl[0].stop - sl[0].start >= max_rows:
+                continue
+            if sl[1].stop - sl[1].start < min_width:
+                continue
+            top = sl[0].start
+            rows = w0 + top + np.arange(sl[0].stop - top)
+            claim = ~on_solid[rows]
+            if not claim.any():
+                continue
+            piece = labels[sl] == i
+            box = (slice(w0 + top, w0 + sl[0].stop), sl[1])
+            own = solid[box][piece].astype(np.int16) - dashed[box][piece]
+            if own.mean() / 255.0 < min_own_style:
+                continue
+            # the piece grown by a pixel, in a box a pixel larger, meets the band
+            r0, r1 = max(0, top - 1), min(w1 - w0, sl[0].stop + 1)
+            c0, c1 = max(0, sl[1].start - 1), min(W, sl[1].stop + 1)
+            grown = np.zeros((r1 - r0, c1 - c0), bool)
+            grown[top - r0:top - r0 + piece.shape[0],
+                  sl[1].start - c0:sl[1].start - c0 + piece.shape[1]] = piece
+            grown = ndimage.binary_dilation(grown, eight)
+            if not (grown & near[r0:r1, c0:c1]).any():
+                continue
+            count = piece.sum(axis=1)
+            claim &= count > 0
+            centre = (piece * np.arange(sl[1].start, sl[1].stop)[None, :]).sum(axis=1)
+            xs[rows[claim]] = centre[claim] / count[claim]
     return xs
 
 
