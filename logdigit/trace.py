@@ -1925,16 +1925,13 @@ def claim_solid_spikes(x_solid: np.ndarray, x_dashed: np.ndarray, *, solid: np.n
         return xs
     hw = float(half_width)
     min_width = 6 * hw if min_width is None else float(min_width)
-    # the solid trace's rows on solid ink (within a column of it)
-    on_solid = np.zeros(H, bool)
-    ok = np.flatnonzero(np.isfinite(xs))
-    xi = np.clip(np.round(xs[ok]).astype(np.int64), 0, W - 1)
-    for dx in (-1, 0, 1):
-        on_solid[ok] |= solid[ok, np.clip(xi + dx, 0, W - 1)] >= 128
-    if pixels is not None and len(ok):  # on a line of the scan no class claims
-        ask = ~on_solid[ok]
-        rr, cc = ok[ask], xi[ask]
-        paper = np.median(pixels[rr], axis=1) if len(rr) else np.zeros(0)
+    # the solid trace's rows on solid ink (within a column of it; no trace: off)
+    with np.errstate(invalid="ignore"):
+        on_solid = _sample(solid, xs, 1) >= 128
+    rr = np.flatnonzero(np.isfinite(xs) & ~on_solid)
+    if pixels is not None and len(rr):  # on a line of the scan no class claims
+        cc = np.clip(np.round(xs[rr]).astype(np.int64), 0, W - 1)
+        paper = np.median(pixels[rr], axis=1)
         on_solid[rr] |= (paper - pixels[rr, cc].astype(np.float64) >= dark) & (
             dashed[rr, cc] < 128)
     # a piece shorter than ``max_rows`` that holds a row off solid ink lies within
