@@ -29,6 +29,7 @@ from .layout import Curve, DepthCalibration, Track
 __all__ = [
     "depth_grid",
     "depth_to_row",
+    "edge_samples",
     "resample",
     "row_to_depth",
     "value_to_x",
@@ -522,6 +523,57 @@ def _fit_run(
     # g lies inside the original run; after binning that may be up to half a bin beyond the
     # first/last bin centre, where the spline's own (cubic) continuation is used.
     return spline(g)
+
+
+def edge_samples(depths: np.ndarray, x: np.ndarray, grid: np.ndarray, *,
+                 edges: tuple[float, float], tol: float = 1.0) -> np.ndarray:
+    """Which output depths the trace reached a track edge at, read from its nearest row.
+
+    A curve beyond its scale is drawn along the track's edge and recorded at the scale's
+    end; a one-sample spike out to the edge is a row or two of the trace, which the
+    smoothing spline of :func:`resample` cuts short. The caller writes the scale's end
+    value at these depths instead.
+
+    Parameters
+    ----------
+    depths : numpy.ndarray, shape (n,)
+        Depth of each row of the trace, strictly increasing.
+    x : numpy.ndarray, shape (n,)
+        The trace's column in each row (px), NaN in gaps.
+    grid : numpy.ndarray, shape (m,)
+        Output depths, increasing.
+    edges : (float, float)
+        Columns (px) of the track's left and right edge.
+    tol : float
+        A row whose column is at most this many px inside an edge (or beyond it) is on it.
+
+    Returns
+    -------
+    numpy.ndarray of int8, shape (m,)
+        -1 where the row nearest the output depth is on the left edge, 1 on the right
+        edge, 0 elsewhere (also outside the trace's depths and where that row is NaN).
+    """
+    d = np.asarray(depths, dtype=np.float64)
+    xs = np.asarray(x, dtype=np.float64)
+    g = np.asarray(grid, dtype=np.float64)
+    if d.ndim != 1 or xs.shape != d.shape:
+        raise ValueError(f"depths and x must be 1-D of the same length, got {d.shape} "
+                         f"and {xs.shape}")
+    out = np.zeros(g.shape, np.int8)
+    if d.size == 0 or g.size == 0:
+        return out
+    j = np.clip(np.searchsorted(d, g), 1, d.size - 1) if d.size > 1 else np.zeros(
+        g.shape, np.int64)
+    if d.size > 1:  # the nearer of the rows either side
+        j = np.where(np.abs(d[j - 1] - g) <= np.abs(d[j] - g), j - 1, j)
+    step = float(np.median(np.diff(d))) if d.size > 1 else 0.0
+    inside = (g >= d[0] - 0.5 * step) & (g <= d[-1] + 0.5 * step)
+    xn = xs[j]
+    left, right = float(edges[0]), float(edges[1])
+    with np.errstate(invalid="ignore"):
+        out[inside & (xn <= left + tol)] = -1
+        out[inside & (xn >= right - tol)] = 1
+    return out
 
 
 def resample(

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .calibrate import depth_grid, resample, row_to_depth, x_to_true_value
+from .calibrate import depth_grid, edge_samples, resample, row_to_depth, x_to_true_value
 from .colour import colour_ink
 from .errors import TraceError
 from .grid import periodic_rules, rule_columns, rule_rows, rules_on_lattice, track_lattice
@@ -223,6 +223,22 @@ def row_weights(confidence: np.ndarray, *, floor: float = CONFIDENCE_FLOOR,
         raise ValueError(f"floor must be > 0, got {floor}")
     c = np.nan_to_num(np.asarray(confidence, dtype=np.float64), nan=0.0)
     return np.clip(c, floor, 1.0) ** power
+
+
+def at_scale_ends(values: np.ndarray, at_edge: np.ndarray, *, track: Track,
+                  curve: Curve) -> np.ndarray:
+    """``values`` (m,) with the scale's end value where ``at_edge`` (m,) is -1 (the left
+    edge's value) or 1 (the right edge's), where a value was found (NaN stays NaN)."""
+    v = np.asarray(values, dtype=np.float64)
+    at = np.asarray(at_edge)
+    if v.shape != at.shape:
+        raise ValueError(f"values and at_edge differ in shape: {v.shape} and {at.shape}")
+    if not at.any():
+        return v
+    ends = x_to_true_value(np.array([track.left_px, track.right_px], float), track=track,
+                           curve=curve)
+    out = np.where(at < 0, ends[0], np.where(at > 0, ends[1], v))
+    return np.where(np.isfinite(v), out, v)
 
 
 #: Tracer cost (units of -log p) of a wrap between the track edges, for curves with backup
@@ -672,6 +688,11 @@ def trace_track(track: Track, pix: np.ndarray, probs: np.ndarray | None, *, scan
         x = np.clip(tr.x, track.left_px, track.right_px)
         vals = x_to_true_value(x, track=track, curve=curve)  # unwraps backups
         on_grid = resample(row_depths, vals, grid, weights=row_weights(tr.confidence))
+        if not curve.backup:
+            # where the trace is on a track edge the curve is at its scale's end: the
+            # spline would cut a one-sample spike out to the edge short (session 44)
+            on_grid = at_scale_ends(on_grid, edge_samples(row_depths, x, grid, edges=(
+                track.left_px, track.right_px), tol=float(k)), track=track, curve=curve)
         seconds["resample"] += time.perf_counter() - t
         by_curve[curve.mnemonic] = CurveResult(track=track, curve=curve, values=on_grid,
                                                trace=tr, row0=r0)

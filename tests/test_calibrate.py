@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from logdigit.calibrate import (
     depth_grid,
     depth_to_row,
+    edge_samples,
     resample,
     row_to_depth,
     smoothing_spline,
@@ -568,3 +569,25 @@ def test_a_fast_curve_that_lands_inside_the_track_after_a_wrap_still_wraps() -> 
     # a hop from inside the track (not within the edge zone) is still not a wrap
     y = np.array([300.0, 450.0, 470.0, 48.0, 60.0])
     assert (wrap_levels(y, track=_track(GR_BACKUP), curve=GR_BACKUP) == 0).all()
+
+
+def test_edge_samples_reads_the_row_nearest_each_depth():
+    depths = np.arange(10.0)  # one row per unit
+    x = np.array([50, 50, 0.5, 50, 99.2, 100, 50, np.nan, 50, 50], float)
+    grid = np.array([-3.0, 0.0, 1.6, 2.2, 3.5, 4.1, 5.4, 7.0, 9.4, 12.0])
+    got = edge_samples(depths, x, grid, edges=(0.0, 100.0), tol=1.0)
+    # -3 and 12 lie outside the trace; 1.6 -> row 2 (left edge), 2.2 -> row 2, 3.5 -> row 3
+    # (a tie goes to the upper row), 4.1 -> row 4 (within 1 px of the right edge), 5.4 ->
+    # row 5, 7.0 -> row 7 (NaN)
+    np.testing.assert_array_equal(got, [0, 0, -1, -1, 0, 1, 1, 0, 0, 0])
+    # a tighter tolerance leaves 99.2 off the edge
+    assert edge_samples(depths, x, grid, edges=(0.0, 100.0), tol=0.5)[5] == 0
+
+
+def test_edge_samples_edge_cases():
+    assert edge_samples(np.array([]), np.array([]), np.array([1.0, 2.0]),
+                        edges=(0, 10)).tolist() == [0, 0]
+    assert edge_samples(np.array([5.0]), np.array([10.0]), np.array([5.0, 9.0]),
+                        edges=(0, 10)).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="same length"):
+        edge_samples(np.arange(3.0), np.arange(4.0), np.arange(2.0), edges=(0, 10))

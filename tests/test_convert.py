@@ -1432,3 +1432,42 @@ def test_two_spikes_to_the_edge_are_not_joined_along_it_across_a_faint_stretch(
     g, gr = res.grid, res.curves[0].values
     inside = (g >= TOP + blind.start / PX_PER_FT) & (g < TOP + blind.stop / PX_PER_FT)
     assert np.median(np.abs(gr[inside] - curve_values(g[inside]))) < 2.0
+
+
+def test_a_one_sample_spike_to_the_track_edge_keeps_the_scale_end(ink_model, monkeypatch):
+    """A sample beyond the scale is drawn out to the track's edge and recorded at the
+    scale's end; its stroke is two or three rows, which the smoothing spline cuts short.
+    The output takes the scale's end where the trace is on the edge
+    (:func:`logdigit.convert.at_scale_ends`); without that the value falls short."""
+    import logdigit.convert as convert_mod
+
+    spike = TOP + 150.0
+
+    def spiky(depth):
+        out = curve_values(depth) + 400 * np.clip(1 - np.abs(depth - spike) / 0.5, 0, None)
+        return np.minimum(out, 150.0)
+
+    res = run(draw_scan(spiky), layout(), ink_model)
+    (c,) = res.curves
+    i = int(np.argmin(np.abs(res.grid - spike)))
+    assert c.values[i] == pytest.approx(150.0)
+    away = np.abs(res.grid - spike) > 2
+    assert r2(c.values[away], spiky(res.grid[away])) > 0.99
+    assert np.all(c.values[np.isfinite(c.values)] <= 150.0 + 1e-9)
+
+    monkeypatch.setattr(convert_mod, "at_scale_ends", lambda v, at, **kw: v)
+    (cut,) = run(draw_scan(spiky), layout(), ink_model).curves
+    assert cut.values[i] < 148.0  # the spline's own value
+
+
+def test_at_scale_ends_writes_each_edge_value():
+    from logdigit.convert import at_scale_ends
+
+    lay = layout(left=150.0, right=0.0)
+    track = lay.tracks[0]
+    v = np.array([10.0, 20.0, np.nan, 40.0])
+    got = at_scale_ends(v, np.array([-1, 1, 1, 0], np.int8), track=track,
+                        curve=track.curves[0])
+    np.testing.assert_allclose(got, [150.0, 0.0, np.nan, 40.0])
+    with pytest.raises(ValueError, match="shape"):
+        at_scale_ends(v, np.zeros(3, np.int8), track=track, curve=track.curves[0])
