@@ -562,11 +562,12 @@ def edge_samples(depths: np.ndarray, x: np.ndarray, grid: np.ndarray, *,
     out = np.zeros(g.shape, np.int8)
     if d.size == 0 or g.size == 0:
         return out
-    j = np.clip(np.searchsorted(d, g), 1, d.size - 1) if d.size > 1 else np.zeros(
-        g.shape, np.int64)
-    if d.size > 1:  # the nearer of the rows either side
+    if d.size == 1:
+        j, step = np.zeros(g.shape, np.int64), 0.0
+    else:  # the nearer of the rows either side
+        j = np.clip(np.searchsorted(d, g), 1, d.size - 1)
         j = np.where(np.abs(d[j - 1] - g) <= np.abs(d[j] - g), j - 1, j)
-    step = float(np.median(np.diff(d))) if d.size > 1 else 0.0
+        step = float(np.median(np.diff(d)))
     inside = (g >= d[0] - 0.5 * step) & (g <= d[-1] + 0.5 * step)
     xn = xs[j]
     left, right = float(edges[0]), float(edges[1])

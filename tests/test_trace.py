@@ -1981,6 +1981,15 @@ def test_rule_spikes_edge_cases():
 
 
 # --------------------------------------------------------------------------- give_back_dashed_ink
+def _dashed_line_and_dotted_rule(rows: int) -> np.ndarray:
+    """A dashed map (rows, 100): the curve's line at columns 29-31 and a dotted rule the
+    dashed trace fell on, rarely inked, at columns 79-81 every 7th row."""
+    dashed = np.zeros((rows, 100), np.uint8)
+    dashed[:, 29:32] = 255
+    dashed[::7, 79:82] = 255
+    return dashed
+
+
 def test_give_back_dashed_ink_keeps_the_part_where_the_dashed_trace_found_its_curve():
     """The solid trace ran on the dashed curve (column 30) over rows 40-119 and on to
     column 60 (paper) over rows 120-159, then a later step moved it to column 55 over
@@ -1989,10 +1998,8 @@ def test_give_back_dashed_ink_keeps_the_part_where_the_dashed_trace_found_its_cu
     confirm19/scanned-0010 C2D 0.945 -> 0.995, where the whole run had been)."""
     from logdigit.trace import give_back_dashed_ink
 
-    rows, cols = 200, 100
-    dashed = np.zeros((rows, cols), np.uint8)
-    dashed[:, 29:32] = 255
-    dashed[::7, 79:82] = 255
+    rows = 200
+    dashed = _dashed_line_and_dotted_rule(rows)
     before = np.full(rows, 55.0)
     before[40:120] = 30.0
     before[120:160] = 60.0
@@ -2011,10 +2018,8 @@ def test_give_back_dashed_ink_returns_the_stretch_the_solid_trace_left():
     the dashed trace gets column 30 back there, and nowhere else."""
     from logdigit.trace import give_back_dashed_ink
 
-    rows, cols = 200, 100
-    dashed = np.zeros((rows, cols), np.uint8)
-    dashed[:, 29:32] = 255
-    dashed[::7, 79:82] = 255  # a dotted rule the dashed trace fell on, rarely inked
+    rows = 200
+    dashed = _dashed_line_and_dotted_rule(rows)
     before = np.full(rows, 55.0)
     before[40:140] = 30.0
     after = np.full(rows, 55.0)
