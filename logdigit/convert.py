@@ -24,7 +24,7 @@ from .lasfile import LasCurve, write_las
 from .layout import Curve, Layout, Track, find_layout, load_layout
 from .outputs import check_output
 from .polyline import refine_rough_trace
-from .scale import expand_trace, shrink, stroke_width, working_factor
+from .scale import expand_trace, rule_width, shrink, stroke_width, working_factor
 from .scanio import Scan, image_info, read_scan
 from .segment import count_tiles, cpu_workers, segment_array, track_window
 from .trace import (
@@ -357,7 +357,7 @@ def convert_scan(
     t = time.perf_counter()
     if stroke is None:
         stroke = measure_stroke(scan, layout)
-    k = int(factor) if factor is not None else working_factor(stroke)
+    k = int(factor) if factor is not None else choose_factor(scan, layout, stroke=stroke)
     logger.info("stroke width %.1f px: working resolution 1/%d", stroke, k)
     seconds["scale"] = time.perf_counter() - t
 
@@ -857,9 +857,30 @@ def measure_stroke(scan: Scan, layout: Layout) -> float:
     return stroke_width(scan.pixels[r0:r1, span])
 
 
-def choose_factor(scan: Scan, layout: Layout) -> int:
-    """Working-resolution shrink factor for ``scan`` from the stroke width in its tracks."""
-    return working_factor(measure_stroke(scan, layout))
+def measure_rules(scan: Scan, layout: Layout, *, inset: int = 3) -> float:
+    """Median width (px) of the grid's vertical rules in the digitized rows of the tracks
+    (:func:`logdigit.scale.rule_width`; each track's window ``inset`` px inside its edges,
+    whose lines are drawn heavier); NaN when none is found."""
+    H, W = scan.shape
+    lay = layout.resolved(n_rows=H, n_cols=W)
+    r0, r1 = lay.depth.top_row, lay.depth.bottom_row + 1
+    windows = [scan.pixels[r0:r1, max(0, int(np.ceil(tk.left_px)) + inset):
+                           min(W, int(np.floor(tk.right_px)) - inset + 1)]
+               for tk in lay.tracks]
+    return rule_width(windows)
+
+
+def choose_factor(scan: Scan, layout: Layout, *, stroke: float | None = None) -> int:
+    """Working-resolution shrink factor for ``scan``: from the stroke width in its tracks
+    (``stroke`` if already measured, :func:`measure_stroke`), and 1 when the grid's rules
+    are as thin as the training pages' (:func:`measure_rules`; measured only when the
+    strokes alone would shrink the scan)."""
+    if stroke is None:
+        stroke = measure_stroke(scan, layout)
+    k = working_factor(stroke)
+    if k > 1:
+        k = working_factor(stroke, rules=measure_rules(scan, layout))
+    return k
 
 
 def colour_only(scan: Scan, track: Track) -> bool:
@@ -941,7 +962,7 @@ def convert_file(
     t_skew = time.perf_counter() - t
     t = time.perf_counter()
     stroke = measure_stroke(scan, layout)  # once: it sets the factor and the trace bands
-    k = working_factor(stroke)
+    k = choose_factor(scan, layout, stroke=stroke)
     t_scale = time.perf_counter() - t
     progress = progress_factory(total_tiles(scan, layout, config=config, factor=k)) if (
         progress_factory) else None

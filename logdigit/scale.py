@@ -1,14 +1,18 @@
 """Scale normalisation: segment high-resolution scans at a working resolution.
 
-The network is trained on pages whose curves are drawn with pens 1 to 4 px wide (5 to 12
-px on some) and whose rules are 1 to 3 px. A scan at 4x the resolution has strokes 4x
-wider, and segmenting it at full size would cost 16x as much for nothing. So the typical
-stroke width of the ink is measured (twice the distance-transform value on the skeleton
-of the ink mask, upper quartile over a sample of rows), the track image is shrunk by an
-integer factor ``k`` (block mean) so strokes come out about :data:`TARGET_WIDTH` px
-wide, and traced x and rows are mapped back to the stored image's pixel coordinates. A
-page drawn at the training pages' own scale (up to 5 px measured) is not shrunk: its
-thinnest pens and rules would fade to half a pixel.
+The network is trained on strokes 1 to 4 px wide. A scan at 4x the resolution has strokes
+4x wider, and segmenting it at full size would cost 16x as much for nothing. So the
+typical stroke width of the ink is measured (twice the distance-transform value on the
+skeleton of the ink mask, upper quartile over a sample of rows), the track image is shrunk by an
+integer factor ``k`` (block mean) so strokes come out about 2 px wide, and traced x and
+rows are mapped back to the stored image's pixel coordinates.
+
+Thick strokes alone do not tell a scan at a higher resolution from a page drawn with thick
+pens at the training pages' own scale (a rough curve's stacked strokes from a 4-px pen
+measure 5 px). The grid's vertical rules often do: 1 px wide at that scale, 2 px or more
+on a scan at twice the resolution (:func:`rule_width`). A page whose rules are that thin
+is not shrunk, whatever its curves measure: shrinking it would fade its 1-px pens and
+rules to half a pixel.
 """
 
 from __future__ import annotations
@@ -138,20 +142,66 @@ def _distance_to_paper(ink: np.ndarray) -> np.ndarray:  # pragma: no cover - jit
     return out
 
 
-#: Stroke width (px) a shrunk scan's strokes are brought to; scans measuring under twice
-#: this are segmented at full size. 2 (sessions 5 to 44) shrank pages whose 4-px pens
-#: measure 5 px by 2, fading their 1-px pens and rules: on the five development pages it
-#: shrank (18 curves), all 18 R² rose at full size and 2 more curves reached 0.95 (model
-#: card, session 45).
-TARGET_WIDTH = 3.0
+#: Median width (px) of the grid's vertical rules up to which a page is at the training
+#: pages' scale and is not shrunk (:func:`working_factor`). The development pages' rules
+#: measure 1 px (clean and scanned tiers; 2 to 3.5 px on some hard-tier pages, blurred
+#: and bled); the same pages scaled up 2x (bilinear) 2 to 6 px, and segmented at full
+#: size there some of their curves are lost. Of the five development pages whose strokes
+#: measure 5 px, two have 1-px rules: segmented at full size, both gained a curve at
+#: R² >= 0.95 and none of their curves fell (model card, session 45).
+THIN_RULES = 1.5
 
 
-def working_factor(width: float, *, target: float = TARGET_WIDTH, max_factor: int = 8) -> int:
-    """Integer shrink factor that brings strokes of ``width`` px to about ``target`` px
-    (1 under ``2 * target`` or when ``width`` is NaN)."""
+def working_factor(width: float, *, target: float = 2.0, max_factor: int = 8,
+                   rules: float | None = None) -> int:
+    """Integer shrink factor that brings strokes of ``width`` px to about ``target`` px.
+
+    Parameters
+    ----------
+    width : float
+        Stroke width (px, :func:`stroke_width`); NaN: 1.
+    target : float
+        Stroke width (px) a shrunk scan's strokes are brought to; strokes under twice
+        this are not shrunk.
+    max_factor : int
+        Largest factor returned.
+    rules : float, optional
+        Median width (px) of the grid's vertical rules (:func:`rule_width`): at most
+        :data:`THIN_RULES`, the page is at the training pages' scale and the factor is 1.
+        NaN or None: not known, decided by ``width`` alone.
+    """
     if not np.isfinite(width) or width < 2 * target:
         return 1
+    if rules is not None and np.isfinite(rules) and rules <= THIN_RULES:
+        return 1
     return int(min(max_factor, max(1, np.floor(width / target))))
+
+
+def rule_width(tracks: list[np.ndarray], *, min_rules: int = 3) -> float:
+    """Median width (px) of the vertical ruled lines in a scan's tracks.
+
+    Parameters
+    ----------
+    tracks : list of (rows, cols) uint8
+        Each track's window of the scan (0 = ink), without its edge lines.
+    min_rules : int
+        Fewer rules found than this: NaN (not known). A grid has several; one or two
+        "rules" may be a curve that stays near one column.
+
+    A rule is a run of adjacent columns that :func:`logdigit.grid.rule_columns` finds
+    dark over (nearly) the whole depth range.
+    """
+    from .grid import rule_columns
+
+    widths = []
+    for px in tracks:
+        if px.ndim != 2 or px.shape[1] < 3:
+            continue
+        m = rule_columns(px).astype(np.int8)
+        d = np.diff(np.concatenate([[0], m, [0]]))
+        widths.append(np.flatnonzero(d == -1) - np.flatnonzero(d == 1))
+    widths = np.concatenate(widths) if widths else np.zeros(0)
+    return float(np.median(widths)) if widths.size >= max(1, min_rules) else float("nan")
 
 
 def shrink(pixels: np.ndarray, k: int) -> np.ndarray:

@@ -1471,3 +1471,52 @@ def test_at_scale_ends_writes_each_edge_value():
     np.testing.assert_allclose(got, [150.0, 0.0, np.nan, 40.0])
     with pytest.raises(ValueError, match="shape"):
         at_scale_ends(v, np.zeros(3, np.int8), track=track, curve=track.curves[0])
+
+
+def scribble_page(scale=1):
+    """A rough curve drawn with a 4-px pen over 1-px rules (its stacked strokes measure
+    5 px), at ``scale`` times the size (bilinear, as a scan at a higher resolution)."""
+    from logdigit.render import _centred_line
+
+    img = Image.new("L", (COLS, ROWS), 255)
+    d = ImageDraw.Draw(img)
+    for gx in range(LEFT_PX, RIGHT_PX + 1, 30):
+        d.line([(gx, 0), (gx, ROWS)], fill=0, width=1)
+    for gy in range(0, ROWS, 40):
+        d.line([(LEFT_PX, gy), (RIGHT_PX, gy)], fill=0, width=1)
+    rows = np.arange(ROWS, dtype=float)
+    x = np.clip(200 + 80 * np.sin(rows / 150)
+                + np.random.default_rng(0).normal(0, 40, ROWS), LEFT_PX + 10, RIGHT_PX - 10)
+    _centred_line(d, np.stack([x, rows], 1), fill=0, width=4)
+    if scale > 1:
+        img = img.resize((COLS * scale, ROWS * scale), Image.BILINEAR)
+    return np.asarray(img).copy()
+
+
+def test_a_thick_pen_on_thin_rules_is_segmented_at_full_size():
+    """Stacked strokes of a 4-px pen measure 5 px, which alone would halve the page; its
+    1-px rules show it is at the training pages' scale (session 45)."""
+    import logdigit.convert as conv
+    from logdigit.scale import working_factor
+
+    s = scan(scribble_page())
+    stroke = conv.measure_stroke(s, layout())
+    assert working_factor(stroke) == 2  # the strokes alone would shrink it
+    assert conv.measure_rules(s, layout()) == 1.0
+    assert conv.choose_factor(s, layout()) == 1
+    assert conv.choose_factor(s, layout(), stroke=stroke) == 1
+
+
+def test_the_same_page_scanned_at_twice_the_resolution_is_shrunk():
+    import logdigit.convert as conv
+
+    big = parse_layout({
+        "orientation": "depth-down",
+        "depth": {"top": TOP, "bottom": TOP + (ROWS - 1) / PX_PER_FT, "unit": "FT",
+                  "top_row": 0, "bottom_row": 2 * ROWS - 1},
+        "tracks": [{"left_px": 2 * LEFT_PX, "right_px": 2 * RIGHT_PX, "curves": [
+            {"mnemonic": "GR", "unit": "GAPI", "left": 0.0, "right": 150.0}]}],
+    })
+    s = scan(scribble_page(scale=2))
+    assert conv.measure_rules(s, big) >= 2.0
+    assert conv.choose_factor(s, big) >= 2

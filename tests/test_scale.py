@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from logdigit.scale import expand_trace, shrink, stroke_width, working_factor
+from logdigit.scale import (
+    THIN_RULES,
+    expand_trace,
+    rule_width,
+    shrink,
+    stroke_width,
+    working_factor,
+)
 
 
 def lines(width, shape=(400, 300)):
@@ -25,11 +32,8 @@ def test_no_ink_is_nan():
 def test_working_factor():
     assert working_factor(1.0) == 1
     assert working_factor(3.0) == 1
-    assert working_factor(5.0) == 1  # a page with 4-px pens: the training pages' scale
-    assert working_factor(6.0) == 2
-    assert working_factor(8.5) == 2
-    assert working_factor(12.0) == 4  # 3-px strokes scanned at 4x
-    assert working_factor(4.0, target=2.0) == 2
+    assert working_factor(4.0) == 2
+    assert working_factor(8.5) == 4
     assert working_factor(100.0) == 8
     assert working_factor(float("nan")) == 1
 
@@ -75,33 +79,32 @@ def test_distance_to_paper_of_an_empty_image():
     assert distance_to_paper(np.zeros((0, 5), bool)).shape == (0, 5)
 
 
-def test_a_rough_curve_drawn_with_a_4px_pen_is_not_shrunk():
-    """A scribble of stacked horizontal strokes from a 4-px pen over 1-px rules measures
-    5 px: the scale of the training pages, segmented at full size. Shrunk by 2 (the rule
-    before session 45) its rules and any 1-px curve would fade to half a pixel."""
-    from logdigit.render import _centred_line
-
-    img = Image.new("L", (600, 1200), 255)
-    d = ImageDraw.Draw(img)
-    for gx in range(20, 600, 55):
-        d.line([(gx, 0), (gx, 1200)], fill=0, width=1)
-    for gy in range(0, 1200, 40):
-        d.line([(0, gy), (600, gy)], fill=0, width=1)
-    rows = np.arange(1200.0)
-    x = np.clip(300 + 150 * np.sin(rows / 150)
-                + np.random.default_rng(0).normal(0, 60, rows.size), 30, 570)
-    _centred_line(d, np.stack([x, rows], 1), fill=0, width=4)
-    width = stroke_width(np.asarray(img))
-    assert 4.0 <= width < 6.0  # the old rule (target 2) would shrink it by 2
-    assert working_factor(width, target=2.0) == 2
-    assert working_factor(width) == 1
+def ruled(width=1, *, rows=600, cols=300, step=30):
+    """A track's window: vertical rules ``width`` px wide every ``step`` px."""
+    img = np.full((rows, cols), 255, np.uint8)
+    for x in range(step // 2, cols - width, step):
+        img[:, x:x + width] = 40
+    return img
 
 
-def test_a_page_scanned_at_4x_is_shrunk_back_towards_its_own_scale():
-    from logdigit.render import random_walk_bank, render_page
+@pytest.mark.parametrize("w", [1, 2, 4])
+def test_rule_width_measures_the_rules(w):
+    assert rule_width([ruled(w), ruled(w, cols=200)]) == w
 
-    bank = random_walk_bank(np.random.default_rng(0))
-    page = render_page(rng=np.random.default_rng(3), bank=bank, height=600, width=500,
-                       tier="clean", line_width=3)
-    big = np.asarray(Image.fromarray(page.image).resize((2000, 2400), Image.BILINEAR))
-    assert 2 <= working_factor(stroke_width(big)) <= 4
+
+def test_rule_width_without_rules_is_nan():
+    assert np.isnan(rule_width([np.full((300, 200), 255, np.uint8)]))
+    assert np.isnan(rule_width([]))
+    two = ruled(1, cols=250, step=100)  # two rules: too few to be a grid
+    assert np.isnan(rule_width([two]))
+    assert rule_width([two], min_rules=2) == 1
+
+
+def test_thin_rules_keep_a_thick_stroked_page_at_full_size():
+    assert working_factor(5.0) == 2
+    assert working_factor(5.0, rules=1.0) == 1  # rules as thin as the training pages'
+    assert working_factor(5.0, rules=THIN_RULES) == 1
+    assert working_factor(5.0, rules=2.0) == 2  # a scan at twice the resolution
+    assert working_factor(5.0, rules=float("nan")) == 2  # no rules found: strokes decide
+    assert working_factor(12.0, rules=4.0) == 6
+    assert working_factor(3.0, rules=4.0) == 1
