@@ -109,6 +109,31 @@ def target(page, *, rules: bool, seen: bool = False) -> np.ndarray:
     return np.where(page.rules & (labels == 0), np.uint8(RULE), labels)
 
 
+def twice_the_scale(image: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A page as a scan at twice the resolution would show it.
+
+    Parameters
+    ----------
+    image : (rows, cols) uint8
+        The rendered page (0 = ink).
+    target : (rows, cols) uint8
+        Its training target (class per pixel).
+
+    Returns
+    -------
+    image : (2 rows, 2 cols) uint8
+        Bilinear: every line twice as wide, its edges grey.
+    target : (2 rows, 2 cols) uint8
+        Each pixel's class repeated over its 2 x 2 block.
+    """
+    from PIL import Image
+
+    H, W = image.shape
+    big = np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(
+        (2 * W, 2 * H), Image.BILINEAR))
+    return big, np.repeat(np.repeat(target, 2, axis=0), 2, axis=1)
+
+
 def random_page(rng: np.random.Generator, bank: CurveBank, *, crop: int, extras: bool = False,
                 tier_mix: tuple[float, float, float] = DEFAULT_TIER_MIX):
     """A page of random size; its tier drawn with the probabilities ``tier_mix``
@@ -132,13 +157,15 @@ class CropStream(torch.utils.data.IterableDataset):
 
     def __init__(self, *, las_dir, crop, batch, seed, extras=False, pool: int = 6,
                  tier_mix: tuple[float, float, float] = DEFAULT_TIER_MIX, rules: bool = False,
-                 rough_weight: float = 1.0, flat_share: float = 0.0, seen: bool = False):
+                 rough_weight: float = 1.0, flat_share: float = 0.0, seen: bool = False,
+                 scale_share: float = 0.0):
         if pool < 1:
             raise ValueError(f"pool must be at least 1 page, got {pool}")
         self.las_dir, self.crop, self.batch, self.seed = las_dir, crop, batch, seed
         self.extras, self.pool, self.tier_mix = extras, pool, tuple(tier_mix)
         self.rules, self.rough_weight = rules, float(rough_weight)
         self.flat_share, self.seen = float(flat_share), bool(seen)
+        self.scale_share = float(scale_share)
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -152,7 +179,10 @@ class CropStream(torch.utils.data.IterableDataset):
             """A new page's image and training target (made once per page)."""
             page = random_page(rng, bank, crop=self.crop, extras=self.extras,
                                tier_mix=self.tier_mix)
-            return page.image, target(page, rules=self.rules, seen=self.seen)
+            image, labels = page.image, target(page, rules=self.rules, seen=self.seen)
+            if self.scale_share and rng.random() < self.scale_share:
+                image, labels = twice_the_scale(image, labels)
+            return image, labels
 
         pages = [fresh() for _ in range(self.pool)]
         n = 0
@@ -426,7 +456,7 @@ def train(opts: TrainOptions, *, out: Path, resume: bool = False) -> Path:
                         seed=opts.seed + step, extras=opts.extras, pool=opts.pool,
                         tier_mix=parse_tier_mix(opts.tier_mix), rules=opts.rule_weight != 1.0,
                         rough_weight=opts.rough_weight, flat_share=opts.flat_share,
-                        seen=opts.seen_labels)
+                        seen=opts.seen_labels, scale_share=opts.scale_share)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=opts.workers,
                                          prefetch_factor=4 if opts.workers else None,
                                          persistent_workers=bool(opts.workers))

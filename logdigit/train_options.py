@@ -49,6 +49,8 @@ class TrainOptions:
     flat_share: float = 0.0  # curves of the training pages given stretches held at one
     # value (render.CurveBank.with_flat_stretches; not the validation pages); 0 = off
     seen_labels: bool = False  # train on the label pixels the scan shows (train.seen_labels)
+    scale_share: float = 0.0  # training pages drawn at twice the scale, as a scan at twice
+    # the resolution (train.twice_the_scale); 0 = off
 
 
 def parse_tier_mix(text: str) -> tuple[float, float, float]:

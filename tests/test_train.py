@@ -399,3 +399,40 @@ def test_crop_stream_flattens_curves_only_when_asked(monkeypatch):
         x, y = next(iter(stream))
         assert x.shape == (2, 1, 64, 64) and y.shape == (2, 64, 64)
     assert shares == [0.0, 0.5]
+
+
+def test_twice_the_scale_doubles_the_lines_and_keeps_the_classes():
+    from logdigit.train import twice_the_scale
+
+    image = np.full((20, 30), 255, np.uint8)
+    image[:, 10] = 0  # a 1-px vertical line
+    labels = np.zeros((20, 30), np.uint8)
+    labels[:, 9:12] = 1
+    labels[5, 0] = 3  # a rule pixel
+    big, lab = twice_the_scale(image, labels)
+    assert big.shape == lab.shape == (40, 60)
+    assert big.dtype == np.uint8 and lab.dtype == np.uint8
+    row = big[20]
+    assert (row < 128).sum() == 2 and row[20] < 128 and row[21] < 128  # 2 px wide
+    assert set(np.unique(lab)) == {0, 1, 3}
+    assert np.array_equal(lab[::2, ::2], labels) and (lab == 1).sum() == 4 * (labels == 1).sum()
+
+
+def test_crop_stream_draws_pages_at_twice_the_scale_when_asked(monkeypatch):
+    import logdigit.train as tr
+
+    calls = []
+    original = tr.twice_the_scale
+
+    def spy(image, target):
+        calls.append(image.shape)
+        return original(image, target)
+
+    monkeypatch.setattr(tr, "twice_the_scale", spy)
+    for share in (0.0, 1.0):
+        calls.clear()
+        stream = tr.CropStream(las_dir=None, crop=64, batch=2, seed=1, pool=2,
+                               scale_share=share)
+        x, y = next(iter(stream))
+        assert x.shape == (2, 1, 64, 64) and y.shape == (2, 64, 64)
+        assert len(calls) == (2 if share else 0)

@@ -60,6 +60,9 @@ def train(
     seen_labels: bool = typer.Option(_D.seen_labels, "--seen-labels/--all-labels",
                                      help="Train on the curve label pixels near scan ink "
                                      "only: a stretch the scan erased is background."),
+    scale_share: float = typer.Option(_D.scale_share, "--scale-share", min=0.0, max=1.0,
+                                      help="Share of the training pages drawn at twice the "
+                                      "scale, as a scan at twice the resolution; 0 = off."),
     init: Path | None = typer.Option(None, "--init", help="Start from the weights of this "
                                      "model folder (fine-tuning) instead of random ones."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
@@ -93,6 +96,7 @@ def train(
                         ema=ema, pool=pool, head=head, init=str(init) if init else None,
                         ink_weight=ink_weight, cldice_weight=cldice_weight,
                         rule_weight=rule_weight, tier_mix=tier_mix, rough_weight=rough_weight,
-                        flat_share=flat_share, seen_labels=seen_labels)
+                        flat_share=flat_share, seen_labels=seen_labels,
+                        scale_share=scale_share)
     folder = run(opts, out=out, resume=resume)
     print(folder)
