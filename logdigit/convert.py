@@ -847,27 +847,31 @@ def straighten(scan: Scan, *, min_angle: float = MIN_SKEW) -> tuple[Scan, float]
     return replace(scan, pixels=deskew(scan.pixels, est.angle), rgb=rgb), float(est.angle)
 
 
-def measure_stroke(scan: Scan, layout: Layout) -> float:
-    """Stroke width (px) of the ink between the outer track edges, in the digitized rows."""
+def _digitized(scan: Scan, layout: Layout) -> tuple[np.ndarray, list[Track]]:
+    """The scan's digitized rows (rows, cols) uint8 and the layout's tracks resolved to
+    its pixel grid."""
     H, W = scan.shape
     lay = layout.resolved(n_rows=H, n_cols=W)
-    r0, r1 = lay.depth.top_row, lay.depth.bottom_row + 1
-    span = slice(max(0, int(min(tk.left_px for tk in lay.tracks))),
-                 int(max(tk.right_px for tk in lay.tracks)) + 1)
-    return stroke_width(scan.pixels[r0:r1, span])
+    return scan.pixels[lay.depth.top_row:lay.depth.bottom_row + 1], list(lay.tracks)
+
+
+def measure_stroke(scan: Scan, layout: Layout) -> float:
+    """Stroke width (px) of the ink between the outer track edges, in the digitized rows."""
+    rows, tracks = _digitized(scan, layout)
+    span = slice(max(0, int(min(tk.left_px for tk in tracks))),
+                 int(max(tk.right_px for tk in tracks)) + 1)
+    return stroke_width(rows[:, span])
 
 
 def measure_rules(scan: Scan, layout: Layout, *, inset: int = 3) -> float:
     """Median width (px) of the grid's vertical rules in the digitized rows of the tracks
     (:func:`logdigit.scale.rule_width`; each track's window ``inset`` px inside its edges,
     whose lines are drawn heavier); NaN when none is found."""
-    H, W = scan.shape
-    lay = layout.resolved(n_rows=H, n_cols=W)
-    r0, r1 = lay.depth.top_row, lay.depth.bottom_row + 1
-    windows = [scan.pixels[r0:r1, max(0, int(np.ceil(tk.left_px)) + inset):
-                           min(W, int(np.floor(tk.right_px)) - inset + 1)]
-               for tk in lay.tracks]
-    return rule_width(windows)
+    rows, tracks = _digitized(scan, layout)
+    W = rows.shape[1]
+    return rule_width([rows[:, max(0, int(np.ceil(tk.left_px)) + inset):
+                            min(W, int(np.floor(tk.right_px)) - inset + 1)]
+                       for tk in tracks])
 
 
 def choose_factor(scan: Scan, layout: Layout, *, stroke: float | None = None) -> int:

@@ -22,6 +22,9 @@ import math
 import numba
 import numpy as np
 
+from .calibrate import _runs
+from .grid import rule_columns
+
 
 def stroke_width(pixels: np.ndarray, *, sample_rows: int = 3000, threshold: int = 128,
                  seed: int = 0) -> float:
@@ -191,17 +194,9 @@ def rule_width(tracks: list[np.ndarray], *, min_rules: int = 3) -> float:
     A rule is a run of adjacent columns that :func:`logdigit.grid.rule_columns` finds
     dark over (nearly) the whole depth range.
     """
-    from .grid import rule_columns
-
-    widths = []
-    for px in tracks:
-        if px.ndim != 2 or px.shape[1] < 3:
-            continue
-        m = rule_columns(px).astype(np.int8)
-        d = np.diff(np.concatenate([[0], m, [0]]))
-        widths.append(np.flatnonzero(d == -1) - np.flatnonzero(d == 1))
-    widths = np.concatenate(widths) if widths else np.zeros(0)
-    return float(np.median(widths)) if widths.size >= max(1, min_rules) else float("nan")
+    widths = [b - a for px in tracks if px.ndim == 2 and px.shape[1] >= 3
+              for a, b in _runs(rule_columns(px))]
+    return float(np.median(widths)) if len(widths) >= max(1, min_rules) else float("nan")
 
 
 def shrink(pixels: np.ndarray, k: int) -> np.ndarray:
